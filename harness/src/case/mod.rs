@@ -1,0 +1,299 @@
+//! The case model: what a YAML case file says, as plain serde data.
+//!
+//! A case is one behaviour of one feature: a request, what a conformant response must look like, and the
+//! divergences already known on particular targets. Nothing here does I/O except [`load`], which reads case
+//! files and turns every problem into a [`LoadError`] carrying `file:line:col`. The run layer
+//! ([`crate::run`]) consumes these types; nothing here knows how a request is sent.
+
+mod assertion;
+pub mod load;
+mod path;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
+pub use load::{LoadError, LoadedCase, load_case_file, load_cases};
+pub use path::{JsonPathExpr, PathPattern};
+pub(crate) use path::push_name as push_path_name;
+
+/// A position in a case file (1-based line and column).
+pub type Spanned<T> = serde_saphyr::Spanned<T>;
+
+/// One conformance case, as written in `cases/<feature>/<id>.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Stable identifier; must equal the file's stem (`[a-z0-9_]+`).
+    pub id: String,
+    /// Feature group; must equal the name of the folder the file sits in (`[a-z0-9-]+`).
+    pub feature: String,
+    /// One line saying what behaviour the case checks.
+    pub title: String,
+    /// The documented feature the case checks: a URL, or a document and section.
+    pub doc: String,
+    /// The model role the request needs; each target maps roles to real model names. Default `chat`.
+    #[serde(default = "default_role")]
+    pub model: String,
+    /// The request to send.
+    pub request: Request,
+    /// What a conformant response looks like.
+    pub expect: Expect,
+    /// Divergences already known on some targets: observed ones give `known`, missing ones give `fixed`.
+    #[serde(default)]
+    pub known_divergences: Vec<Spanned<KnownDivergence>>,
+    /// Run the case this many times; the verdict needs every run to agree (pass^k). Default 1.
+    #[serde(default = "default_repeat")]
+    pub repeat: u32,
+}
+
+fn default_role() -> String {
+    "chat".to_owned()
+}
+
+fn default_repeat() -> u32 {
+    1
+}
+
+impl Case {
+    /// Trial-style name without the target: `<feature>::<id>`.
+    pub fn name(&self) -> String {
+        format!("{}::{}", self.feature, self.id)
+    }
+
+    /// Whether the request asks for a server-sent-event stream (`body.stream == true`).
+    pub fn is_streaming(&self) -> bool {
+        self.request.body.as_ref().and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true)
+    }
+
+    /// The known divergences declared for `target`.
+    pub fn known_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = (usize, &'a Spanned<KnownDivergence>)> + 'a {
+        self.known_divergences.iter().enumerate().filter(move |(_, k)| k.value.targets.iter().any(|t| t == target))
+    }
+}
+
+/// HTTP method of a case's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST` (the default)
+    #[default]
+    Post,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method's name as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The request a case sends.
+///
+/// Strings in `path` and `body` may hold `{{model}}` (the target's model for the case's role) or
+/// `{{model.<role>}}` (the model for another role); they are substituted per target before sending.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// HTTP method. Default `POST`.
+    #[serde(default)]
+    pub method: Method,
+    /// Path relative to the target's base URL, without a leading slash (`chat/completions`).
+    pub path: String,
+    /// JSON body. Absent for `GET`. A body whose `stream` is `true` makes the case a streaming case.
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// A raw body sent verbatim instead of `body` (for malformed-JSON cases), with `content-type: application/json`.
+    #[serde(default)]
+    pub raw_body: Option<String>,
+    /// Extra request headers. The auth header is never written here; targets add it from the environment.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Send the request without credentials (for the bad-key case, see `auth`). Default `target`.
+    #[serde(default)]
+    pub auth: AuthMode,
+}
+
+/// How a case authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// The target's key from its environment variable (the default).
+    #[default]
+    Target,
+    /// A syntactically plausible but invalid key, to observe the bad-key error.
+    Invalid,
+}
+
+/// The OpenAI objects the harness has schemas for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+pub enum ObjectKind {
+    /// `CreateChatCompletionResponse`
+    #[serde(rename = "chat.completion")]
+    ChatCompletion,
+    /// `CreateChatCompletionStreamResponse`, checked on every chunk of a stream.
+    #[serde(rename = "chat.completion.chunk")]
+    ChatCompletionChunk,
+    /// `CreateEmbeddingResponse`
+    #[serde(rename = "embedding.list")]
+    EmbeddingList,
+    /// `ListModelsResponse`
+    #[serde(rename = "model.list")]
+    ModelList,
+    /// `Model`
+    #[serde(rename = "model")]
+    Model,
+    /// `ErrorResponse`
+    #[serde(rename = "error")]
+    Error,
+    /// `ImagesResponse`
+    #[serde(rename = "images.response")]
+    ImagesResponse,
+    /// `Batch`
+    #[serde(rename = "batch")]
+    Batch,
+}
+
+impl ObjectKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [ObjectKind; 8] = [
+        ObjectKind::ChatCompletion,
+        ObjectKind::ChatCompletionChunk,
+        ObjectKind::EmbeddingList,
+        ObjectKind::ModelList,
+        ObjectKind::Model,
+        ObjectKind::Error,
+        ObjectKind::ImagesResponse,
+        ObjectKind::Batch,
+    ];
+
+    /// The name used in case files and schema file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectKind::ChatCompletion => "chat.completion",
+            ObjectKind::ChatCompletionChunk => "chat.completion.chunk",
+            ObjectKind::EmbeddingList => "embedding.list",
+            ObjectKind::ModelList => "model.list",
+            ObjectKind::Model => "model",
+            ObjectKind::Error => "error",
+            ObjectKind::ImagesResponse => "images.response",
+            ObjectKind::Batch => "batch",
+        }
+    }
+
+    /// The component of OpenAI's OpenAPI document this object follows.
+    pub fn openapi_component(self) -> &'static str {
+        match self {
+            ObjectKind::ChatCompletion => "CreateChatCompletionResponse",
+            ObjectKind::ChatCompletionChunk => "CreateChatCompletionStreamResponse",
+            ObjectKind::EmbeddingList => "CreateEmbeddingResponse",
+            ObjectKind::ModelList => "ListModelsResponse",
+            ObjectKind::Model => "Model",
+            ObjectKind::Error => "ErrorResponse",
+            ObjectKind::ImagesResponse => "ImagesResponse",
+            ObjectKind::Batch => "Batch",
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a conformant response looks like.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Expected HTTP status. Default 200.
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// The OpenAI object the body (or, for a stream, every chunk) must conform to. Default: none.
+    #[serde(default)]
+    pub schema: Option<ObjectKind>,
+    /// Assertions on JSON paths of the body (or of the reassembled stream message).
+    #[serde(default)]
+    pub assert: Vec<Spanned<Assertion>>,
+    /// Run the semantic checks that apply to the request (tool arguments, structured output, `n`,
+    /// embedding count and dimension). Default `true`.
+    #[serde(default = "default_true")]
+    pub semantic: bool,
+    /// Compare the normalized response with its insta snapshot. Default `true`.
+    #[serde(default = "default_true")]
+    pub snapshot: bool,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// How much a divergence matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The response passes what the official SDKs need but breaks the letter of OpenAI's specification.
+    Spec,
+    /// The official SDKs (or code written against them) cannot handle the response.
+    Breaking,
+}
+
+impl Severity {
+    /// Lower-case name, as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Spec => "spec",
+            Severity::Breaking => "breaking",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A divergence already known on some targets. It matches a finding when its `rule` (a rule id or a
+/// prefix of one at a `.` boundary) and its `path` (a pattern where `[*]` matches any index) both match;
+/// at least one of the two must be given.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownDivergence {
+    /// Targets on which the divergence is known (names from `cases/targets.yaml`).
+    pub targets: Vec<String>,
+    /// Rule id or prefix, e.g. `schema.spec` or `stream.finish_reason`.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// JSON path pattern of the findings it explains, e.g. `$.choices[*].message.refusal`.
+    #[serde(default)]
+    pub path: Option<PathPattern>,
+    /// Why the target behaves so.
+    pub reason: String,
+    /// Where it was documented or reported.
+    pub link: String,
+    /// The severity the divergence is expected to have; a finding of another severity is not explained by it.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+}

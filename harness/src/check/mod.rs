@@ -1,0 +1,271 @@
+//! Checks: an observed response and its case in, [`Finding`]s out.
+//!
+//! [`evaluate`] applies, in order: the status; the body's form (JSON, or an event stream for streaming
+//! requests); the object schemas of both tiers (every chunk of a stream); the stream invariants
+//! ([`stream`]); the case's assertions ([`assertions`]) on the body or the reassembled stream message;
+//! and the semantic checks ([`semantic`]). It knows nothing of HTTP, targets or known divergences: the
+//! run layer decides what the findings mean for the verdict.
+
+pub mod assertions;
+pub mod semantic;
+pub mod stream;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::case::{Case, ObjectKind, Severity};
+use crate::schema::{SchemaSet, Tier, Violation};
+use crate::sse::{Leftover, SseEvent};
+
+/// A response as the checks see it: status, headers and a body already classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers, lower-cased names, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: ObservedBody,
+}
+
+/// A response body, classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ObservedBody {
+    /// No bytes.
+    Empty,
+    /// A JSON document.
+    Json {
+        /// The parsed value.
+        value: Value,
+    },
+    /// A `text/event-stream` body.
+    Stream {
+        /// The events in order.
+        events: Vec<SseEvent>,
+        /// Whether the stream ended inside an event.
+        truncated: bool,
+    },
+    /// Anything else (an HTML page, text, invalid JSON).
+    Text {
+        /// The body as text (lossy UTF-8).
+        text: String,
+        /// The `content-type` header, if any.
+        content_type: Option<String>,
+    },
+}
+
+impl Observed {
+    /// Classifies raw bytes by `content-type` (an event stream is parsed; JSON is parsed when it parses).
+    pub fn from_bytes(status: u16, headers: Vec<(String, String)>, bytes: &[u8]) -> Self {
+        let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.to_ascii_lowercase());
+        let body = if content_type.as_deref().is_some_and(|c| c.starts_with("text/event-stream")) {
+            let (events, leftover) = crate::sse::parse_all(bytes);
+            ObservedBody::Stream { events, truncated: !matches!(leftover, Leftover::Clean) }
+        } else if bytes.iter().all(u8::is_ascii_whitespace) {
+            ObservedBody::Empty
+        } else {
+            match serde_json::from_slice::<Value>(bytes) {
+                Ok(value) => ObservedBody::Json { value },
+                Err(_) => ObservedBody::Text { text: String::from_utf8_lossy(bytes).into_owned(), content_type },
+            }
+        };
+        Observed { status, headers, body }
+    }
+
+    /// The header's value, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One thing a response got wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Rule id: `status`, `body.json`, `body.stream`, `schema.client`, `schema.spec`, `stream.<invariant>`,
+    /// `assert.<check>`, `semantic.<check>`.
+    pub rule: String,
+    /// What exactly: the schema and component rule, the assertion as written, the invariant's statement.
+    pub detail: String,
+    /// How much it matters.
+    pub severity: Severity,
+    /// The stream chunk it concerns (0-based), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<usize>,
+    /// JSON path in the body, chunk or reassembled message.
+    pub path: String,
+    /// One sentence.
+    pub message: String,
+    /// What a conformant response has.
+    pub expected: String,
+    /// What this one has.
+    pub actual: String,
+    /// Why it matters to a user of the SDKs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Line in the case file the finding comes from (an assertion's line), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Index of the known divergence (in the case) that explains it; set when the verdict is decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<usize>,
+}
+
+impl Finding {
+    /// A finding with the common fields; the rest default to none.
+    pub fn new(rule: &str, severity: Severity, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            rule: rule.to_owned(),
+            detail: String::new(),
+            severity,
+            chunk: None,
+            path: path.into(),
+            message: message.into(),
+            expected: String::new(),
+            actual: String::new(),
+            why: None,
+            line: None,
+            known: None,
+        }
+    }
+
+    /// Sets expected and actual.
+    pub fn expecting(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        self.expected = expected.into();
+        self.actual = actual.into();
+        self
+    }
+
+    /// Sets the detail.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    /// Sets why it matters.
+    pub fn why(mut self, why: impl Into<String>) -> Self {
+        self.why = Some(why.into());
+        self
+    }
+
+    /// Marks the stream chunk concerned.
+    pub fn in_chunk(mut self, chunk: usize) -> Self {
+        self.chunk = Some(chunk);
+        self
+    }
+
+    fn from_violation(v: Violation) -> Self {
+        let (rule, severity) = match v.tier {
+            Tier::Client => ("schema.client", Severity::Breaking),
+            Tier::Spec => ("schema.spec", Severity::Spec),
+        };
+        let message = match v.keyword.as_str() {
+            "required" => "required property is missing".to_owned(),
+            "type" => format!("expected {}, found {}", v.expected, v.actual),
+            "enum" => format!("value {} is not allowed", v.actual),
+            _ => format!("violates `{}`", v.keyword),
+        };
+        Finding {
+            rule: rule.into(),
+            detail: format!("{} tier, {} › {}", v.tier.name(), v.object, v.rule),
+            severity,
+            chunk: None,
+            path: v.path,
+            message,
+            expected: v.expected,
+            actual: v.actual,
+            why: v.why,
+            line: None,
+            known: None,
+        }
+    }
+}
+
+/// What the checks produced beyond findings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Everything the response got wrong.
+    pub findings: Vec<Finding>,
+    /// Paths of fields the spec does not define (never failures).
+    pub extensions: Vec<String>,
+    /// The parsed chunks of a stream (without `[DONE]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<Value>,
+    /// The stream reassembled into one `chat.completion`-shaped message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassembled: Option<Value>,
+    /// Whether the stream ended without its terminator and without a finish (a cut, not a divergence).
+    pub truncated: bool,
+}
+
+/// Applies every check of `case` to `observed`.
+pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evaluation {
+    let mut ev = Evaluation::default();
+    if observed.status != case.expect.status {
+        ev.findings.push(
+            Finding::new("status", Severity::Breaking, "$", format!("status {} where {} was expected", observed.status, case.expect.status))
+                .expecting(case.expect.status.to_string(), observed.status.to_string())
+                .detail("expect.status")
+                .why("the SDKs turn any non-2xx status into an exception, and a 2xx into a result"),
+        );
+        return ev; // the body of an unexpected status says nothing about the expected object
+    }
+    let success = (200..300).contains(&observed.status);
+    let subject: Option<Value> = match &observed.body {
+        ObservedBody::Stream { events, truncated } if case.is_streaming() && success => {
+            let s = stream::check(events, *truncated, case, schemas);
+            ev.findings.extend(s.findings);
+            ev.extensions.extend(s.extensions);
+            ev.truncated = s.truncated;
+            ev.chunks = s.chunks;
+            ev.reassembled = Some(s.reassembled.clone());
+            Some(s.reassembled)
+        }
+        _ if case.is_streaming() && success => {
+            ev.findings.push(
+                Finding::new("body.stream", Severity::Breaking, "$", "a streaming request got no event stream")
+                    .expecting("content-type: text/event-stream", observed.header("content-type").unwrap_or("none"))
+                    .why("the SDKs read a streamed answer only from server-sent events"),
+            );
+            None
+        }
+        ObservedBody::Json { value } => {
+            if let Some(kind) = case.expect.schema {
+                ev.findings.extend(schemas.validate_both(kind, value).into_iter().map(Finding::from_violation));
+                ev.extensions.extend(schemas.extensions(kind, value));
+            }
+            Some(value.clone())
+        }
+        ObservedBody::Empty | ObservedBody::Text { .. } | ObservedBody::Stream { .. } => {
+            if case.expect.schema.is_some() || !case.expect.assert.is_empty() {
+                let actual = match &observed.body {
+                    ObservedBody::Empty => "an empty body".to_owned(),
+                    ObservedBody::Text { text, .. } => format!("{:?}", text.chars().take(80).collect::<String>()),
+                    _ => "an event stream".to_owned(),
+                };
+                ev.findings.push(
+                    Finding::new("body.json", Severity::Breaking, "$", "the body is not JSON")
+                        .expecting(case.expect.schema.map_or("a JSON body".into(), |k| format!("a JSON {k} object")), actual)
+                        .why("the SDKs parse every non-streamed body as JSON"),
+                );
+            }
+            None
+        }
+    };
+    if let Some(subject) = &subject {
+        ev.findings.extend(assertions::check(case, subject, &ev.chunks));
+        if case.expect.semantic && success {
+            ev.findings.extend(semantic::check(case, subject));
+        }
+    }
+    ev
+}
+
+/// Schema findings for one stream chunk, marked with its index.
+pub(crate) fn chunk_schema_findings(schemas: &SchemaSet, chunk: &Value, index: usize) -> Vec<Finding> {
+    schemas
+        .validate_both(ObjectKind::ChatCompletionChunk, chunk)
+        .into_iter()
+        .map(|v| Finding::from_violation(v).in_chunk(index))
+        .collect()
+}

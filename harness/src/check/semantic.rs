@@ -1,0 +1,207 @@
+//! Semantic checks: does the answer make sense for the request that was sent?
+//!
+//! Applied automatically when the request calls for them (a case turns them off with `semantic: false`):
+//! - `semantic.tool_arguments`: each tool call names a declared tool, its `arguments` parse as JSON (breaking
+//!   if not) and validate against that tool's `parameters` schema (spec);
+//! - `semantic.structured_output`: with `response_format` `json_schema`, the content parses and validates
+//!   against the schema (breaking when `strict: true`, since the SDKs' `parse` helpers then reject it); with
+//!   `json_object`, the content parses as a JSON object (breaking);
+//! - `semantic.choices`: with `n`, exactly `n` choices with indexes 0..n-1 (breaking);
+//! - `semantic.embeddings`: one embedding per input, indexes 0..k-1, and with `dimensions` vectors of that
+//!   length, base64 ones decoded (breaking).
+
+use base64::Engine;
+use serde_json::Value;
+
+use super::Finding;
+use crate::case::{Case, Severity};
+use crate::schema::{compact, pointer_to_path};
+
+/// Findings of every semantic check that applies to `case`'s request.
+pub fn check(case: &Case, response: &Value) -> Vec<Finding> {
+    let Some(request) = case.request.body.as_ref() else { return Vec::new() };
+    let mut out = Vec::new();
+    if case.request.path.ends_with("chat/completions") {
+        tool_arguments(request, response, &mut out);
+        structured_output(request, response, &mut out);
+        choice_count(request, response, &mut out);
+    }
+    if case.request.path.ends_with("embeddings") {
+        embeddings(request, response, &mut out);
+    }
+    out
+}
+
+fn response_choices(response: &Value) -> impl Iterator<Item = (usize, &Value)> {
+    response.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate()
+}
+
+fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
+    let tools: Vec<&Value> = request.get("tools").and_then(Value::as_array).into_iter().flatten().collect();
+    for (c, choice) in response_choices(response) {
+        let calls = choice.pointer("/message/tool_calls").and_then(Value::as_array).into_iter().flatten();
+        for (k, call) in calls.enumerate() {
+            let path = format!("$.choices[{c}].message.tool_calls[{k}].function");
+            let name = call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default();
+            let Some(tool) = tools.iter().find(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name)) else {
+                let declared: Vec<_> = tools.iter().filter_map(|t| t.pointer("/function/name").and_then(Value::as_str)).collect();
+                out.push(
+                    Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.name"), "the call names a tool the request did not declare")
+                        .expecting(format!("one of {declared:?}"), format!("{name:?}"))
+                        .detail("tool calls name a declared tool")
+                        .why("a tool loop dispatches on the name and has no handler for this one"),
+                );
+                continue;
+            };
+            let raw = call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or_default();
+            let args: Value = match serde_json::from_str(raw) {
+                Ok(v) => v,
+                Err(e) => {
+                    out.push(
+                        Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.arguments"), format!("arguments are not JSON: {e}"))
+                            .expecting("a JSON object string", compact(&Value::String(raw.to_owned()), 120))
+                            .detail("tool-call arguments parse as JSON")
+                            .why("code calls json.loads / JSON.parse on arguments before dispatching"),
+                    );
+                    continue;
+                }
+            };
+            let parameters = tool.pointer("/function/parameters").cloned().unwrap_or_else(|| serde_json::json!({}));
+            validate_against(&parameters, &args, "semantic.tool_arguments", Severity::Spec, &format!("{path}.arguments"), &format!("arguments of `{name}` validate against its parameters schema"), out);
+        }
+    }
+}
+
+fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) {
+    let Some(format) = request.get("response_format") else { return };
+    let kind = format.get("type").and_then(Value::as_str).unwrap_or_default();
+    if kind != "json_schema" && kind != "json_object" {
+        return;
+    }
+    let strict = format.pointer("/json_schema/strict").and_then(Value::as_bool) == Some(true);
+    for (c, choice) in response_choices(response) {
+        let path = format!("$.choices[{c}].message.content");
+        let Some(content) = choice.pointer("/message/content").and_then(Value::as_str) else {
+            out.push(
+                Finding::new("semantic.structured_output", Severity::Breaking, path, "no text content to parse")
+                    .expecting("a JSON document as content", compact(&choice["message"]["content"], 60))
+                    .detail(format!("content conforms to response_format {kind}")),
+            );
+            continue;
+        };
+        let parsed: Value = match serde_json::from_str(content) {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(
+                    Finding::new("semantic.structured_output", Severity::Breaking, path, format!("content is not JSON: {e}"))
+                        .expecting("a JSON document", compact(&Value::String(content.to_owned()), 120))
+                        .detail(format!("content conforms to response_format {kind}"))
+                        .why("the SDKs' parse helpers (client.beta.chat.completions.parse) raise on it"),
+                );
+                continue;
+            }
+        };
+        if kind == "json_object" {
+            if !parsed.is_object() {
+                out.push(
+                    Finding::new("semantic.structured_output", Severity::Breaking, path, "content is JSON but not an object")
+                        .expecting("a JSON object", compact(&parsed, 80))
+                        .detail("content conforms to response_format json_object"),
+                );
+            }
+            continue;
+        }
+        if let Some(schema) = format.pointer("/json_schema/schema") {
+            let severity = if strict { Severity::Breaking } else { Severity::Spec };
+            validate_against(schema, &parsed, "semantic.structured_output", severity, &path, "content validates against response_format.json_schema.schema", out);
+        }
+    }
+}
+
+fn choice_count(request: &Value, response: &Value, out: &mut Vec<Finding>) {
+    let Some(n) = request.get("n").and_then(Value::as_u64) else { return };
+    let indexes: Vec<i64> = response_choices(response).map(|(_, c)| c["index"].as_i64().unwrap_or(-1)).collect();
+    let mut sorted = indexes.clone();
+    sorted.sort_unstable();
+    let expected: Vec<i64> = (0..n as i64).collect();
+    if sorted != expected {
+        out.push(
+            Finding::new("semantic.choices", Severity::Breaking, "$.choices", format!("asked for n={n}, got {} choices", indexes.len()))
+                .expecting(format!("{n} choices with indexes {expected:?}"), format!("indexes {indexes:?}"))
+                .detail("n choices come back with indexes 0..n-1")
+                .why("code reads choices[i] for i < n"),
+        );
+    }
+}
+
+fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
+    let inputs = match request.get("input") {
+        Some(Value::Array(items)) if items.iter().all(Value::is_number) => 1, // one tokenized input
+        Some(Value::Array(items)) => items.len(),
+        Some(_) => 1,
+        None => return,
+    };
+    let data: Vec<&Value> = response.get("data").and_then(Value::as_array).into_iter().flatten().collect();
+    let mut indexes: Vec<i64> = data.iter().map(|d| d["index"].as_i64().unwrap_or(-1)).collect();
+    indexes.sort_unstable();
+    if indexes != (0..inputs as i64).collect::<Vec<_>>() {
+        out.push(
+            Finding::new("semantic.embeddings", Severity::Breaking, "$.data", format!("{inputs} inputs, {} embeddings", data.len()))
+                .expecting(format!("{inputs} embeddings with indexes 0..{inputs}"), format!("indexes {indexes:?}"))
+                .detail("one embedding per input, indexed 0..k-1")
+                .why("callers zip inputs with data[] by index"),
+        );
+    }
+    let dimensions = request.get("dimensions").and_then(Value::as_u64);
+    let mut lengths = Vec::new();
+    for (i, item) in data.iter().enumerate() {
+        let len = match &item["embedding"] {
+            Value::Array(v) => Some(v.len()),
+            Value::String(b64) => base64::engine::general_purpose::STANDARD.decode(b64).ok().map(|bytes| bytes.len() / 4),
+            _ => None,
+        };
+        let Some(len) = len else { continue }; // the schema reports a missing or malformed vector
+        lengths.push(len);
+        if let Some(d) = dimensions.filter(|d| *d as usize != len) {
+            out.push(
+                Finding::new("semantic.embeddings", Severity::Breaking, format!("$.data[{i}].embedding"), format!("asked for {d} dimensions, got {len}"))
+                    .expecting(format!("{d} dimensions"), format!("{len} dimensions"))
+                    .detail("vectors have the requested dimensions")
+                    .why("a vector index built for the requested dimension rejects other lengths"),
+            );
+        }
+    }
+    if dimensions.is_none() && lengths.windows(2).any(|w| w[0] != w[1]) {
+        out.push(
+            Finding::new("semantic.embeddings", Severity::Breaking, "$.data", "vectors of one response differ in length")
+                .expecting("equal lengths", format!("{lengths:?}"))
+                .detail("vectors of one model have one dimension"),
+        );
+    }
+}
+
+/// Validates `instance` against a schema taken from the request, one finding per violation.
+fn validate_against(schema: &Value, instance: &Value, rule: &str, severity: Severity, path: &str, detail: &str, out: &mut Vec<Finding>) {
+    let validator = match jsonschema::validator_for(schema) {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(
+                Finding::new(rule, Severity::Spec, path, format!("the request's schema does not compile, so this cannot be checked: {e}"))
+                    .detail(detail),
+            );
+            return;
+        }
+    };
+    for error in validator.iter_errors(instance) {
+        let inner = pointer_to_path(error.instance_path().as_str());
+        let mut message = error.to_string();
+        if message.len() > 200 {
+            message.truncate(200);
+        }
+        out.push(
+            Finding::new(rule, severity, format!("{path} → {inner}"), message)
+                .expecting(format!("valid against the request's schema at {}", error.schema_path().as_str()), compact(error.instance(), 120))
+                .detail(detail.to_owned()),
+        );
+    }
+}

@@ -1,0 +1,347 @@
+//! The outcome of one case on one target: a plain value the reports render.
+//!
+//! [`decide`] turns findings and the case's known divergences into a [`Verdict`]:
+//! - `error`: the run itself broke (transport, endpoint fault, truncated stream, missing fixture, unmatched
+//!   replay) — never counted as a divergence or a pass;
+//! - `diverges`: some finding is not explained by a known divergence (severity: the worst such finding);
+//! - `fixed`: a divergence declared known on this target was not observed — news to surface;
+//! - `known`: every finding is explained by a declared known divergence;
+//! - `pass`: no findings; `skipped`: the target skips the case.
+//!
+//! `cargo test` and `compat run` fail on `diverges`, `fixed`, `error`, and on a changed or missing snapshot.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::case::{Case, KnownDivergence, Method, Severity};
+use crate::check::{Finding, ObservedBody};
+use crate::fixture::Origin;
+
+/// The verdict of a case on a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Conformant.
+    Pass,
+    /// A divergence nobody declared.
+    Diverges,
+    /// Only declared divergences were observed.
+    Known,
+    /// A declared divergence is no longer observed.
+    Fixed,
+    /// The run broke; says nothing about conformance.
+    Error,
+    /// Not run on this target.
+    Skipped,
+}
+
+impl Verdict {
+    /// Every verdict, in report order.
+    pub const ALL: [Verdict; 6] = [Verdict::Pass, Verdict::Known, Verdict::Diverges, Verdict::Fixed, Verdict::Error, Verdict::Skipped];
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Diverges => "diverges",
+            Verdict::Known => "known",
+            Verdict::Fixed => "fixed",
+            Verdict::Error => "error",
+            Verdict::Skipped => "skipped",
+        }
+    }
+
+    /// Whether this verdict fails `cargo test` and `compat run`.
+    pub fn fails(self) -> bool {
+        matches!(self, Verdict::Diverges | Verdict::Fixed | Verdict::Error)
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether the response came from a fixture or a live endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Served from a fixture by wiremock on loopback.
+    Replay,
+    /// Sent to the target's endpoint.
+    Live,
+}
+
+/// Why a run broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Could not connect, or the connection failed before a response.
+    Transport,
+    /// A timeout (first byte or stream idle).
+    Timeout,
+    /// The endpoint answered with a fault: 5xx or 429 after retries, an HTML page, an auth failure.
+    Endpoint,
+    /// The stream or body was cut before its end.
+    Truncated,
+    /// Replay: the request matched no fixture.
+    Unmatched,
+    /// The fixture is missing or broken.
+    Fixture,
+    /// The case or target cannot run (broken case file, no model for a role, no key).
+    Config,
+}
+
+/// A broken run, with its cause.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunError {
+    /// The kind of failure.
+    pub kind: ErrorKind,
+    /// What happened.
+    pub message: String,
+    /// For an unmatched replay: the diff from the recorded request to the sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// A declared known divergence and whether this run observed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownStatus {
+    /// Its index in the case's `known_divergences`.
+    pub index: usize,
+    /// Line of its entry in the case file.
+    pub line: u64,
+    /// The declaration.
+    pub divergence: KnownDivergence,
+    /// How many findings it explains.
+    pub observed: usize,
+}
+
+/// The request as sent (model names resolved; no headers, so no key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Path relative to the base URL.
+    pub path: String,
+    /// JSON body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// Raw body, when the case sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_body: Option<String>,
+}
+
+/// The exchange, as evidence for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The request.
+    pub request: SentRequest,
+    /// Response status.
+    pub status: u16,
+    /// Response content type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The response body.
+    pub body: ObservedBody,
+    /// For a stream: the parsed chunks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<Value>,
+    /// For a stream: the reassembled message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassembled: Option<Value>,
+}
+
+/// Where the fixture came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixtureInfo {
+    /// Root-relative path.
+    pub path: String,
+    /// Its origin.
+    pub origin: Origin,
+}
+
+/// How a case's snapshot compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotStatus {
+    /// Same as stored.
+    Matched,
+    /// Differs from the stored snapshot.
+    Changed,
+    /// No stored snapshot yet.
+    Missing,
+}
+
+/// The snapshot comparison of a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotCheck {
+    /// Snapshot name (`<feature>__<id>`).
+    pub name: String,
+    /// Root-relative path of the `.snap` file.
+    pub file: String,
+    /// The comparison.
+    pub status: SnapshotStatus,
+    /// Unified diff from the stored to the new content, when changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// The new normalized content (kept to write a pending `.snap.new`).
+    #[serde(skip)]
+    pub content: String,
+}
+
+/// Time spent and attempts made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Wall time of the whole case, ms (all repeats and retries).
+    pub duration_ms: f64,
+    /// Requests sent.
+    pub attempts: u32,
+    /// Of which retries.
+    pub retries: u32,
+    /// Passed only after a retry.
+    pub flaky: bool,
+}
+
+/// pass^k for a case run `repeat` times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repeats {
+    /// Runs without an unexplained finding or error.
+    pub passed: u32,
+    /// Runs made.
+    pub total: u32,
+}
+
+/// The outcome of one case on one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Target name.
+    pub target: String,
+    /// Case feature.
+    pub feature: String,
+    /// Case id.
+    pub id: String,
+    /// Case title.
+    pub title: String,
+    /// The documented feature it checks.
+    pub doc: String,
+    /// Case file, root-relative.
+    pub file: String,
+    /// Line of the case's `id`.
+    pub line: u64,
+    /// Replay or live.
+    pub mode: Mode,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Worst severity among the findings that decided the verdict (`diverges`: unexplained, `known`: explained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Every finding; explained ones carry `known`.
+    pub findings: Vec<Finding>,
+    /// Known divergences declared for this target and what became of them.
+    pub known: Vec<KnownStatus>,
+    /// Fields the spec does not define.
+    pub extensions: Vec<String>,
+    /// Why the run broke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+    /// Why the case was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// The exchange (the last one, for repeated cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
+    /// The fixture replayed or written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<FixtureInfo>,
+    /// The snapshot comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotCheck>,
+    /// Timing and retries.
+    pub timing: Timing,
+    /// pass^k, for cases with `repeat` > 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<Repeats>,
+}
+
+impl Outcome {
+    /// A fresh outcome for `case` on `target` with a verdict to be decided.
+    pub fn new(case: &Case, file: &str, line: u64, target: &str, mode: Mode) -> Self {
+        Outcome {
+            target: target.to_owned(),
+            feature: case.feature.clone(),
+            id: case.id.clone(),
+            title: case.title.clone(),
+            doc: case.doc.clone(),
+            file: file.to_owned(),
+            line,
+            mode,
+            verdict: Verdict::Pass,
+            severity: None,
+            findings: Vec::new(),
+            known: Vec::new(),
+            extensions: Vec::new(),
+            error: None,
+            skip_reason: None,
+            exchange: None,
+            fixture: None,
+            snapshot: None,
+            timing: Timing::default(),
+            repeats: None,
+        }
+    }
+
+    /// `<target>::<feature>::<id>`, the trial name.
+    pub fn name(&self) -> String {
+        format!("{}::{}::{}", self.target, self.feature, self.id)
+    }
+
+    /// Whether this outcome fails the run: a failing verdict, or a changed or missing snapshot.
+    pub fn fails(&self) -> bool {
+        self.verdict.fails() || self.snapshot.as_ref().is_some_and(|s| s.status != SnapshotStatus::Matched)
+    }
+
+    /// Marks the outcome as an error.
+    pub fn set_error(&mut self, kind: ErrorKind, message: impl Into<String>, diff: Option<String>) {
+        self.verdict = Verdict::Error;
+        self.severity = None;
+        self.error = Some(RunError { kind, message: message.into(), diff });
+    }
+}
+
+/// Matches `findings` against the known divergences declared for `target` and returns the verdict,
+/// the deciding severity and the status of each declaration. Findings get `known` set when explained.
+pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
+    let mut known: Vec<KnownStatus> = case
+        .known_for(target)
+        .map(|(index, k)| KnownStatus { index, line: k.referenced.line(), divergence: k.value.clone(), observed: 0 })
+        .collect();
+    for f in findings.iter_mut() {
+        if let Some(k) = known.iter_mut().find(|k| explains(&k.divergence, f)) {
+            f.known = Some(k.index);
+            k.observed += 1;
+        }
+    }
+    let worst = |explained: bool| findings.iter().filter(|f| f.known.is_some() == explained).map(|f| f.severity).max();
+    let verdict = if let Some(s) = worst(false) {
+        return (Verdict::Diverges, Some(s), known);
+    } else if known.iter().any(|k| k.observed == 0) {
+        Verdict::Fixed
+    } else if findings.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Known
+    };
+    let severity = if verdict == Verdict::Known { worst(true) } else { None };
+    (verdict, severity, known)
+}
+
+/// Whether a declared divergence explains a finding: its rule (exact, or a prefix at a `.` boundary), its path
+/// pattern and its severity all agree with the finding's.
+pub fn explains(k: &KnownDivergence, f: &Finding) -> bool {
+    let rule_ok = k.rule.as_deref().is_none_or(|r| f.rule == r || f.rule.starts_with(&format!("{r}.")));
+    let path_ok = k.path.as_ref().is_none_or(|p| p.matches(&f.path));
+    let severity_ok = k.severity.is_none_or(|s| s == f.severity);
+    rule_ok && path_ok && severity_ok
+}

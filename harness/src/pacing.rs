@@ -1,0 +1,179 @@
+//! Pacing live requests to a target's quota, and retrying what is worth retrying.
+//!
+//! One [`Pacer`] per target per run, shared by all its cases:
+//! - a concurrency limit (a semaphore) and a requests-per-minute budget, spent as evenly spaced start slots
+//!   (every attempt, retries included, takes a slot);
+//! - `429` honours `Retry-After` (seconds or an HTTP date, capped at `max_backoff_ms`) and pushes back every
+//!   later slot of the target, since the quota is shared;
+//! - `429`, `500`, `502`, `503`, `504` and connection failures are retried up to `max_retries` times with
+//!   exponential backoff (`backoff_ms` doubling, capped) and jitter (each wait drawn from [½, 1] of its bound);
+//! - every other status, 4xx included, is returned as is: it is the endpoint's answer.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::target::{Pacing, Timeouts};
+use crate::transport::{self, BodyEnd, TransportError, WireRequest, WireResponse};
+
+/// The result of a paced send.
+#[derive(Debug)]
+pub struct Sent {
+    /// The last attempt's result.
+    pub response: Result<WireResponse, TransportError>,
+    /// Requests made (1 + retries).
+    pub attempts: u32,
+}
+
+/// Paces and retries requests to one target.
+#[derive(Debug)]
+pub struct Pacer {
+    pacing: Pacing,
+    in_flight: Semaphore,
+    next_slot: Mutex<Instant>,
+}
+
+impl Pacer {
+    /// A pacer for a target's configuration.
+    pub fn new(pacing: Pacing) -> Self {
+        Pacer {
+            in_flight: Semaphore::new(pacing.concurrency.max(1) as usize),
+            pacing,
+            next_slot: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// No budget, no retries: one attempt per request.
+    pub fn unpaced() -> Self {
+        Pacer::new(Pacing { rpm: 0, concurrency: u32::MAX >> 3, max_retries: 0, ..Pacing::default() })
+    }
+
+    /// The configuration in use.
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
+    /// Sends `request`, waiting for a slot before each attempt and retrying retryable failures.
+    pub async fn send(&self, client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts) -> Sent {
+        let _permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
+        let mut attempts = 0;
+        loop {
+            self.wait_for_slot().await;
+            attempts += 1;
+            let response = transport::send(client, request, timeouts).await;
+            let retries_left = attempts <= self.pacing.max_retries;
+            let Some(wait) = retry_wait(&response, attempts, &self.pacing).filter(|_| retries_left) else {
+                return Sent { response, attempts };
+            };
+            if let Some(after) = retry_after(&response, &self.pacing) {
+                self.push_back(after).await;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn wait_for_slot(&self) {
+        if self.pacing.rpm == 0 {
+            return;
+        }
+        let interval = Duration::from_secs_f64(60.0 / f64::from(self.pacing.rpm));
+        let slot = {
+            let mut next = self.next_slot.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+
+    async fn push_back(&self, wait: Duration) {
+        let mut next = self.next_slot.lock().await;
+        *next = (*next).max(Instant::now() + wait);
+    }
+}
+
+/// How long to wait before retrying, or `None` when the result must not be retried.
+fn retry_wait(response: &Result<WireResponse, TransportError>, attempt: u32, pacing: &Pacing) -> Option<Duration> {
+    let retryable = match response {
+        Ok(r) if matches!(r.status, 429 | 500 | 502 | 503 | 504) => true,
+        Ok(r) => matches!(r.ended, BodyEnd::Reset(_)),
+        Err(TransportError::Connect(_) | TransportError::Request(_)) => true,
+        Err(TransportError::FirstByteTimeout(_)) => false,
+    };
+    if !retryable {
+        return None;
+    }
+    let exp = pacing.backoff_ms.saturating_mul(1 << (attempt - 1).min(20));
+    let bound = exp.min(pacing.max_backoff_ms) as f64;
+    let jittered = Duration::from_millis((bound * (0.5 + fastrand::f64() * 0.5)) as u64);
+    Some(retry_after(response, pacing).map_or(jittered, |after| after.max(jittered)))
+}
+
+/// The `Retry-After` of a 429 or 503, capped at `max_backoff_ms`.
+fn retry_after(response: &Result<WireResponse, TransportError>, pacing: &Pacing) -> Option<Duration> {
+    let r = response.as_ref().ok().filter(|r| r.status == 429 || r.status == 503)?;
+    let value = r.headers.iter().find(|(k, _)| k == "retry-after")?.1.trim();
+    let wait = match value.parse::<f64>() {
+        Ok(secs) if secs >= 0.0 => Duration::from_secs_f64(secs),
+        _ => httpdate_to_wait(value)?,
+    };
+    Some(wait.min(Duration::from_millis(pacing.max_backoff_ms)))
+}
+
+/// Seconds until an IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`), zero if it is past.
+fn httpdate_to_wait(value: &str) -> Option<Duration> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| m == month)? as i64 + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let [h, m, s] = hms.as_slice() else { return None };
+    let epoch = crate::time::days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s;
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some(Duration::from_secs((epoch - now).max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)]) -> Result<WireResponse, TransportError> {
+        Ok(WireResponse {
+            status,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: Vec::new(),
+            ended: BodyEnd::Complete,
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    #[test]
+    fn only_retryable_failures_are_retried() {
+        let p = Pacing { backoff_ms: 100, max_backoff_ms: 1000, ..Pacing::default() };
+        for s in [429, 500, 502, 503, 504] {
+            assert!(retry_wait(&response(s, &[]), 1, &p).is_some(), "{s}");
+        }
+        for s in [200, 400, 401, 403, 404, 422] {
+            assert!(retry_wait(&response(s, &[]), 1, &p).is_none(), "{s}");
+        }
+        assert!(retry_wait(&Err(TransportError::Connect("refused".into())), 1, &p).is_some());
+    }
+
+    #[test]
+    fn backoff_doubles_within_jitter_and_is_capped() {
+        let p = Pacing { backoff_ms: 100, max_backoff_ms: 1000, ..Pacing::default() };
+        for attempt in 1..8u32 {
+            let bound = (100u64 << (attempt - 1)).min(1000);
+            let w = retry_wait(&response(503, &[]), attempt, &p).unwrap().as_millis() as u64;
+            assert!(w >= bound / 2 && w <= bound, "attempt {attempt}: {w} not in [{}, {bound}]", bound / 2);
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let p = Pacing { backoff_ms: 10, max_backoff_ms: 5000, ..Pacing::default() };
+        assert_eq!(retry_wait(&response(429, &[("retry-after", "3")]), 1, &p), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(&response(429, &[("retry-after", "3600")]), &p), Some(Duration::from_secs(5)));
+        assert_eq!(retry_after(&response(429, &[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]), &p), Some(Duration::ZERO));
+    }
+}

@@ -1,0 +1,162 @@
+//! The terminal report: one block per case that needs attention, then a summary line.
+//!
+//! A finding renders as (the shape the self-tests assert):
+//! ```text
+//! diverges (breaking): cases/streaming/tool_call.yaml:3 — gemini::streaming::tool_call
+//!   chunk 2, $.choices[0].delta.tool_calls[0].index: required property is missing
+//!     --> cases/streaming/tool_call.yaml:3
+//!     rule: schema.client — client tier, chat.completion.chunk › ChatCompletionMessageToolCallChunk.required
+//!     expected: present
+//!     actual:   missing
+//!     why it matters: …
+//! ```
+//! Expected and actual that are JSON structures or long values render as a `similar` diff
+//! (`-expected +actual`) instead.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::check::Finding;
+use crate::outcome::{Outcome, SnapshotStatus, Verdict};
+
+/// One finding, indented for a case block. `file` and `case_line` locate findings without a line of their own.
+pub fn render_finding(f: &Finding, file: &str, case_line: u64) -> String {
+    let mut out = String::new();
+    let place = match f.chunk {
+        Some(c) => format!("chunk {c}, {}", f.path),
+        None => f.path.clone(),
+    };
+    let known = if f.known.is_some() { " [known]" } else { "" };
+    let _ = writeln!(out, "  {place}: {}{known}", f.message);
+    let _ = writeln!(out, "    --> {file}:{}", f.line.unwrap_or(case_line));
+    if f.detail.is_empty() {
+        let _ = writeln!(out, "    rule: {} ({})", f.rule, f.severity);
+    } else {
+        let _ = writeln!(out, "    rule: {} ({}) — {}", f.rule, f.severity, f.detail);
+    }
+    if !f.expected.is_empty() || !f.actual.is_empty() {
+        match structured_diff(&f.expected, &f.actual) {
+            Some(diff) => {
+                let _ = writeln!(out, "    diff (-expected +actual):");
+                for line in diff.lines() {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "    expected: {}", f.expected);
+                let _ = writeln!(out, "    actual:   {}", f.actual);
+            }
+        }
+    }
+    if let Some(why) = &f.why {
+        let _ = writeln!(out, "    why it matters: {why}");
+    }
+    out
+}
+
+/// A line diff of pretty-printed JSON when either side is a structure or long; `None` for short scalars.
+fn structured_diff(expected: &str, actual: &str) -> Option<String> {
+    let pretty = |s: &str| match serde_json::from_str::<Value>(s) {
+        Ok(v @ (Value::Object(_) | Value::Array(_))) => Some(serde_json::to_string_pretty(&v).expect("a Value serializes")),
+        _ => None,
+    };
+    let (e, a) = match (pretty(expected), pretty(actual)) {
+        (Some(e), Some(a)) => (e, a),
+        _ if expected.len() + actual.len() > 160 => (expected.to_owned(), actual.to_owned()),
+        _ => return None,
+    };
+    let diff = similar::TextDiff::from_lines(&e, &a);
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => ' ',
+        };
+        let _ = write!(out, "{sign}{}", change);
+        if !change.to_string().ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+/// The headline of an outcome: `verdict (severity): file:line — name`.
+pub fn headline(o: &Outcome) -> String {
+    let verdict = match o.severity {
+        Some(s) => format!("{} ({s})", o.verdict),
+        None => o.verdict.to_string(),
+    };
+    format!("{verdict}: {}:{} — {}", o.file, o.line, o.name())
+}
+
+/// Everything a user needs about one outcome: the headline, findings, known divergences, error, snapshot.
+pub fn render_outcome(o: &Outcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", headline(o));
+    if let Some(e) = &o.error {
+        let _ = writeln!(out, "  error ({:?}): {}", e.kind, e.message);
+        if let Some(diff) = &e.diff {
+            for line in diff.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    if let Some(reason) = &o.skip_reason {
+        let _ = writeln!(out, "  skipped: {reason}");
+    }
+    let shown: Vec<&Finding> = match o.verdict {
+        Verdict::Diverges => o.findings.iter().filter(|f| f.known.is_none()).collect(),
+        _ => o.findings.iter().collect(),
+    };
+    for f in shown {
+        out.push_str(&render_finding(f, &o.file, o.line));
+    }
+    for k in &o.known {
+        let d = &k.divergence;
+        let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+        if k.observed == 0 {
+            let _ = writeln!(out, "  fixed: known divergence `{what}` ({}:{}) was not observed — {}; {}", o.file, k.line, d.reason, d.link);
+            let _ = writeln!(out, "    if the target really changed, remove the entry from the case (or update the fixture)");
+        } else if o.verdict == Verdict::Known {
+            let _ = writeln!(out, "  known: `{what}` — {} ({})", d.reason, d.link);
+        }
+    }
+    if let Some(s) = &o.snapshot {
+        match s.status {
+            SnapshotStatus::Matched => {}
+            SnapshotStatus::Missing => {
+                let _ = writeln!(out, "  snapshot {} is missing (review with `cargo insta review`)", s.file);
+            }
+            SnapshotStatus::Changed => {
+                let _ = writeln!(out, "  snapshot {} changed:", s.file);
+                for line in s.diff.as_deref().unwrap_or_default().lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
+    }
+    if let Some(r) = &o.repeats {
+        let _ = writeln!(out, "  runs: {} of {} passed", r.passed, r.total);
+    }
+    out
+}
+
+/// Counts per verdict, in report order.
+pub fn counts(outcomes: &[Outcome]) -> Vec<(Verdict, usize)> {
+    Verdict::ALL.iter().map(|v| (*v, outcomes.iter().filter(|o| o.verdict == *v).count())).collect()
+}
+
+/// The whole run: blocks for failing outcomes, then one summary line.
+pub fn render_run(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    for o in outcomes.iter().filter(|o| o.fails()) {
+        out.push_str(&render_outcome(o));
+        out.push('\n');
+    }
+    let summary: Vec<String> = counts(outcomes).into_iter().filter(|(_, n)| *n > 0).map(|(v, n)| format!("{n} {v}")).collect();
+    let failing = outcomes.iter().filter(|o| o.fails()).count();
+    let _ = writeln!(out, "{} outcomes: {}; {failing} failing", outcomes.len(), summary.join(", "));
+    out
+}

@@ -1,0 +1,326 @@
+//! Running one case against one target: request → response → checks → [`Outcome`]. Prints nothing.
+//!
+//! In replay mode the case's fixture is served by a wiremock server on loopback ([`ReplayServer`]); in live
+//! mode the request goes to the target's base URL with the key from the environment, through the target's
+//! [`Pacer`] (rate budget, concurrency, retries). Both paths send with the same client and timeouts and read
+//! the response the same way, so replay exercises the real path. Faults of the run itself (transport errors,
+//! 5xx after retries, HTML pages, cut streams, unmatched replays) become `error` outcomes with their cause.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::case::{AuthMode, LoadedCase};
+use crate::check::{self, Observed, ObservedBody};
+use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
+use crate::fixture::{self, Fixture, FixtureRequest};
+use crate::outcome::{self, ErrorKind, Exchange, FixtureInfo, Mode, Outcome, Repeats, RunError, SentRequest, Verdict};
+use crate::pacing::Pacer;
+use crate::schema::SchemaSet;
+use crate::snapshot;
+use crate::target::Target;
+use crate::transport::{self, BodyEnd, WireRequest, WireResponse};
+
+/// Key sent by cases with `auth: invalid`.
+pub const INVALID_KEY: &str = "compat-harness-invalid-key";
+
+/// What a run needs besides the case and target. Build once per run.
+#[derive(Clone)]
+pub struct RunContext {
+    /// Project root (holds `cases/`, `fixtures/`, `snapshots/`).
+    pub root: PathBuf,
+    /// Compiled schemas, shared.
+    pub schemas: Arc<SchemaSet>,
+    /// Replay or live.
+    pub mode: Mode,
+    /// Live: a base URL replacing the target's (`--base-url`).
+    pub base_url: Option<String>,
+    /// Live: pacing per target, shared by all its cases.
+    pub pacer: Option<Arc<Pacer>>,
+}
+
+/// Runs `loaded` on `target` and returns its outcome.
+pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Outcome {
+    let started = Instant::now();
+    let case = &loaded.case;
+    let mut outcome = Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode);
+    if let Some(reason) = target.skip_reason(&case.feature, &case.id) {
+        outcome.verdict = Verdict::Skipped;
+        outcome.skip_reason = Some(reason.to_owned());
+        return outcome;
+    }
+    let sent = match resolve_request(loaded, target) {
+        Ok(r) => r,
+        Err(message) => {
+            outcome.set_error(ErrorKind::Config, message, None);
+            return outcome;
+        }
+    };
+    let fixture = match ctx.mode {
+        Mode::Replay => match load_replay_fixture(ctx, loaded, target) {
+            Ok(f) => {
+                outcome.fixture = Some(FixtureInfo { path: f.0.clone(), origin: f.1.origin.clone() });
+                Some(f)
+            }
+            Err(e) => {
+                outcome.set_error(ErrorKind::Fixture, e, None);
+                outcome.timing.duration_ms = ms(started);
+                return outcome;
+            }
+        },
+        Mode::Live => None,
+    };
+
+    let mut findings = Vec::new();
+    let mut passed = 0;
+    let mut last = None;
+    for _ in 0..case.repeat {
+        let attempt = match &fixture {
+            Some((path, f)) => replay_once(ctx, target, &sent, path, f).await,
+            None => live_once(ctx, target, &sent, case.request.auth).await,
+        };
+        outcome.timing.attempts += attempt.attempts;
+        outcome.timing.retries += attempt.attempts.saturating_sub(1);
+        let (observed, ended) = match attempt.result {
+            Ok(ok) => ok,
+            Err(e) => {
+                outcome.error = Some(e);
+                break;
+            }
+        };
+        let ev = check::evaluate(case, &observed, &ctx.schemas);
+        let exchange = Exchange {
+            request: sent.clone(),
+            status: observed.status,
+            content_type: observed.header("content-type").map(str::to_owned),
+            body: observed.body.clone(),
+            chunks: ev.chunks.clone(),
+            reassembled: ev.reassembled.clone(),
+        };
+        if let Some(e) = classify(&observed, &ended, case.expect.status, ev.truncated, target) {
+            outcome.exchange = Some(exchange);
+            outcome.error = Some(e);
+            break;
+        }
+        let mut run_findings = ev.findings;
+        if !outcome::decide(case, &target.name, &mut run_findings).0.fails() {
+            passed += 1;
+        }
+        for f in run_findings {
+            if !findings.iter().any(|g: &check::Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
+                findings.push(f);
+            }
+        }
+        for ext in ev.extensions {
+            if !outcome.extensions.contains(&ext) {
+                outcome.extensions.push(ext);
+            }
+        }
+        last = Some(exchange);
+    }
+    outcome.timing.duration_ms = ms(started);
+    if let Some(error) = outcome.error.take() {
+        outcome.set_error(error.kind, error.message, error.diff);
+        return outcome;
+    }
+    let (verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    outcome.verdict = verdict;
+    outcome.severity = severity;
+    outcome.known = known;
+    outcome.findings = findings;
+    outcome.timing.flaky = outcome.timing.retries > 0 && !verdict.fails();
+    if case.repeat > 1 {
+        outcome.repeats = Some(Repeats { passed, total: case.repeat });
+    }
+    if let Some(exchange) = &last {
+        if case.expect.snapshot {
+            let body = match &exchange.body {
+                ObservedBody::Json { value } => Some(value),
+                _ => None,
+            };
+            let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
+            let name = snapshot::snapshot_name(&case.feature, &case.id);
+            outcome.snapshot = Some(snapshot::compare(&ctx.root, &target.name, &name, content));
+        }
+    }
+    outcome.exchange = last;
+    outcome
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The request with `{{model}}` / `{{model.<role>}}` replaced by the target's model names.
+pub fn resolve_request(loaded: &LoadedCase, target: &Target) -> Result<SentRequest, String> {
+    let case = &loaded.case;
+    let model_for = |role: &str| {
+        target.model_for(&case.feature, &case.id, role).ok_or_else(|| {
+            format!("target `{}` has no model for role `{role}` (add it under `models` in cases/targets.yaml)", target.name)
+        })
+    };
+    let substitute = |s: &str| -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(start) = rest.find("{{") {
+            let end = rest[start..].find("}}").map(|e| start + e).ok_or_else(|| format!("unclosed `{{{{` in `{s}`"))?;
+            out.push_str(&rest[..start]);
+            let role = match rest[start + 2..end].trim() {
+                "model" => case.model.clone(),
+                other => other.strip_prefix("model.").ok_or_else(|| format!("unknown placeholder `{{{{{other}}}}}`"))?.to_owned(),
+            };
+            out.push_str(&model_for(&role)?);
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    };
+    fn walk(v: &Value, f: &dyn Fn(&str) -> Result<String, String>) -> Result<Value, String> {
+        Ok(match v {
+            Value::String(s) if s.contains("{{") => Value::String(f(s)?),
+            Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, f)).collect::<Result<_, _>>()?),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), walk(v, f)?))).collect::<Result<_, String>>()?),
+            other => other.clone(),
+        })
+    }
+    Ok(SentRequest {
+        method: case.request.method,
+        path: substitute(&case.request.path)?,
+        body: case.request.body.as_ref().map(|b| walk(b, &substitute)).transpose()?,
+        raw_body: case.request.raw_body.as_ref().map(|r| substitute(r)).transpose()?,
+    })
+}
+
+fn load_replay_fixture(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Result<(String, Fixture), String> {
+    let path = fixture::fixture_path(&target.fixtures_dir(), &loaded.case.feature, &loaded.case.id);
+    match fixture::load_fixture(&ctx.root, &path) {
+        Ok(Some(f)) => Ok((path, f)),
+        Ok(None) => Err(format!("no fixture at {path} (write one, or record it: compat run --live --target {} --record missing)", target.name)),
+        Err(e) => Err(e.headline()),
+    }
+}
+
+/// One request's result: the response and how its body ended, or why there is none.
+struct Attempt {
+    result: Result<(Observed, BodyEnd), RunError>,
+    attempts: u32,
+}
+
+async fn replay_once(ctx: &RunContext, target: &Target, sent: &SentRequest, fixture_path: &str, fixture: &Fixture) -> Attempt {
+    let server = ReplayServer::start(fixture, fixture_path).await;
+    let request = wire_request(&server.base_url(), sent, Vec::new());
+    let client = transport::client(&target.config.timeouts);
+    let result = match transport::send(&client, &request, &target.config.timeouts).await {
+        Err(e) => Err(transport_error(e)),
+        Ok(r) if r.headers.iter().any(|(k, _)| k == UNMATCHED_HEADER) => Err(RunError {
+            kind: ErrorKind::Unmatched,
+            message: format!("the request matches no fixture: {fixture_path} was recorded for a different request"),
+            diff: Some(request_diff(&fixture.request, sent)),
+        }),
+        Ok(r) => Ok(observe(r)),
+    };
+    let _ = ctx;
+    Attempt { result, attempts: 1 }
+}
+
+async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, auth: AuthMode) -> Attempt {
+    let auth_cfg = &target.config.auth;
+    let key = match auth {
+        AuthMode::Invalid => INVALID_KEY.to_owned(),
+        AuthMode::Target => match std::env::var(&auth_cfg.env) {
+            Ok(k) if !k.is_empty() => k,
+            _ => {
+                return Attempt {
+                    result: Err(RunError { kind: ErrorKind::Config, message: format!("${} is not set", auth_cfg.env), diff: None }),
+                    attempts: 0,
+                };
+            }
+        },
+    };
+    let base = ctx.base_url.clone().unwrap_or_else(|| target.config.base_url.clone());
+    let request = wire_request(&base, sent, vec![(auth_cfg.header.clone(), auth_cfg.header_value(&key))]);
+    let client = transport::client(&target.config.timeouts);
+    let pacer = ctx.pacer.clone().unwrap_or_else(|| Arc::new(Pacer::unpaced()));
+    let sent_result = pacer.send(&client, &request, &target.config.timeouts).await;
+    let result = match sent_result.response {
+        Err(e) => Err(transport_error(e)),
+        Ok(r) => Ok(observe(r)),
+    };
+    Attempt { result, attempts: sent_result.attempts }
+}
+
+fn wire_request(base: &str, sent: &SentRequest, headers: Vec<(String, String)>) -> WireRequest {
+    let body = match (&sent.body, &sent.raw_body) {
+        (Some(b), _) => Some(serde_json::to_vec(b).expect("a Value serializes")),
+        (None, Some(raw)) => Some(raw.clone().into_bytes()),
+        (None, None) => None,
+    };
+    WireRequest { method: sent.method, url: format!("{base}{}", sent.path.trim_start_matches('/')), headers, body }
+}
+
+fn observe(r: WireResponse) -> (Observed, BodyEnd) {
+    (Observed::from_bytes(r.status, r.headers, &r.body), r.ended)
+}
+
+fn transport_error(e: transport::TransportError) -> RunError {
+    let kind = match e {
+        transport::TransportError::FirstByteTimeout(_) => ErrorKind::Timeout,
+        _ => ErrorKind::Transport,
+    };
+    RunError { kind, message: e.to_string(), diff: None }
+}
+
+/// Decides whether a response is a fault of the run rather than evidence about conformance.
+///
+/// The rule (stated in the README): a body cut short (reset, idle timeout, cut stream) is `truncated`; a
+/// 5xx or 429 that the case did not expect is an endpoint fault; so is a 401/403 the case did not expect
+/// (credentials, not conformance); an HTML body is a gateway or proxy page, an endpoint fault at any status.
+/// Any other non-JSON body where JSON was due is a divergence, judged by the checks.
+fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncated: bool, target: &Target) -> Option<RunError> {
+    let err = |kind, message: String| Some(RunError { kind, message, diff: None });
+    let size = match &observed.body {
+        ObservedBody::Stream { events, .. } => format!("{} events", events.len()),
+        _ => "the body".to_owned(),
+    };
+    match ended {
+        BodyEnd::Complete => {}
+        BodyEnd::IdleTimeout(d) => return err(ErrorKind::Timeout, format!("the body stalled: nothing for {} ms after {size}", d.as_millis())),
+        BodyEnd::Reset(e) => return err(ErrorKind::Truncated, format!("the connection broke after {size}: {e}")),
+        BodyEnd::TooLarge => return err(ErrorKind::Endpoint, format!("the body exceeds {} bytes", transport::MAX_BODY_BYTES)),
+    }
+    let status = observed.status;
+    if let ObservedBody::Text { content_type: Some(ct), text } = &observed.body {
+        if ct.starts_with("text/html") || text.trim_start().to_ascii_lowercase().starts_with("<!doctype html") {
+            return err(ErrorKind::Endpoint, format!("status {status} with an HTML page instead of an API answer (a gateway or proxy fault)"));
+        }
+    }
+    if status != expected {
+        if status == 429 || status >= 500 {
+            return err(ErrorKind::Endpoint, format!("status {status} (expected {expected}): the endpoint is overloaded or failing"));
+        }
+        if status == 401 || status == 403 {
+            return err(ErrorKind::Endpoint, format!("status {status}: the key in ${} was refused", target.config.auth.env));
+        }
+    }
+    if stream_truncated {
+        return err(ErrorKind::Truncated, format!("the stream ended after {size} with neither [DONE] nor a finish_reason"));
+    }
+    None
+}
+
+/// A unified diff from the recorded request to the one sent.
+fn request_diff(recorded: &FixtureRequest, sent: &SentRequest) -> String {
+    let render = |method: &str, path: &str, body: Option<&Value>, raw: Option<&String>| {
+        let body = match (body, raw) {
+            (Some(b), _) => serde_json::to_string_pretty(b).expect("a Value serializes"),
+            (None, Some(r)) => r.clone(),
+            (None, None) => String::new(),
+        };
+        format!("{method} {path}\n{body}\n")
+    };
+    let old = render(recorded.method.as_str(), &recorded.path, recorded.body.as_ref(), recorded.raw_body.as_ref());
+    let new = render(sent.method.as_str(), &sent.path, sent.body.as_ref(), sent.raw_body.as_ref());
+    similar::TextDiff::from_lines(&old, &new).unified_diff().context_radius(3).header("recorded", "sent").to_string()
+}

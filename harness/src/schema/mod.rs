@@ -1,0 +1,234 @@
+//! OpenAI object schemas in two tiers, compiled once per run, and the violations they report.
+//!
+//! The project writes its own schemas from the facts of OpenAI's OpenAPI document (see `harness/schemas/openai/`):
+//! the `client` tier holds what the official SDKs need (failing it is a **breaking** divergence), the `spec` tier
+//! the full letter of the document (failing only it is a **spec** divergence). Fields the spec tier does not define
+//! are **extensions**, listed but never failures ([`extensions`]). `--spec FILE` swaps the spec tier for an official
+//! OpenAPI document ([`official`]). Every [`Violation`] carries the instance path, the rule (the component and
+//! keyword), expected and actual.
+
+pub mod extensions;
+pub mod official;
+mod violation;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::case::ObjectKind;
+pub use violation::Violation;
+pub(crate) use violation::{compact, pointer_to_path};
+
+/// Which tier a schema belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// What the official SDKs need.
+    Client,
+    /// The full letter of the specification.
+    Spec,
+}
+
+impl Tier {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Client => "client",
+            Tier::Spec => "spec",
+        }
+    }
+}
+
+/// The project's client-tier schemas.
+pub const CLIENT_SCHEMAS: &str = include_str!("../../schemas/openai/client.json");
+/// The project's spec-tier schemas.
+pub const SPEC_SCHEMAS: &str = include_str!("../../schemas/openai/spec.json");
+
+/// One compiled object schema and the document it was compiled from (kept to name rules and find extensions).
+struct Compiled {
+    validator: jsonschema::Validator,
+    root: Arc<Value>,
+    /// Pointer of the object's schema inside `root` (`/$defs/chat.completion`).
+    pointer: String,
+}
+
+/// Where the spec tier came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum SpecSource {
+    /// The project's own `spec.json`.
+    Builtin,
+    /// An official OpenAPI document given with `--spec` (its path).
+    OpenApi(String),
+}
+
+/// All object schemas of both tiers, compiled. Build it once per run and share it.
+pub struct SchemaSet {
+    client: HashMap<ObjectKind, Compiled>,
+    spec: HashMap<ObjectKind, Compiled>,
+    spec_source: SpecSource,
+    spec_version: String,
+}
+
+impl SchemaSet {
+    /// Compiles the project's own schemas (both tiers).
+    pub fn builtin() -> Result<Self, String> {
+        let client = parse_tier(CLIENT_SCHEMAS, "client.json")?;
+        let spec = parse_tier(SPEC_SCHEMAS, "spec.json")?;
+        let spec_version = spec.get("x-spec-version").and_then(Value::as_str).unwrap_or("unknown").to_owned();
+        Ok(SchemaSet {
+            client: compile_defs(client)?,
+            spec: compile_defs(spec)?,
+            spec_source: SpecSource::Builtin,
+            spec_version,
+        })
+    }
+
+    /// Compiles the client tier from the project and the spec tier from an official OpenAPI document,
+    /// normalized first (see [`official::normalize`]).
+    pub fn with_openapi(document: &Value, path: &str) -> Result<Self, String> {
+        let client = parse_tier(CLIENT_SCHEMAS, "client.json")?;
+        let version = document.pointer("/info/version").and_then(Value::as_str).unwrap_or("unknown");
+        Ok(SchemaSet {
+            client: compile_defs(client)?,
+            spec: official::compile(document)?,
+            spec_source: SpecSource::OpenApi(path.to_owned()),
+            spec_version: format!("openai-openapi {version} (from {path})"),
+        })
+    }
+
+    /// Where the spec tier came from.
+    pub fn spec_source(&self) -> &SpecSource {
+        &self.spec_source
+    }
+
+    /// The specification version the spec tier follows.
+    pub fn spec_version(&self) -> &str {
+        &self.spec_version
+    }
+
+    /// Validates `instance` against one tier's schema for `kind`.
+    pub fn validate(&self, tier: Tier, kind: ObjectKind, instance: &Value) -> Vec<Violation> {
+        let compiled = match tier {
+            Tier::Client => &self.client[&kind],
+            Tier::Spec => &self.spec[&kind],
+        };
+        let mut out = Vec::new();
+        for error in compiled.validator.iter_errors(instance) {
+            violation::flatten(&error, &compiled.root, &compiled.pointer, tier, kind, &mut out);
+        }
+        out
+    }
+
+    /// Both tiers; a spec violation at the same path and keyword as a client one is dropped, since the client
+    /// (breaking) one already says it.
+    pub fn validate_both(&self, kind: ObjectKind, instance: &Value) -> Vec<Violation> {
+        let mut all = self.validate(Tier::Client, kind, instance);
+        let spec = self.validate(Tier::Spec, kind, instance);
+        for v in spec {
+            if !all.iter().any(|c| c.path == v.path && c.keyword == v.keyword) {
+                all.push(v);
+            }
+        }
+        all
+    }
+
+    /// Paths of fields in `instance` that the spec tier does not define for `kind`.
+    pub fn extensions(&self, kind: ObjectKind, instance: &Value) -> Vec<String> {
+        let compiled = &self.spec[&kind];
+        let schema = compiled.root.pointer(&compiled.pointer).unwrap_or(&Value::Null);
+        let mut out = Vec::new();
+        extensions::collect(&compiled.root, schema, instance, "$", &mut out);
+        out
+    }
+}
+
+fn parse_tier(text: &str, name: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("schema file {name} is not JSON: {e}"))
+}
+
+/// Compiles every object of [`ObjectKind::ALL`] from a tier document whose `$defs` hold them by name.
+fn compile_defs(doc: Value) -> Result<HashMap<ObjectKind, Compiled>, String> {
+    let root = Arc::new(doc);
+    ObjectKind::ALL
+        .iter()
+        .map(|&kind| {
+            let pointer = format!("/$defs/{}", kind.name());
+            compile_at(&root, &pointer).map(|c| (kind, c))
+        })
+        .collect()
+}
+
+/// Compiles the subschema at `pointer` of `root`, resolving local `$ref`s against `root`.
+fn compile_at(root: &Arc<Value>, pointer: &str) -> Result<Compiled, String> {
+    if root.pointer(pointer).is_none() {
+        return Err(format!("no schema at {pointer}"));
+    }
+    let mut wrapper = (**root).clone();
+    if let Some(obj) = wrapper.as_object_mut() {
+        obj.insert("$ref".into(), Value::String(format!("#{pointer}")));
+    }
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&wrapper)
+        .map_err(|e| format!("schema at {pointer} does not compile: {e}"))?;
+    Ok(Compiled { validator, root: Arc::clone(root), pointer: pointer.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn set() -> SchemaSet {
+        SchemaSet::builtin().expect("builtin schemas compile")
+    }
+
+    #[test]
+    fn conformant_completion_passes_both_tiers() {
+        let ok = json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+                         "message": {"role": "assistant", "content": "hi", "refusal": null}}]
+        });
+        assert!(set().validate_both(ObjectKind::ChatCompletion, &ok).is_empty());
+    }
+
+    #[test]
+    fn missing_refusal_is_spec_only_with_exact_path() {
+        let v = json!({
+            "id": "x", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+                         "message": {"role": "assistant", "content": "hi"}}]
+        });
+        let found = set().validate_both(ObjectKind::ChatCompletion, &v);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].tier, Tier::Spec);
+        assert_eq!(found[0].path, "$.choices[0].message.refusal");
+        assert_eq!(found[0].rule, "ChatCompletionResponseMessage.required");
+    }
+
+    #[test]
+    fn tool_call_delta_without_index_is_breaking() {
+        let chunk = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": null,
+              "delta": {"tool_calls": [{"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}]});
+        let found = set().validate_both(ObjectKind::ChatCompletionChunk, &chunk);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let v = &found[0];
+        assert_eq!((v.tier, v.path.as_str(), v.rule.as_str()), (Tier::Client, "$.choices[0].delta.tool_calls[0].index", "ChatCompletionMessageToolCallChunk.required"));
+        assert!(v.why.as_deref().unwrap().contains("index tool-call deltas"));
+    }
+
+    #[test]
+    fn array_error_body_is_breaking_and_extensions_are_listed() {
+        let s = set();
+        let found = s.validate_both(ObjectKind::Error, &json!([{"error": {"code": 400, "message": "x"}}]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].tier, found[0].path.as_str(), found[0].expected.as_str(), found[0].actual.as_str()), (Tier::Client, "$", "object", "array"));
+        let ext = s.extensions(ObjectKind::ChatCompletion, &json!({"choices": [{"message": {"extra_content": {}}}], "x": 1}));
+        assert_eq!(ext, vec!["$.choices[0].message.extra_content", "$.x"]);
+    }
+}

@@ -1,0 +1,148 @@
+//! Snapshots of normalized responses, stored as insta `.snap` files under `snapshots/<target>/`.
+//!
+//! [`normalize`] is the one place volatile fields are redacted: ids, timestamps, token counts, generated text,
+//! tool-call arguments, vectors and images, opaque signatures. For a stream the snapshot holds the redacted
+//! chunks (consecutive identical ones collapsed, so chunking differences between runs do not matter) and the
+//! reassembled message. [`compare`] reads the stored snapshot with insta and compares it as insta does,
+//! without side effects; [`sync_with_insta`] — called by the entry points, never by the run layer — hands a
+//! changed or missing snapshot to `insta::assert_snapshot!`, so insta decides by its own rules whether to
+//! write a `.snap.new` for `cargo insta review`, fail without writing (CI), or accept (`INSTA_UPDATE=always`).
+
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use crate::outcome::{SnapshotCheck, SnapshotStatus};
+
+/// The snapshot name of a case: `<feature>__<id>`.
+pub fn snapshot_name(feature: &str, id: &str) -> String {
+    format!("{feature}__{id}")
+}
+
+/// Root-relative path of a snapshot file.
+pub fn snapshot_file(target: &str, name: &str) -> String {
+    format!("snapshots/{target}/{name}.snap")
+}
+
+/// The normalized snapshot text of a response: a JSON body, or a stream's chunks plus reassembled message.
+pub fn normalize(body: Option<&Value>, chunks: &[Value], reassembled: Option<&Value>, status: u16) -> String {
+    let mut doc = Map::new();
+    doc.insert("status".into(), json!(status));
+    if let Some(message) = reassembled {
+        let mut collapsed: Vec<Value> = Vec::new();
+        for c in chunks {
+            let r = redact(c, "");
+            if collapsed.last() != Some(&r) {
+                collapsed.push(r);
+            }
+        }
+        doc.insert("chunks".into(), Value::Array(collapsed));
+        doc.insert("reassembled".into(), redact(message, ""));
+    } else if let Some(b) = body {
+        doc.insert("body".into(), redact(b, ""));
+    }
+    serde_json::to_string_pretty(&Value::Object(doc)).expect("a Value serializes")
+}
+
+/// Redacts volatile values; `key` is the key under which `value` sits.
+fn redact(value: &Value, key: &str) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), redact_field(k, v))).collect()),
+        Value::Array(items) if key == "embedding" => json!(format!("[vector of {}]", items.len())),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, key)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn redact_field(key: &str, value: &Value) -> Value {
+    let placeholder = match (key, value) {
+        (_, Value::Null) => None,
+        ("id" | "tool_call_id" | "input_file_id" | "output_file_id" | "error_file_id", Value::String(_)) => Some("[id]"),
+        ("created" | "created_at", _) => Some("[timestamp]"),
+        (k, Value::Number(_)) if k.ends_with("_at") => Some("[timestamp]"),
+        (k, Value::Number(_)) if k.ends_with("_tokens") || k == "total" || k == "completed" || k == "failed" => Some("[count]"),
+        ("content" | "refusal" | "reasoning_content" | "thought" | "transcript", Value::String(_)) => Some("[text]"),
+        ("arguments" | "input", Value::String(_)) => Some("[arguments]"),
+        ("system_fingerprint" | "thought_signature" | "signature" | "obfuscation", Value::String(_)) => Some("[opaque]"),
+        ("b64_json" | "data", Value::String(s)) if s.len() > 64 => Some("[base64]"),
+        ("embedding", Value::String(_)) => Some("[base64 vector]"),
+        _ => None,
+    };
+    match placeholder {
+        Some(p) => Value::String(p.into()),
+        None => redact(value, key),
+    }
+}
+
+/// Compares `content` with the stored snapshot (read-only).
+pub fn compare(root: &Path, target: &str, name: &str, content: String) -> SnapshotCheck {
+    let file = snapshot_file(target, name);
+    let path = root.join(&file);
+    let new = insta::internals::TextSnapshotContents::new(content.clone(), insta::TextSnapshotKind::File);
+    let (status, diff) = match insta::Snapshot::from_file(&path) {
+        Err(_) => (SnapshotStatus::Missing, None),
+        Ok(old) => match old.contents() {
+            insta::internals::SnapshotContents::Text(old_text) if *old_text == new => (SnapshotStatus::Matched, None),
+            insta::internals::SnapshotContents::Text(old_text) => {
+                let old_s = old_text.to_string();
+                let new_s = new.to_string();
+                let diff = similar::TextDiff::from_lines(old_s.as_str(), new_s.as_str())
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("{file} (stored)"), "new")
+                    .to_string();
+                (SnapshotStatus::Changed, Some(diff))
+            }
+            _ => (SnapshotStatus::Changed, Some("the stored snapshot is binary".into())),
+        },
+    };
+    SnapshotCheck { name: name.to_owned(), file, status, diff, content }
+}
+
+/// Lets insta handle a changed or missing snapshot: depending on `INSTA_UPDATE`/`CI` it writes
+/// `<name>.snap.new` (review with `cargo insta review`), writes the `.snap` (`INSTA_UPDATE=always`), or only
+/// fails. Returns `true` when the stored snapshot now matches (accepted). Prints what insta prints.
+pub fn sync_with_insta(root: &Path, target: &str, check: &SnapshotCheck, case_file: &str) -> bool {
+    if check.status == SnapshotStatus::Matched {
+        return true;
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root.join("snapshots").join(target));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(root.join(case_file));
+    let name = check.name.clone();
+    let content = check.content.clone();
+    let accepted = settings.bind(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| insta::assert_snapshot!(name.as_str(), content.as_str()))).is_ok()
+    });
+    accepted && compare(root, target, &check.name, check.content.clone()).status == SnapshotStatus::Matched
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volatile_fields_are_redacted_and_shape_kept() {
+        let body = json!({"id": "chatcmpl-9", "created": 17, "choices": [{"message": {"content": "hi", "tool_calls": [
+            {"id": "c", "function": {"name": "f", "arguments": "{}"}}]}}], "usage": {"total_tokens": 5},
+            "data": [{"embedding": [0.1, 0.2]}]});
+        let s = normalize(Some(&body), &[], None, 200);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["body"]["id"], "[id]");
+        assert_eq!(v["body"]["created"], "[timestamp]");
+        assert_eq!(v["body"]["choices"][0]["message"]["content"], "[text]");
+        assert_eq!(v["body"]["choices"][0]["message"]["tool_calls"][0]["function"], json!({"name": "f", "arguments": "[arguments]"}));
+        assert_eq!(v["body"]["usage"]["total_tokens"], "[count]");
+        assert_eq!(v["body"]["data"][0]["embedding"], "[vector of 2]");
+    }
+
+    #[test]
+    fn stream_chunks_collapse_after_redaction() {
+        let c = |t: &str| json!({"id": "x", "choices": [{"index": 0, "delta": {"content": t}}]});
+        let s = normalize(None, &[c("a"), c("b"), c("c")], Some(&json!({"choices": []})), 200);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["chunks"].as_array().unwrap().len(), 1);
+    }
+}

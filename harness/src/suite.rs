@@ -1,0 +1,115 @@
+//! The suite: every case and target of a project, and running a selection of them. Shared by the `compat`
+//! CLI and the `conformance` test target so both plan, name and order trials the same way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::case::{LoadError, LoadedCase, load_cases};
+use crate::outcome::{ErrorKind, Mode, Outcome, Verdict};
+use crate::run::{RunContext, run_case};
+use crate::schema::SchemaSet;
+use crate::target::{Target, load_targets};
+
+/// Everything under a project root.
+pub struct Suite {
+    /// The project root.
+    pub root: PathBuf,
+    /// Cases that loaded, sorted by file.
+    pub cases: Vec<LoadedCase>,
+    /// Case files that did not.
+    pub broken: Vec<LoadError>,
+    /// Targets, sorted by name.
+    pub targets: Vec<Target>,
+}
+
+impl Suite {
+    /// Loads cases and targets. A broken targets file is fatal; broken cases are kept as [`Suite::broken`].
+    pub fn load(root: &Path) -> Result<Suite, LoadError> {
+        let targets = load_targets(root)?;
+        let (cases, broken) = load_cases(root);
+        if cases.is_empty() && broken.is_empty() {
+            return Err(LoadError { file: "cases/".into(), line: 0, col: 0, message: "no case files found under cases/<feature>/".into(), source_line: None });
+        }
+        Ok(Suite { root: root.to_owned(), cases, broken, targets })
+    }
+
+    /// Targets that have a fixtures folder, so they can run in replay.
+    pub fn replayable_targets(&self) -> Vec<&Target> {
+        self.targets.iter().filter(|t| self.root.join(t.fixtures_dir()).is_dir()).collect()
+    }
+
+    /// A target by name.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
+
+/// The project root the binaries were built in (the workspace root, parent of `harness/`).
+pub fn default_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The outcome standing for a case file that did not load: an `error` naming file:line:col.
+pub fn broken_case_outcome(error: &LoadError) -> Outcome {
+    let stem = error.file.rsplit('/').next().unwrap_or(&error.file).trim_end_matches(".yaml").trim_end_matches(".yml");
+    let feature = error.file.rsplit('/').nth(1).unwrap_or("cases");
+    Outcome {
+        target: "load".into(),
+        feature: feature.into(),
+        id: stem.into(),
+        title: "case file does not load".into(),
+        doc: String::new(),
+        file: error.file.clone(),
+        line: error.line,
+        mode: Mode::Replay,
+        verdict: Verdict::Error,
+        severity: None,
+        findings: Vec::new(),
+        known: Vec::new(),
+        extensions: Vec::new(),
+        error: Some(crate::outcome::RunError { kind: ErrorKind::Config, message: error.to_string(), diff: None }),
+        skip_reason: None,
+        exchange: None,
+        fixture: None,
+        snapshot: None,
+        timing: Default::default(),
+        repeats: None,
+    }
+}
+
+/// A replay context for `root` with freshly compiled builtin schemas.
+pub fn replay_context(root: &Path) -> Result<RunContext, String> {
+    Ok(RunContext { root: root.to_owned(), schemas: Arc::new(SchemaSet::builtin()?), mode: Mode::Replay, base_url: None, pacer: None })
+}
+
+/// Runs every (target, case) pair concurrently (at most `parallel` at once) and returns the outcomes sorted
+/// by name. Live pacing is the pacer's business; `parallel` only bounds the tasks in flight.
+pub async fn run_all(ctx: &RunContext, pairs: Vec<(Target, LoadedCase)>, parallel: usize) -> Vec<Outcome> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (target, case) in pairs {
+        let ctx = ctx.clone();
+        let limit = Arc::clone(&limit);
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("the semaphore is never closed");
+            run_case(&ctx, &case, &target).await
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(o) => outcomes.push(o),
+            // A panic in a case is a harness bug; it must not take the other outcomes with it.
+            Err(e) => outcomes.push(panicked_outcome(&e.to_string())),
+        }
+    }
+    outcomes.sort_by_key(Outcome::name);
+    outcomes
+}
+
+fn panicked_outcome(message: &str) -> Outcome {
+    let mut o = broken_case_outcome(&LoadError { file: "harness".into(), line: 0, col: 0, message: String::new(), source_line: None });
+    o.title = "a case panicked".into();
+    o.error = Some(crate::outcome::RunError { kind: ErrorKind::Config, message: format!("harness bug, a case panicked: {message}"), diff: None });
+    o
+}

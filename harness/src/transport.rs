@@ -1,0 +1,160 @@
+//! Sending one request and reading the whole response, with every wait bounded.
+//!
+//! Three timeouts (from the target's [`Timeouts`]): connect, first byte (request sent → response head) and
+//! idle (the longest silence between two body chunks). A body that stops early — idle timeout, reset,
+//! over [`MAX_BODY_BYTES`] — is returned with what arrived and how it ended, so the run layer can classify it
+//! (a cut stream is an `error`, never a divergence). Retries and pacing live in [`crate::pacing`]; this module
+//! sends exactly once. It prints nothing and never logs headers (they carry the key).
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::case::Method;
+use crate::target::Timeouts;
+
+/// Bodies beyond this are cut and reported as an error (a response this large is not a chat answer).
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A request ready to send. `headers` may hold the key; this value is never written anywhere.
+#[derive(Clone)]
+pub struct WireRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers, the auth header included.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes with `content-type: application/json`, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for WireRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values are left out on purpose: one of them is the key.
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("WireRequest").field("method", &self.method).field("url", &self.url).field("headers", &names).finish()
+    }
+}
+
+/// How a body ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// The server closed it normally.
+    Complete,
+    /// No bytes arrived for longer than the idle timeout.
+    IdleTimeout(Duration),
+    /// The connection failed mid-body.
+    Reset(String),
+    /// The body passed [`MAX_BODY_BYTES`].
+    TooLarge,
+}
+
+/// A response read to its end (or as far as it got).
+#[derive(Debug, Clone)]
+pub struct WireResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The bytes that arrived.
+    pub body: Vec<u8>,
+    /// How the body ended.
+    pub ended: BodyEnd,
+    /// From sending to the last byte.
+    pub elapsed: Duration,
+}
+
+/// A request that got no response head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// Could not connect (refused, DNS, TLS, connect timeout).
+    Connect(String),
+    /// The response head did not arrive within the first-byte timeout.
+    FirstByteTimeout(Duration),
+    /// The connection failed before the head (reset, protocol error).
+    Request(String),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Connect(e) => write!(f, "cannot connect: {e}"),
+            TransportError::FirstByteTimeout(d) => write!(f, "no response head within {} ms", d.as_millis()),
+            TransportError::Request(e) => write!(f, "request failed: {e}"),
+        }
+    }
+}
+
+/// A shared HTTP client for a connect timeout; built once per timeout value and reused by every case.
+pub fn client(timeouts: &Timeouts) -> Arc<reqwest::Client> {
+    static CLIENTS: OnceLock<std::sync::Mutex<Vec<(u64, Arc<reqwest::Client>)>>> = OnceLock::new();
+    let cache = CLIENTS.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = cache.iter().find(|(ms, _)| *ms == timeouts.connect_ms) {
+        return Arc::clone(c);
+    }
+    // reqwest is built without a bundled crypto provider; ring is ours. A second install is a no-op error.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .connect_timeout(timeouts.connect())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .no_proxy()
+        .build()
+        .expect("an HTTP client with a connect timeout builds");
+    let client = Arc::new(client);
+    cache.push((timeouts.connect_ms, Arc::clone(&client)));
+    client
+}
+
+/// Sends `request` once and reads the body to its end, each wait bounded by `timeouts`.
+pub async fn send(client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts) -> Result<WireResponse, TransportError> {
+    let started = Instant::now();
+    let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes()).expect("a known method");
+    let mut builder = client.request(method, &request.url);
+    for (k, v) in &request.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    if let Some(body) = &request.body {
+        builder = builder.header("content-type", "application/json").body(body.clone());
+    }
+    let head = tokio::time::timeout(timeouts.first_byte(), builder.send()).await;
+    let mut response = match head {
+        Err(_) => return Err(TransportError::FirstByteTimeout(timeouts.first_byte())),
+        Ok(Err(e)) if e.is_connect() => return Err(TransportError::Connect(error_chain(&e))),
+        Ok(Err(e)) => return Err(TransportError::Request(error_chain(&e))),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let mut body = Vec::new();
+    let ended = loop {
+        match tokio::time::timeout(timeouts.idle(), response.chunk()).await {
+            Err(_) => break BodyEnd::IdleTimeout(timeouts.idle()),
+            Ok(Err(e)) => break BodyEnd::Reset(error_chain(&e)),
+            Ok(Ok(None)) => break BodyEnd::Complete,
+            Ok(Ok(Some(bytes))) => {
+                body.extend_from_slice(&bytes);
+                if body.len() > MAX_BODY_BYTES {
+                    break BodyEnd::TooLarge;
+                }
+            }
+        }
+    };
+    Ok(WireResponse { status, headers, body, ended, elapsed: started.elapsed() })
+}
+
+/// The error and its causes, one line (reqwest's top-level message alone says little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
