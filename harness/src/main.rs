@@ -1,16 +1,12 @@
-//! The `compat` command line: argument parsing and wiring only.
+//! The `compat` command line: argument parsing and wiring only. Each subcommand lives in `cli/<name>.rs`.
 
-use std::path::{Path, PathBuf};
+mod cli;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use compat::outcome::Mode;
-use compat::pacing::Pacer;
-use compat::report::terminal;
-use compat::run::RunContext;
-use compat::schema::SchemaSet;
-use compat::suite::{Suite, broken_case_outcome, default_root};
+use compat::suite::default_root;
 
 /// Conformance and compatibility harness for OpenAI-compatible HTTP APIs.
 #[derive(Parser)]
@@ -27,28 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the cases (replayed from fixtures unless --live) and print a summary.
-    Run(RunArgs),
-}
-
-#[derive(clap::Args)]
-struct RunArgs {
-    /// Send the cases to the live endpoint instead of replaying fixtures.
-    #[arg(long)]
-    live: bool,
-    /// Targets to run (repeatable). Default: every target with fixtures (replay), `gemini` (live).
-    #[arg(long = "target")]
-    targets: Vec<String>,
-    /// Live: a base URL replacing the target's.
-    #[arg(long)]
-    base_url: Option<String>,
-    /// Validate the spec tier against this official OpenAPI document instead of the project's schemas.
-    #[arg(long)]
-    spec: Option<PathBuf>,
-    /// Cases in flight at once (live runs are further limited by each target's pacing).
-    #[arg(long, default_value_t = 16)]
-    jobs: usize,
-    /// Only cases whose `<target>::<feature>::<id>` contains one of these.
-    filters: Vec<String>,
+    Run(cli::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,86 +33,6 @@ fn main() -> ExitCode {
         if cwd.join(compat::target::TARGETS_FILE).is_file() { cwd } else { default_root() }
     });
     match cli.command {
-        Command::Run(args) => run(&root, args),
+        Command::Run(args) => cli::run::run(&root, args),
     }
-}
-
-fn run(root: &Path, args: RunArgs) -> ExitCode {
-    let suite = match Suite::load(root) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let schemas = match &args.spec {
-        None => SchemaSet::builtin(),
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
-            .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
-    };
-    let schemas = match schemas {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mode = if args.live { Mode::Live } else { Mode::Replay };
-    let names: Vec<String> = match (args.targets.is_empty(), mode) {
-        (false, _) => args.targets.clone(),
-        (true, Mode::Live) => vec!["gemini".into()],
-        (true, Mode::Replay) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
-    };
-    let mut targets = Vec::new();
-    for name in &names {
-        match suite.target(name) {
-            Some(t) => targets.push(t.clone()),
-            None => {
-                let known: Vec<&str> = suite.targets.iter().map(|t| t.name.as_str()).collect();
-                eprintln!("error: no target `{name}` in {} (known: {})", compat::target::TARGETS_FILE, known.join(", "));
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if mode == Mode::Live {
-        for t in &targets {
-            if std::env::var(&t.config.auth.env).map(|k| k.is_empty()).unwrap_or(true) {
-                eprintln!("error: target `{}` reads its key from ${}, which is not set; nothing was sent", t.name, t.config.auth.env);
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
-    let mut outcomes = Vec::new();
-    for target in &targets {
-        let ctx = RunContext {
-            root: root.to_owned(),
-            schemas: Arc::clone(&schemas),
-            mode,
-            base_url: args.base_url.clone(),
-            pacer: (mode == Mode::Live).then(|| Arc::new(Pacer::new(target.config.pacing))),
-        };
-        let pairs: Vec<_> = suite
-            .cases
-            .iter()
-            .filter(|c| {
-                let name = format!("{}::{}::{}", target.name, c.case.feature, c.case.id);
-                args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()))
-            })
-            .map(|c| (target.clone(), c.clone()))
-            .collect();
-        outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, pairs, args.jobs)));
-    }
-    outcomes.extend(suite.broken.iter().map(broken_case_outcome));
-    for o in &mut outcomes {
-        if let Some(snap) = &o.snapshot {
-            if compat::snapshot::sync_with_insta(root, &o.target, snap, &o.file) {
-                o.snapshot = None;
-            }
-        }
-    }
-    print!("{}", terminal::render_run(&outcomes));
-    if outcomes.iter().any(|o| o.fails()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

@@ -1,0 +1,3 @@
+//! Subcommands of the `compat` binary, one module each.
+
+pub mod run;
