@@ -1,0 +1,505 @@
+//! Self-tests of every check kind, both ways: a conformant response passes, a broken one is caught with the
+//! exact rendered message (path, rule, expected, actual). The checks are driven through the library exactly
+//! as the run layer drives them: a case parsed from YAML, an observed response, `check::evaluate`,
+//! `outcome::decide`, and the terminal renderer.
+
+use compat::case::load::parse_case;
+use compat::case::{LoadedCase, Severity};
+use compat::check::{Finding, Observed, evaluate};
+use compat::outcome::{Verdict, decide};
+use compat::report::terminal::render_finding;
+use compat::schema::SchemaSet;
+use serde_json::{Value, json};
+use std::sync::LazyLock;
+
+static SCHEMAS: LazyLock<SchemaSet> = LazyLock::new(|| SchemaSet::builtin().expect("builtin schemas compile"));
+const FILE: &str = "cases/selftest/t.yaml";
+
+/// A case from the YAML after the header (`id`, `feature`, `title`, `doc` are filled in).
+fn case(rest: &str) -> LoadedCase {
+    let text = format!("id: t\nfeature: selftest\ntitle: self test\ndoc: none\n{rest}");
+    parse_case(FILE, &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn chat_case(extra_body: Value, expect: &str) -> LoadedCase {
+    let mut body = json!({"model": "{{model}}", "messages": [{"role": "user", "content": "hi"}]});
+    for (k, v) in extra_body.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    case(&format!("request:\n  path: chat/completions\n  body: {body}\nexpect:\n{expect}"))
+}
+
+fn json_response(status: u16, body: Value) -> Observed {
+    Observed::from_bytes(status, vec![("content-type".into(), "application/json".into())], body.to_string().as_bytes())
+}
+
+fn stream_response(events: &[Value]) -> Observed {
+    let mut text = String::new();
+    for e in events {
+        let data = match e {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        text.push_str(&format!("data: {data}\n\n"));
+    }
+    Observed::from_bytes(200, vec![("content-type".into(), "text/event-stream".into())], text.as_bytes())
+}
+
+fn findings(c: &LoadedCase, observed: &Observed) -> Vec<Finding> {
+    evaluate(&c.case, observed, &SCHEMAS).findings
+}
+
+fn render(f: &Finding) -> String {
+    render_finding(f, FILE, 1)
+}
+
+/// The single finding, rendered; fails when there is not exactly one.
+fn only(fs: &[Finding]) -> String {
+    assert_eq!(fs.len(), 1, "expected one finding, got:\n{}", fs.iter().map(render).collect::<String>());
+    render(&fs[0])
+}
+
+fn completion(message: Value) -> Value {
+    json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+           "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null, "message": message}]})
+}
+
+fn text_message() -> Value {
+    json!({"role": "assistant", "content": "hi", "refusal": null})
+}
+
+fn chunk(delta: Value, finish: Value) -> Value {
+    json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+           "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}]})
+}
+
+fn conformant_stream() -> Vec<Value> {
+    vec![
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(json!({"content": "Hel"}), Value::Null),
+        chunk(json!({"content": "lo"}), Value::Null),
+        chunk(json!({}), json!("stop")),
+        json!("[DONE]"),
+    ]
+}
+
+const STREAM_EXPECT: &str = "  schema: chat.completion.chunk\n";
+
+fn stream_case() -> LoadedCase {
+    chat_case(json!({"stream": true}), STREAM_EXPECT)
+}
+
+/// A streaming case whose request declares the tools `f` and `g`.
+fn stream_tools_case() -> LoadedCase {
+    let tool = |name: &str| json!({"type": "function", "function": {"name": name, "parameters": {"type": "object"}}});
+    chat_case(json!({"stream": true, "tools": [tool("f"), tool("g")]}), STREAM_EXPECT)
+}
+
+// ---- schema tiers ----
+
+#[test]
+fn conformant_completion_has_no_findings() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    assert_eq!(findings(&c, &json_response(200, completion(text_message()))), vec![]);
+}
+
+#[test]
+fn client_tier_violation_is_breaking() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    let mut body = completion(text_message());
+    body["choices"][0]["message"]["content"] = json!(["not", "text"]);
+    assert_eq!(
+        only(&findings(&c, &json_response(200, body))),
+        "  $.choices[0].message.content: violates `anyOf`\n    --> cases/selftest/t.yaml:1\n    rule: schema.client (breaking) — client tier, chat.completion › ChatCompletionResponseMessage.content.anyOf\n    expected: string or null\n    actual:   array [\"not\",\"text\"]\n    why it matters: the SDKs type the message as an assistant message whose content is text or null\n"
+    );
+}
+
+#[test]
+fn spec_tier_violation_is_spec_and_extensions_are_not_findings() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    let mut body = completion(json!({"role": "assistant", "content": "hi", "extra_content": {"google": {}}}));
+    body["created"] = json!("yesterday");
+    let ev = evaluate(&c.case, &json_response(200, body), &SCHEMAS);
+    let rendered: Vec<String> = ev.findings.iter().map(render).collect();
+    assert_eq!(
+        rendered,
+        vec![
+            "  $.created: expected integer, found string\n    --> cases/selftest/t.yaml:1\n    rule: schema.spec (spec) — spec tier, chat.completion › CreateChatCompletionResponse.created.type\n    expected: integer\n    actual:   string\n",
+            "  $.choices[0].message.refusal: required property is missing\n    --> cases/selftest/t.yaml:1\n    rule: schema.spec (spec) — spec tier, chat.completion › ChatCompletionResponseMessage.required\n    expected: present\n    actual:   missing\n",
+        ]
+    );
+    assert_eq!(ev.extensions, vec!["$.choices[0].message.extra_content"]);
+}
+
+#[test]
+fn error_body_as_array_is_breaking() {
+    let c = chat_case(json!({}), "  status: 400\n  schema: error\n");
+    let ok = json!({"error": {"message": "bad", "type": "invalid_request_error", "param": null, "code": null}});
+    assert_eq!(findings(&c, &json_response(400, ok)), vec![]);
+    let gemini = json!([{"error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT"}}]);
+    assert_eq!(
+        only(&findings(&c, &json_response(400, gemini))),
+        "  $: expected object, found array\n    --> cases/selftest/t.yaml:1\n    rule: schema.client (breaking) — client tier, error › ErrorResponse.type\n    expected: object\n    actual:   array\n    why it matters: the SDKs read `error.message` from a JSON object body; with any other body they report the status with no message (openai-node: \"status code (no body)\")\n"
+    );
+}
+
+// ---- status and body form ----
+
+#[test]
+fn unexpected_status_is_breaking_and_skips_body_checks() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    assert_eq!(
+        only(&findings(&c, &json_response(404, json!({"error": {}})))),
+        "  $: status 404 where 200 was expected\n    --> cases/selftest/t.yaml:1\n    rule: status (breaking) — expect.status\n    expected: 200\n    actual:   404\n    why it matters: the SDKs turn any non-2xx status into an exception, and a 2xx into a result\n"
+    );
+}
+
+#[test]
+fn non_json_body_is_breaking() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    let text = Observed::from_bytes(200, vec![("content-type".into(), "text/plain".into())], b"OK then");
+    assert_eq!(
+        only(&findings(&c, &text)),
+        "  $: the body is not JSON\n    --> cases/selftest/t.yaml:1\n    rule: body.json (breaking)\n    expected: a JSON chat.completion object\n    actual:   \"OK then\"\n    why it matters: the SDKs parse every non-streamed body as JSON\n"
+    );
+}
+
+#[test]
+fn streaming_request_answered_with_json_is_breaking() {
+    let c = stream_case();
+    assert_eq!(
+        only(&findings(&c, &json_response(200, completion(text_message())))),
+        "  $: a streaming request got no event stream\n    --> cases/selftest/t.yaml:1\n    rule: body.stream (breaking)\n    expected: content-type: text/event-stream\n    actual:   application/json\n    why it matters: the SDKs read a streamed answer only from server-sent events\n"
+    );
+}
+
+// ---- streams ----
+
+#[test]
+fn conformant_stream_has_no_findings_and_reassembles() {
+    let ev = evaluate(&stream_case().case, &stream_response(&conformant_stream()), &SCHEMAS);
+    assert_eq!(ev.findings, vec![]);
+    assert!(!ev.truncated);
+    assert_eq!(ev.reassembled.unwrap()["choices"][0]["message"]["content"], "Hello");
+}
+
+#[test]
+fn tool_call_delta_without_index_is_a_breaking_chunk_violation() {
+    let mut events = conformant_stream();
+    events[1] = chunk(json!({"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}), Value::Null);
+    assert_eq!(
+        only(&findings(&stream_tools_case(), &stream_response(&events))),
+        "  chunk 1, $.choices[0].delta.tool_calls[0].index: required property is missing\n    --> cases/selftest/t.yaml:1\n    rule: schema.client (breaking) — client tier, chat.completion.chunk › ChatCompletionMessageToolCallChunk.required\n    expected: present\n    actual:   missing\n    why it matters: the official SDKs index tool-call deltas by `index`; without it they cannot assemble the call (openai-python raises a TypeError)\n"
+    );
+}
+
+#[test]
+fn missing_done_is_caught() {
+    let mut events = conformant_stream();
+    events.pop();
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&events))),
+        "  $: the stream ends without `data: [DONE]`\n    --> cases/selftest/t.yaml:1\n    rule: stream.done (spec) — the stream ends with data: [DONE]\n    expected: data: [DONE] as the last event\n    actual:   the connection closed after the last chunk\n"
+    );
+}
+
+#[test]
+fn data_after_done_is_caught() {
+    let mut events = conformant_stream();
+    events.push(chunk(json!({}), Value::Null));
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&events))).lines().next().unwrap(),
+        "  chunk 5, $: an event follows `[DONE]`"
+    );
+}
+
+#[test]
+fn changing_id_and_object_are_caught() {
+    let mut events = conformant_stream();
+    events[2]["id"] = json!("c2");
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&events))),
+        "  chunk 2, $.id: `id` changes within the stream\n    --> cases/selftest/t.yaml:1\n    rule: stream.id (spec) — every chunk carries the same `id`\n    expected: \"c1\"\n    actual:   \"c2\"\n"
+    );
+    let mut events = conformant_stream();
+    events[1]["object"] = json!("chat.completion");
+    let fs = findings(&stream_case(), &stream_response(&events));
+    let rules: Vec<(&str, &str)> = fs.iter().map(|f| (f.rule.as_str(), f.path.as_str())).collect();
+    assert_eq!(rules, vec![("schema.spec", "$.object"), ("stream.object", "$.object")]);
+    assert_eq!(fs[1].chunk, Some(1));
+}
+
+#[test]
+fn finish_reason_never_twice_or_followed_by_content_is_caught() {
+    let never: Vec<Value> = vec![chunk(json!({"role": "assistant", "content": "x"}), Value::Null), json!("[DONE]")];
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&never))),
+        "  $.choices[*].finish_reason: choice 0 never gets a finish_reason\n    --> cases/selftest/t.yaml:1\n    rule: stream.finish_reason (spec) — each choice ends with exactly one finish_reason\n    expected: one non-null finish_reason\n    actual:   none\n    why it matters: clients learn why generation stopped (length, tool_calls) only from finish_reason\n"
+    );
+    let mut twice = conformant_stream();
+    twice.insert(4, chunk(json!({}), json!("stop")));
+    assert_eq!(only(&findings(&stream_case(), &stream_response(&twice))).lines().next().unwrap(), "  chunk 4, $.choices[0].finish_reason: choice 0 gets a second finish_reason");
+    let mut after = conformant_stream();
+    after.insert(4, chunk(json!({"content": "more"}), Value::Null));
+    assert_eq!(only(&findings(&stream_case(), &stream_response(&after))).lines().next().unwrap(), "  chunk 4, $.choices[0].delta: choice 0 gets content after its finish_reason");
+}
+
+#[test]
+fn tool_call_indexes_must_count_up_and_name_the_call() {
+    let call = |index: i64, name: Option<&str>| {
+        let mut c = json!({"index": index, "id": format!("call_{index}"), "type": "function", "function": {"arguments": "{}"}});
+        if let Some(n) = name {
+            c["function"]["name"] = json!(n);
+        }
+        c
+    };
+    let events = |calls: Vec<Value>| vec![chunk(json!({"role": "assistant", "tool_calls": calls}), Value::Null), chunk(json!({}), json!("tool_calls")), json!("[DONE]")];
+    assert_eq!(findings(&stream_tools_case(), &stream_response(&events(vec![call(0, Some("f")), call(1, Some("g"))]))), vec![]);
+    assert_eq!(
+        only(&findings(&stream_tools_case(), &stream_response(&events(vec![call(1, Some("f"))])))),
+        "  chunk 0, $.choices[0].delta.tool_calls[0].index: tool-call indexes do not count up from 0\n    --> cases/selftest/t.yaml:1\n    rule: stream.tool_call_index (spec) — tool calls of a choice are numbered 0, 1, 2… in order of their first delta\n    expected: 0\n    actual:   1\n"
+    );
+    // A nameless call also names no declared tool, so the semantic check reports it too.
+    let nameless = findings(&stream_tools_case(), &stream_response(&events(vec![call(0, None)])));
+    assert_eq!(nameless.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), vec!["stream.tool_call_index", "semantic.tool_arguments"]);
+    assert_eq!(
+        render(&nameless[0]).lines().take(3).collect::<Vec<_>>(),
+        vec![
+            "  chunk 0, $.choices[0].delta.tool_calls[0]: the first delta of a tool call lacks its id or function name",
+            "    --> cases/selftest/t.yaml:1",
+            "    rule: stream.tool_call_index (breaking) — a tool call's first delta carries its id and name",
+        ]
+    );
+}
+
+#[test]
+fn usage_rules_are_checked_both_ways() {
+    let usage = json!({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3});
+    // Not asked, but sent on every chunk (Gemini's habit).
+    let mut unasked = conformant_stream();
+    for e in unasked.iter_mut().filter(|e| e.is_object()) {
+        e["usage"] = usage.clone();
+    }
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&unasked))).lines().take(5).collect::<Vec<_>>(),
+        vec![
+            "  chunk 0, $.usage: usage is sent although stream_options.include_usage was not asked",
+            "    --> cases/selftest/t.yaml:1",
+            "    rule: stream.usage (spec) — usage comes once, in a final chunk with empty choices, only when stream_options.include_usage is true",
+            "    expected: usage absent or null",
+            "    actual:   usage on 4 of 4 chunks",
+        ]
+    );
+    // Asked: a usage-only final chunk passes; usage on the finish chunk instead fails.
+    let asked = chat_case(json!({"stream": true, "stream_options": {"include_usage": true}}), STREAM_EXPECT);
+    let mut good = conformant_stream();
+    let done = good.pop().unwrap();
+    good.push(json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [], "usage": usage}));
+    good.push(done);
+    assert_eq!(findings(&asked, &stream_response(&good)), vec![]);
+    let mut bad = conformant_stream();
+    bad[3]["usage"] = usage.clone();
+    let fs = findings(&asked, &stream_response(&bad));
+    assert_eq!(fs.iter().map(|f| (f.rule.as_str(), f.chunk, f.message.as_str())).collect::<Vec<_>>(), vec![
+        ("stream.usage", Some(3), "no usage-only final chunk although stream_options.include_usage was asked"),
+    ]);
+}
+
+#[test]
+fn chunk_that_is_not_json_is_breaking() {
+    let mut events = conformant_stream();
+    events[1] = json!("{\"choices\": [");
+    let f = findings(&stream_case(), &stream_response(&events));
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].rule.as_str(), f[0].severity, f[0].chunk), ("stream.chunk_json", Severity::Breaking, Some(1)));
+    assert!(render(&f[0]).starts_with("  chunk 1, $: chunk is not JSON: EOF while parsing"), "{}", render(&f[0]));
+}
+
+#[test]
+fn a_cut_stream_is_truncated_not_a_divergence() {
+    let events = vec![chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null)];
+    let ev = evaluate(&stream_case().case, &stream_response(&events), &SCHEMAS);
+    assert!(ev.truncated);
+    assert_eq!(ev.findings, vec![], "end-of-stream invariants are not applied to a cut stream");
+    let cut = Observed::from_bytes(200, vec![("content-type".into(), "text/event-stream".into())], b"data: {\"id\":\"c1\"");
+    assert!(evaluate(&stream_case().case, &cut, &SCHEMAS).truncated);
+}
+
+// ---- assertions ----
+
+#[test]
+fn every_assertion_kind_passes_and_fails_with_its_line() {
+    let expect = "  assert:\n    - path: $.choices[0].message.role\n      equals: assistant\n    - path: $.choices[0].finish_reason\n      one_of: [stop, length]\n    - path: $.choices[0].message.content\n      type: [string, \"null\"]\n    - path: $.id\n      matches: \"^chatcmpl-\"\n    - path: $.choices\n      length: { min: 1, max: 1 }\n    - path: $.usage\n      exists: true\n    - path: $.choices[0].message.audio\n      absent: true\n";
+    let c = chat_case(json!({}), expect);
+    let mut good = completion(text_message());
+    good["usage"] = json!({"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2});
+    assert_eq!(findings(&c, &json_response(200, good)), vec![]);
+    let bad = json!({"id": "x-1", "choices": [
+        {"index": 0, "finish_reason": "tool_calls", "message": {"role": "model", "content": 3, "audio": {}}},
+        {"index": 1, "finish_reason": "stop", "message": {"role": "assistant", "content": "b"}}]});
+    let fs = findings(&c, &json_response(200, bad));
+    let lines: Vec<String> = fs.iter().map(|f| render(f).lines().take(2).collect::<Vec<_>>().join(" | ")).collect();
+    assert_eq!(lines, vec![
+        "  $.choices[0].message.role: value differs |     --> cases/selftest/t.yaml:10",
+        "  $.choices[0].finish_reason: value is not one of the allowed |     --> cases/selftest/t.yaml:12",
+        "  $.choices[0].message.content: wrong type: integer |     --> cases/selftest/t.yaml:14",
+        "  $.id: string does not match |     --> cases/selftest/t.yaml:16",
+        "  $.choices: length is 2 |     --> cases/selftest/t.yaml:18",
+        "  $.usage: nothing at this path |     --> cases/selftest/t.yaml:20",
+        "  $.choices[0].message.audio: a value is present where none should be |     --> cases/selftest/t.yaml:22",
+    ]);
+    assert_eq!(render(&fs[0]), "  $.choices[0].message.role: value differs\n    --> cases/selftest/t.yaml:10\n    rule: assert.equals (spec) — $.choices[0].message.role: \"assistant\"\n    expected: \"assistant\"\n    actual:   \"model\"\n");
+}
+
+#[test]
+fn structured_equals_failure_renders_a_diff() {
+    let c = chat_case(json!({}), "  assert:\n    - path: $.choices[0].message\n      equals: { role: assistant, content: hi, refusal: null }\n");
+    let mut msg = text_message();
+    msg["content"] = json!("bye");
+    let out = only(&findings(&c, &json_response(200, completion(msg))));
+    assert_eq!(
+        out,
+        "  $.choices[0].message: value differs\n    --> cases/selftest/t.yaml:10\n    rule: assert.equals (spec) — $.choices[0].message: {\"role\":\"assistant\",\"content\":\"hi\",\"refusal\":null}\n    diff (-expected +actual):\n       {\n         \"role\": \"assistant\",\n      -  \"content\": \"hi\",\n      +  \"content\": \"bye\",\n         \"refusal\": null\n       }\n"
+    );
+}
+
+// ---- semantic checks ----
+
+fn tool_request() -> Value {
+    json!({"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}}]})
+}
+
+fn tool_message(name: &str, arguments: &str) -> Value {
+    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}]})
+}
+
+#[test]
+fn tool_arguments_are_parsed_and_validated() {
+    let c = chat_case(tool_request(), "  schema: chat.completion\n");
+    assert_eq!(findings(&c, &json_response(200, completion(tool_message("get_weather", "{\"location\":\"Paris\"}")))), vec![]);
+    let not_json = findings(&c, &json_response(200, completion(tool_message("get_weather", "{location: Paris"))));
+    assert_eq!(not_json.len(), 1);
+    assert!(render(&not_json[0]).starts_with("  $.choices[0].message.tool_calls[0].function.arguments: arguments are not JSON: key must be a string at line 1 column 2\n    --> cases/selftest/t.yaml:1\n    rule: semantic.tool_arguments (breaking) — tool-call arguments parse as JSON\n"), "{}", render(&not_json[0]));
+    assert_eq!(
+        only(&findings(&c, &json_response(200, completion(tool_message("get_weather", "{\"city\":\"Paris\"}"))))),
+        "  $.choices[0].message.tool_calls[0].function.arguments → $: \"location\" is a required property\n    --> cases/selftest/t.yaml:1\n    rule: semantic.tool_arguments (spec) — arguments of `get_weather` validate against its parameters schema\n    expected: valid against the request's schema at /required\n    actual:   {\"city\":\"Paris\"}\n"
+    );
+    assert_eq!(
+        only(&findings(&c, &json_response(200, completion(tool_message("get_time", "{}"))))).lines().next().unwrap(),
+        "  $.choices[0].message.tool_calls[0].function.name: the call names a tool the request did not declare"
+    );
+}
+
+#[test]
+fn structured_output_is_parsed_and_validated() {
+    let format = json!({"response_format": {"type": "json_schema", "json_schema": {"name": "Event", "strict": true, "schema": {
+        "type": "object", "properties": {"name": {"type": "string"}, "participants": {"type": "array", "items": {"type": "string"}}},
+        "required": ["name", "participants"], "additionalProperties": false}}}});
+    let c = chat_case(format, "  schema: chat.completion\n");
+    let with = |content: &str| json_response(200, completion(json!({"role": "assistant", "content": content, "refusal": null})));
+    assert_eq!(findings(&c, &with("{\"name\":\"Fair\",\"participants\":[\"Alice\"]}")), vec![]);
+    assert_eq!(
+        only(&findings(&c, &with("{\"name\":\"Fair\",\"participants\":\"Alice\"}"))),
+        "  $.choices[0].message.content → $.participants: \"Alice\" is not of type \"array\"\n    --> cases/selftest/t.yaml:1\n    rule: semantic.structured_output (breaking) — content validates against response_format.json_schema.schema\n    expected: valid against the request's schema at /properties/participants/type\n    actual:   \"Alice\"\n"
+    );
+    assert_eq!(only(&findings(&c, &with("Sure! Here it is"))).lines().next().unwrap(), "  $.choices[0].message.content: content is not JSON: expected value at line 1 column 1");
+    let obj = chat_case(json!({"response_format": {"type": "json_object"}}), "  schema: chat.completion\n");
+    assert_eq!(findings(&obj, &with("{\"a\":1}")), vec![]);
+    assert_eq!(only(&findings(&obj, &with("[1,2]"))).lines().next().unwrap(), "  $.choices[0].message.content: content is JSON but not an object");
+}
+
+#[test]
+fn n_choices_come_back_indexed() {
+    let c = chat_case(json!({"n": 2}), "  schema: chat.completion\n");
+    let mut two = completion(text_message());
+    let second = json!({"index": 1, "finish_reason": "stop", "logprobs": null, "message": text_message()});
+    two["choices"].as_array_mut().unwrap().push(second);
+    assert_eq!(findings(&c, &json_response(200, two)), vec![]);
+    assert_eq!(
+        only(&findings(&c, &json_response(200, completion(text_message())))),
+        "  $.choices: asked for n=2, got 1 choices\n    --> cases/selftest/t.yaml:1\n    rule: semantic.choices (breaking) — n choices come back with indexes 0..n-1\n    expected: 2 choices with indexes [0, 1]\n    actual:   indexes [0]\n    why it matters: code reads choices[i] for i < n\n"
+    );
+}
+
+#[test]
+fn embeddings_count_and_dimensions_are_checked() {
+    let c = case("model: embedding\nrequest:\n  path: embeddings\n  body: { model: \"{{model}}\", input: [a, b], dimensions: 3 }\nexpect:\n  schema: embedding.list\n");
+    let item = |i: usize, v: Value| json!({"object": "embedding", "index": i, "embedding": v});
+    let list = |data: Vec<Value>| json!({"object": "list", "model": "m", "data": data, "usage": {"prompt_tokens": 2, "total_tokens": 2}});
+    assert_eq!(findings(&c, &json_response(200, list(vec![item(0, json!([0.1, 0.2, 0.3])), item(1, json!([0.1, 0.2, 0.3]))]))), vec![]);
+    let fs = findings(&c, &json_response(200, list(vec![item(0, json!([0.1, 0.2]))])));
+    let got: Vec<String> = fs.iter().map(|f| render(f).lines().next().unwrap().to_owned()).collect();
+    assert_eq!(got, vec!["  $.data: 2 inputs, 1 embeddings", "  $.data[0].embedding: asked for 3 dimensions, got 2"]);
+    // base64 vectors are decoded: 3 little-endian f32 = 12 bytes.
+    let b64 = |n: usize| Value::String(base64_of(&vec![0u8; 4 * n]));
+    assert_eq!(findings(&c, &json_response(200, list(vec![item(0, b64(3)), item(1, b64(3))]))).iter().filter(|f| f.rule.starts_with("semantic")).count(), 0);
+    assert_eq!(findings(&c, &json_response(200, list(vec![item(0, b64(4)), item(1, b64(3))]))).iter().filter(|f| f.rule == "semantic.embeddings").count(), 1);
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+// ---- verdicts ----
+
+#[test]
+fn known_fixed_and_diverges_are_decided_from_declarations() {
+    let declared = "known_divergences:\n  - targets: [gemini]\n    rule: schema.spec\n    path: $.choices[*].message.refusal\n    reason: no refusal\n    link: x\n";
+    let c = chat_case(json!({}), &format!("  schema: chat.completion\n{declared}"));
+    let gemini_like = completion(json!({"role": "assistant", "content": "hi"}));
+    let mut fs = findings(&c, &json_response(200, gemini_like.clone()));
+    assert_eq!(decide(&c.case, "gemini", &mut fs).0, Verdict::Known);
+    assert_eq!(fs[0].known, Some(0));
+    // The same response on a target without the declaration diverges.
+    let mut fs = findings(&c, &json_response(200, gemini_like));
+    let (verdict, severity, _) = decide(&c.case, "openai-reference", &mut fs);
+    assert_eq!((verdict, severity), (Verdict::Diverges, Some(Severity::Spec)));
+    // A conformant response on the declaring target is news: fixed.
+    let mut fs = findings(&c, &json_response(200, completion(text_message())));
+    let (verdict, _, known) = decide(&c.case, "gemini", &mut fs);
+    assert_eq!((verdict, known[0].observed), (Verdict::Fixed, 0));
+    // A declared severity that does not match leaves the finding unexplained.
+    let strict = chat_case(json!({}), &format!("  schema: chat.completion\n{declared}    severity: breaking\n"));
+    let mut fs = findings(&strict, &json_response(200, completion(json!({"role": "assistant", "content": "hi"}))));
+    assert_eq!(decide(&strict.case, "gemini", &mut fs).0, Verdict::Diverges);
+}
+
+// ---- broken case files ----
+
+#[test]
+fn a_broken_case_file_names_file_line_col_with_did_you_mean() {
+    let text = "id: t\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\nexpect:\n  staus: 200\n";
+    let e = parse_case(FILE, text).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "error: cases/selftest/t.yaml:8:3: unknown key `staus`: did you mean `status`? (expected one of `status`, `schema`, `assert`, `semantic`, `snapshot`)\n  --> cases/selftest/t.yaml:8:3\n  |\n8 |   staus: 200\n  |   ^\n"
+    );
+    let bad_path = "id: t\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\nexpect:\n  assert:\n    - path: $.choices[\n      exists: true\n";
+    let e = parse_case(FILE, bad_path).unwrap_err();
+    assert_eq!((e.line, e.col), (9, 13));
+    assert!(e.message.starts_with("invalid JSON path `$.choices[`"), "{}", e.message);
+    let wrong_type = "id: t\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\nexpect:\n  status: ok\n";
+    assert_eq!(parse_case(FILE, wrong_type).unwrap_err().headline(), "cases/selftest/t.yaml:8:11: invalid u16");
+    let two_checks = "id: t\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: x\nexpect:\n  assert:\n    - path: $.a\n      exists: true\n      equals: 1\n";
+    assert!(parse_case(FILE, two_checks).unwrap_err().message.contains("needs exactly one of"));
+    let misplaced = "id: other\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: x\nexpect: {}\n";
+    assert_eq!(
+        parse_case(FILE, misplaced).unwrap_err().headline(),
+        "cases/selftest/t.yaml:1:1: case `other` of feature `selftest` must live at cases/selftest/other.yaml (its file name and folder name the case)"
+    );
+}
