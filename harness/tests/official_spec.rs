@@ -1,0 +1,63 @@
+//! The project's spec tier against OpenAI's official OpenAPI document, on every fixture.
+//!
+//! Uses `../shared/reference/openai-openapi.json` beside the project root when it exists (it is third-party
+//! text and not part of the repository) and says that it skipped otherwise. For every fixture whose case
+//! names a schema, every instance — the JSON body, or each chunk of a stream — must get the same spec-tier
+//! violations (instance path and keyword) from the project's `spec.json` as from the official document,
+//! normalized. Each disagreement is listed by fixture name.
+
+use std::collections::BTreeSet;
+
+use compat::check::{Observed, ObservedBody};
+use compat::fixture::{fixture_path, load_fixture};
+use compat::schema::{SchemaSet, Tier};
+use compat::suite::{Suite, default_root};
+use serde_json::Value;
+
+#[test]
+fn spec_tier_agrees_with_the_official_document_on_every_fixture() {
+    let root = default_root();
+    let official_path = root.join("../shared/reference/openai-openapi.json");
+    let Ok(text) = std::fs::read_to_string(&official_path) else {
+        eprintln!("skipped: {} is not present (it is reference material beside the project, not part of it)", official_path.display());
+        return;
+    };
+    let document: Value = serde_json::from_str(&text).expect("the official document is JSON");
+    let official = SchemaSet::with_openapi(&document, "openai-openapi.json").expect("the official document compiles once normalized");
+    let ours = SchemaSet::builtin().unwrap();
+    let suite = Suite::load(&root).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut checked = 0;
+    let mut disagreements = Vec::new();
+    for target in suite.replayable_targets() {
+        for case in &suite.cases {
+            let Some(kind) = case.case.expect.schema else { continue };
+            let rel = fixture_path(&target.fixtures_dir(), &case.case.feature, &case.case.id);
+            let Ok(Some(fixture)) = load_fixture(&root, &rel) else { continue };
+            let (bytes, content_type) = fixture.response.wire_body();
+            let observed = Observed::from_bytes(fixture.response.status, vec![("content-type".into(), content_type.into())], &bytes);
+            let instances: Vec<(String, Value)> = match observed.body {
+                ObservedBody::Json { value } => vec![(rel.clone(), value)],
+                ObservedBody::Stream { events, .. } => events
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| serde_json::from_str(&e.data).ok().map(|v| (format!("{rel} chunk {i}"), v)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (name, instance) in instances {
+                let key = |set: &SchemaSet| -> BTreeSet<(String, String)> {
+                    set.validate(Tier::Spec, kind, &instance).into_iter().map(|v| (v.path, v.keyword)).collect()
+                };
+                let (mine, theirs) = (key(&ours), key(&official));
+                checked += 1;
+                if mine != theirs {
+                    disagreements.push(format!("{name} ({kind}): project spec tier {mine:?}, official document {theirs:?}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no fixture was checked");
+    assert!(disagreements.is_empty(), "{} of {checked} instances disagree:\n{}", disagreements.len(), disagreements.join("\n"));
+    eprintln!("{checked} fixture instances agree with the official document");
+}
