@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the cases (replayed from fixtures unless --live) and print a summary.
     Run(cli::run::RunArgs),
+    /// Print the coverage table (feature → documented request → cases → verdict per target).
+    Coverage(cli::coverage::CoverageArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
     });
     match cli.command {
         Command::Run(args) => cli::run::run(&root, args),
+        Command::Coverage(args) => cli::coverage::run(&root, args),
     }
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::case::features::{FEATURES_FILE, Features, load_features};
 use crate::case::{LoadError, LoadedCase, load_cases};
 use crate::outcome::{ErrorKind, Mode, Outcome, Verdict};
 use crate::run::{RunContext, run_case};
@@ -20,17 +21,33 @@ pub struct Suite {
     pub broken: Vec<LoadError>,
     /// Targets, sorted by name.
     pub targets: Vec<Target>,
+    /// The documented features (`cases/features.yaml`), in documentation order; empty when there is none.
+    pub features: Features,
 }
 
 impl Suite {
-    /// Loads cases and targets. A broken targets file is fatal; broken cases are kept as [`Suite::broken`].
+    /// Loads cases, targets and features. A broken targets or features file is fatal; broken cases are kept
+    /// as [`Suite::broken`], and so is a case whose feature `cases/features.yaml` does not list.
     pub fn load(root: &Path) -> Result<Suite, LoadError> {
         let targets = load_targets(root)?;
-        let (cases, broken) = load_cases(root);
+        let features = load_features(root)?;
+        let (mut cases, mut broken) = load_cases(root);
         if cases.is_empty() && broken.is_empty() {
             return Err(LoadError { file: "cases/".into(), line: 0, col: 0, message: "no case files found under cases/<feature>/".into(), source_line: None });
         }
-        Ok(Suite { root: root.to_owned(), cases, broken, targets })
+        if let Some(features) = &features {
+            let (listed, unlisted): (Vec<_>, Vec<_>) = cases.into_iter().partition(|c| features.iter().any(|(name, _)| *name == c.case.feature));
+            cases = listed;
+            broken.extend(unlisted.into_iter().map(|c| LoadError {
+                line: c.line,
+                col: 1,
+                message: format!("feature `{}` is not listed in {FEATURES_FILE}; add it there with its documented request", c.case.feature),
+                source_line: c.source_line(c.line).map(str::to_owned),
+                file: c.file,
+            }));
+            broken.sort_by(|a, b| a.file.cmp(&b.file));
+        }
+        Ok(Suite { root: root.to_owned(), cases, broken, targets, features: features.unwrap_or_default() })
     }
 
     /// Targets that have a fixtures folder, so they can run in replay.
@@ -112,4 +129,19 @@ fn panicked_outcome(message: &str) -> Outcome {
     o.title = "a case panicked".into();
     o.error = Some(crate::outcome::RunError { kind: ErrorKind::Config, message: format!("harness bug, a case panicked: {message}"), diff: None });
     o
+}
+
+/// Replays every case on every target that has fixtures (a small runtime of its own); outcomes sorted by name.
+pub fn replay_all(suite: &Suite) -> Result<Vec<Outcome>, String> {
+    let ctx = replay_context(&suite.root)?;
+    let pairs: Vec<(Target, LoadedCase)> =
+        suite.replayable_targets().into_iter().flat_map(|t| suite.cases.iter().map(move |c| (t.clone(), c.clone()))).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+    Ok(runtime.block_on(run_all(&ctx, pairs, 16)))
+}
+
+/// The coverage table of a suite from its replay outcomes (see [`crate::report::coverage`]).
+pub fn coverage_table(suite: &Suite, outcomes: &[Outcome]) -> String {
+    let targets: Vec<String> = suite.replayable_targets().iter().map(|t| t.name.clone()).collect();
+    crate::report::coverage::render(&suite.features, &suite.cases, outcomes, &targets)
 }

@@ -6,6 +6,7 @@
 //! ([`crate::run`]) consumes these types; nothing here knows how a request is sent.
 
 mod assertion;
+pub mod features;
 pub mod load;
 mod path;
 

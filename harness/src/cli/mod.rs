@@ -1,3 +1,4 @@
 //! Subcommands of the `compat` binary, one module each.
 
+pub mod coverage;
 pub mod run;

@@ -1,0 +1,79 @@
+//! The coverage table: documented feature → documented request → cases → verdict per target, as Markdown.
+//!
+//! A pure function of the feature list, the cases and their outcomes. `compat coverage` prints it, the README
+//! carries it between `<!-- coverage:start -->` and `<!-- coverage:end -->`, and a test fails when that copy
+//! is stale.
+
+use std::fmt::Write;
+
+use crate::case::LoadedCase;
+use crate::case::features::Features;
+use crate::outcome::{Outcome, Verdict};
+
+/// Marks the start of the generated table in the README.
+pub const START: &str = "<!-- coverage:start -->";
+/// Marks its end.
+pub const END: &str = "<!-- coverage:end -->";
+
+/// A verdict as a table cell: a symbol and the word (and severity), readable without colour.
+pub fn cell(o: &Outcome) -> String {
+    let symbol = match o.verdict {
+        Verdict::Pass => "✅",
+        Verdict::Known => "🟡",
+        Verdict::Diverges => "❌",
+        Verdict::Fixed => "🆕",
+        Verdict::Error => "⚠️",
+        Verdict::Skipped => "⏭️",
+    };
+    match o.severity {
+        Some(s) => format!("{symbol} {} ({s})", o.verdict),
+        None => format!("{symbol} {}", o.verdict),
+    }
+}
+
+/// The Markdown table. `targets` fixes the column order; outcomes are looked up by target and case.
+pub fn render(features: &Features, cases: &[LoadedCase], outcomes: &[Outcome], targets: &[String]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| feature | documented request | case | {} |", targets.join(" | "));
+    let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(targets.len()));
+    let escape = |s: &str| s.replace('|', "\\|");
+    for (name, feature) in features {
+        let mine: Vec<&LoadedCase> = cases.iter().filter(|c| c.case.feature == *name).collect();
+        let head = format!("[{}]({}) | {}", escape(&feature.title), feature.doc, escape(&feature.documented));
+        if mine.is_empty() {
+            let why = feature.not_covered.as_deref().unwrap_or("**no cases yet**");
+            let _ = writeln!(out, "| {head} | — not covered: {} |{}", escape(why), " — |".repeat(targets.len()));
+            continue;
+        }
+        for (i, c) in mine.iter().enumerate() {
+            let first = if i == 0 { head.clone() } else { " | ".to_owned() };
+            let verdicts: Vec<String> = targets
+                .iter()
+                .map(|t| {
+                    outcomes
+                        .iter()
+                        .find(|o| o.target == *t && o.feature == c.case.feature && o.id == c.case.id)
+                        .map_or_else(|| "—".to_owned(), cell)
+                })
+                .collect();
+            let _ = writeln!(out, "| {first} | [`{}`]({}) {} | {} |", c.case.id, c.file, escape(&c.case.title), verdicts.join(" | "));
+        }
+    }
+    let covered = features.iter().filter(|(n, _)| cases.iter().any(|c| c.case.feature == *n)).count();
+    let _ = writeln!(out, "\n{covered} of {} documented features have cases; {} cases in all.", features.len(), cases.len());
+    out
+}
+
+/// Replaces the text between the markers in `readme` with `table`; `None` when the markers are missing.
+pub fn splice(readme: &str, table: &str) -> Option<String> {
+    let start = readme.find(START)? + START.len();
+    let end = readme[start..].find(END)? + start;
+    Some(format!("{}\n{}{}", &readme[..start], table, &readme[end..]))
+}
+
+/// The table currently between the markers.
+pub fn current(readme: &str) -> Option<&str> {
+    let start = readme.find(START)? + START.len();
+    let end = readme[start..].find(END)? + start;
+    Some(readme[start..end].trim_start_matches('\n'))
+}
