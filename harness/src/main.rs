@@ -26,6 +26,8 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Print the coverage table (feature → documented request → cases → verdict per target).
     Coverage(cli::coverage::CoverageArgs),
+    /// Benchmarks whose figures the README quotes.
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +39,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => cli::run::run(&root, args),
         Command::Coverage(args) => cli::coverage::run(&root, args),
+        Command::Bench(args) => cli::bench::run(&root, args),
     }
 }

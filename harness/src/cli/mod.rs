@@ -1,4 +1,5 @@
 //! Subcommands of the `compat` binary, one module each.
 
+pub mod bench;
 pub mod coverage;
 pub mod run;
