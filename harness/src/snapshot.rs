@@ -84,8 +84,9 @@ pub fn compare(root: &Path, target: &str, name: &str, content: String) -> Snapsh
         Ok(old) => match old.contents() {
             insta::internals::SnapshotContents::Text(old_text) if *old_text == new => (SnapshotStatus::Matched, None),
             insta::internals::SnapshotContents::Text(old_text) => {
-                let old_s = old_text.to_string();
-                let new_s = new.to_string();
+                // insta trims trailing newlines; put one back so the diff has no "No newline" noise.
+                let old_s = format!("{old_text}\n");
+                let new_s = format!("{new}\n");
                 let diff = similar::TextDiff::from_lines(old_s.as_str(), new_s.as_str())
                     .unified_diff()
                     .context_radius(3)

@@ -100,7 +100,9 @@ fn every_case_file_agrees_with_the_case_schema() {
     assert!(files.len() >= 2, "cases were discovered");
     for rel in &files {
         load_case_file(&repo, rel).unwrap_or_else(|e| panic!("{e}"));
-        let yaml: Value = serde_saphyr::from_str(&std::fs::read_to_string(repo.join(rel)).unwrap()).unwrap();
+        // As editors read it (YAML 1.2): `n`, `yes`, `on` are strings, as they are for the harness.
+        let options = serde_saphyr::options! { strict_booleans: true };
+        let yaml: Value = serde_saphyr::from_str_with_options(&std::fs::read_to_string(repo.join(rel)).unwrap(), options).unwrap();
         let errors: Vec<String> = validator.iter_errors(&yaml).map(|e| format!("{}: {e}", e.instance_path())).collect();
         assert!(errors.is_empty(), "{rel} does not match cases/case.schema.json: {errors:?}");
     }
@@ -109,4 +111,60 @@ fn every_case_file_agrees_with_the_case_schema() {
     assert!(parse_case("cases/f/t.yaml", bad).is_err());
     let yaml: Value = serde_saphyr::from_str(bad).unwrap();
     assert!(!validator.is_valid(&yaml), "the schema rejects unknown keys too");
+}
+
+#[test]
+fn a_changed_snapshot_fails_the_case_with_its_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cases/targets.yaml", TARGETS);
+    write(dir.path(), "cases/selftest/hello.yaml", &CASE.replace("  snapshot: false\n", "  status: 200\n"));
+    let fixture = json!({
+        "origin": {"kind": "synthesized", "basis": "test"},
+        "request": {"method": "POST", "path": "chat/completions", "body": {"model": "model-a", "messages": [{"role": "user", "content": "hi"}]}},
+        "response": {"status": 200, "body": {"object": "chat.completion", "choices": []}}
+    });
+    write(dir.path(), "fixtures/t/selftest/hello.json", &fixture.to_string());
+    let o = run_one(dir.path(), "t", "selftest::hello");
+    let snap = o.snapshot.clone().unwrap();
+    assert_eq!((o.verdict, snap.status), (Verdict::Pass, compat::outcome::SnapshotStatus::Missing));
+    assert!(o.fails(), "a missing snapshot fails the case");
+
+    let stored = snap.content.replace("chat.completion", "chat.completion.old");
+    write(dir.path(), "snapshots/t/selftest__hello.snap", &format!("---\nsource: harness/src/snapshot.rs\n---\n{stored}\n"));
+    let o = run_one(dir.path(), "t", "selftest::hello");
+    let snap = o.snapshot.clone().unwrap();
+    assert_eq!(snap.status, compat::outcome::SnapshotStatus::Changed);
+    assert!(o.fails());
+    assert_eq!(
+        snap.diff.unwrap(),
+        "--- snapshots/t/selftest__hello.snap (stored)\n+++ new\n@@ -1,7 +1,7 @@\n {\n   \"status\": 200,\n   \"body\": {\n-    \"object\": \"chat.completion.old\",\n+    \"object\": \"chat.completion\",\n     \"choices\": []\n   }\n }\n"
+    );
+
+    write(dir.path(), "snapshots/t/selftest__hello.snap", &format!("---\nsource: harness/src/snapshot.rs\n---\n{}\n", snap.content));
+    let o = run_one(dir.path(), "t", "selftest::hello");
+    assert_eq!(o.snapshot.unwrap().status, compat::outcome::SnapshotStatus::Matched);
+}
+
+/// The CLI on a project with one good and one broken case: the broken one is reported with file:line:col,
+/// the good one still runs, and the exit status says something failed.
+#[test]
+fn a_broken_case_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cases/targets.yaml", TARGETS);
+    write(dir.path(), "cases/selftest/hello.yaml", CASE);
+    write(dir.path(), "cases/selftest/broken.yaml", "id: broken\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\n  methd: GET\nexpect: {}\n");
+    let fixture = json!({
+        "origin": {"kind": "synthesized", "basis": "test"},
+        "request": {"method": "POST", "path": "chat/completions", "body": {"model": "model-a", "messages": [{"role": "user", "content": "hi"}]}},
+        "response": {"status": 200, "body": {"choices": []}}
+    });
+    write(dir.path(), "fixtures/t/selftest/hello.json", &fixture.to_string());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_compat")).args(["--root"]).arg(dir.path()).arg("run").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("error: cases/selftest/broken.yaml:7:3: unknown key `methd`: did you mean `method`? (expected one of `method`, `path`, `body`, `raw_body`, `headers`, `auth`)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 outcomes: 1 pass, 1 error; 1 failing"), "{stdout}");
 }
