@@ -19,6 +19,7 @@ pub mod pacing;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod secrets;
 pub mod snapshot;
 pub mod sse;
 pub mod suite;

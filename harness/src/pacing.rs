@@ -3,15 +3,21 @@
 //! One [`Pacer`] per target per run, shared by all its cases:
 //! - a concurrency limit (a semaphore) and a requests-per-minute budget, spent as evenly spaced start slots
 //!   (every attempt, retries included, takes a slot);
-//! - `429` honours `Retry-After` (seconds or an HTTP date, capped at `max_backoff_ms`) and pushes back every
-//!   later slot of the target, since the quota is shared;
+//! - `429` honours `Retry-After` (seconds or an HTTP date; without one, the `retryDelay` Gemini puts in its
+//!   error body; capped at `max_backoff_ms`) and pushes back every later slot of the target, since the quota
+//!   is shared;
 //! - `429`, `500`, `502`, `503`, `504` and connection failures are retried up to `max_retries` times with
 //!   exponential backoff (`backoff_ms` doubling, capped) and jitter (each wait drawn from [½, 1] of its bound);
-//! - every other status, 4xx included, is returned as is: it is the endpoint's answer.
+//! - every other status, 4xx included, is returned as is: it is the endpoint's answer; so are timeouts (a
+//!   stalled endpoint is reported, not waited on again) and bodies cut for size.
+//!
+//! Clock: tokio's, so tests run the budget on a paused clock. The caller counts `attempts` > 1 as a retry and
+//! marks a case that passed only after one as flaky.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
 
 use crate::target::{Pacing, Timeouts};
 use crate::transport::{self, BodyEnd, TransportError, WireRequest, WireResponse};
@@ -53,20 +59,25 @@ impl Pacer {
         &self.pacing
     }
 
-    /// Sends `request`, waiting for a slot before each attempt and retrying retryable failures.
+    /// Sends `request`, waiting for a slot before each attempt and retrying retryable failures. The
+    /// concurrency permit is held for an attempt only, not through the backoff after it.
     pub async fn send(&self, client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts) -> Sent {
-        let _permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
         let mut attempts = 0;
         loop {
-            self.wait_for_slot().await;
-            attempts += 1;
-            let response = transport::send(client, request, timeouts).await;
+            let response = {
+                let _permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
+                self.wait_for_slot().await;
+                attempts += 1;
+                transport::send(client, request, timeouts).await
+            };
             let retries_left = attempts <= self.pacing.max_retries;
             let Some(wait) = retry_wait(&response, attempts, &self.pacing).filter(|_| retries_left) else {
                 return Sent { response, attempts };
             };
-            if let Some(after) = retry_after(&response, &self.pacing) {
-                self.push_back(after).await;
+            // The quota is the target's, not the request's: a 429 or a server asking for time holds back
+            // every later request too.
+            if matches!(&response, Ok(r) if r.status == 429) || retry_after(&response, &self.pacing).is_some() {
+                self.push_back(wait).await;
             }
             tokio::time::sleep(wait).await;
         }
@@ -83,7 +94,7 @@ impl Pacer {
             *next = slot + interval;
             slot
         };
-        tokio::time::sleep_until(slot.into()).await;
+        tokio::time::sleep_until(slot).await;
     }
 
     async fn push_back(&self, wait: Duration) {
@@ -109,15 +120,30 @@ fn retry_wait(response: &Result<WireResponse, TransportError>, attempt: u32, pac
     Some(retry_after(response, pacing).map_or(jittered, |after| after.max(jittered)))
 }
 
-/// The `Retry-After` of a 429 or 503, capped at `max_backoff_ms`.
+/// The wait a 429 or 503 asks for, capped at `max_backoff_ms`: its `Retry-After` header (seconds or an HTTP
+/// date), else a Google RPC `RetryInfo` in the body (`"retryDelay": "23s"`, which Gemini sends on 429).
 fn retry_after(response: &Result<WireResponse, TransportError>, pacing: &Pacing) -> Option<Duration> {
     let r = response.as_ref().ok().filter(|r| r.status == 429 || r.status == 503)?;
-    let value = r.headers.iter().find(|(k, _)| k == "retry-after")?.1.trim();
-    let wait = match value.parse::<f64>() {
-        Ok(secs) if secs >= 0.0 => Duration::from_secs_f64(secs),
-        _ => httpdate_to_wait(value)?,
+    let wait = match r.headers.iter().find(|(k, _)| k == "retry-after") {
+        Some((_, value)) => match value.trim().parse::<f64>() {
+            Ok(secs) if secs >= 0.0 && secs.is_finite() => Duration::from_secs_f64(secs.min(86_400.0)),
+            _ => httpdate_to_wait(value.trim())?,
+        },
+        None => body_retry_delay(&r.body)?,
     };
     Some(wait.min(Duration::from_millis(pacing.max_backoff_ms)))
+}
+
+/// `"retryDelay": "<seconds>s"` anywhere in a (small) JSON error body.
+fn body_retry_delay(body: &[u8]) -> Option<Duration> {
+    static DELAY: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#""retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s""#).expect("a valid regex"));
+    if body.len() > 64 * 1024 {
+        return None;
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let secs: f64 = DELAY.captures(text)?[1].parse().ok()?;
+    Some(Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
 /// Seconds until an IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`), zero if it is past.
@@ -175,5 +201,50 @@ mod tests {
         assert_eq!(retry_wait(&response(429, &[("retry-after", "3")]), 1, &p), Some(Duration::from_secs(3)));
         assert_eq!(retry_after(&response(429, &[("retry-after", "3600")]), &p), Some(Duration::from_secs(5)));
         assert_eq!(retry_after(&response(429, &[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]), &p), Some(Duration::ZERO));
+        assert_eq!(retry_after(&response(429, &[("retry-after", "soon")]), &p), None);
+        assert_eq!(retry_after(&response(500, &[("retry-after", "3")]), &p), None, "only 429 and 503 ask for time");
+    }
+
+    #[test]
+    fn gemini_retry_info_in_the_body_counts_as_retry_after() {
+        let p = Pacing { backoff_ms: 10, max_backoff_ms: 60_000, ..Pacing::default() };
+        let body = br#"[{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay": "23s"}]}}]"#;
+        let mut r = response(429, &[]);
+        r.as_mut().unwrap().body = body.to_vec();
+        assert_eq!(retry_after(&r, &p), Some(Duration::from_secs(23)));
+        r.as_mut().unwrap().headers.push(("retry-after".into(), "2".into()));
+        assert_eq!(retry_after(&r, &p), Some(Duration::from_secs(2)), "the header wins");
+        r.as_mut().unwrap().body = br#"{"error":{"message":"quota"}}"#.to_vec();
+        r.as_mut().unwrap().headers.clear();
+        assert_eq!(retry_after(&r, &p), None);
+    }
+
+    #[test]
+    fn cut_bodies_and_timeouts_are_judged_by_their_end() {
+        let p = Pacing { backoff_ms: 10, max_backoff_ms: 100, ..Pacing::default() };
+        let ended = |end: BodyEnd| {
+            let mut r = response(200, &[]);
+            r.as_mut().unwrap().ended = end;
+            r
+        };
+        assert!(retry_wait(&ended(BodyEnd::Reset("reset".into())), 1, &p).is_some(), "a reset is retried");
+        assert!(retry_wait(&ended(BodyEnd::IdleTimeout(Duration::from_secs(1))), 1, &p).is_none());
+        assert!(retry_wait(&ended(BodyEnd::TooLarge), 1, &p).is_none());
+        assert!(retry_wait(&Err(TransportError::FirstByteTimeout(Duration::from_secs(1))), 1, &p).is_none());
+        assert!(retry_wait(&Err(TransportError::Request("connection reset".into())), 1, &p).is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slots_are_spaced_by_the_budget_and_pushed_back_together() {
+        let pacer = Pacer::new(Pacing { rpm: 60, concurrency: 4, ..Pacing::default() });
+        let start = Instant::now();
+        for i in 0..3u64 {
+            pacer.wait_for_slot().await;
+            assert_eq!(start.elapsed().as_secs(), i, "slot {i}");
+        }
+        pacer.push_back(Duration::from_secs(10)).await;
+        pacer.wait_for_slot().await;
+        assert_eq!(start.elapsed().as_secs(), 12, "after a push-back from t=2");
+        assert!(Pacer::unpaced().pacing().rpm == 0);
     }
 }

@@ -4,7 +4,13 @@
 //! mode the request goes to the target's base URL with the key from the environment, through the target's
 //! [`Pacer`] (rate budget, concurrency, retries). Both paths send with the same client and timeouts and read
 //! the response the same way, so replay exercises the real path. Faults of the run itself (transport errors,
-//! 5xx after retries, HTML pages, cut streams, unmatched replays) become `error` outcomes with their cause.
+//! 5xx after retries, HTML pages, cut streams, unmatched replays) become `error` outcomes with their cause
+//! ([`classify`]). In live mode everything that comes back — headers, body, error text — is passed through a
+//! [`Redactor`] holding the key before it enters the outcome, so no report, snapshot or recorded fixture can
+//! carry it even when the endpoint echoes it.
+//!
+//! `repeat: k` runs the case k times: the outcome reports pass^k (runs that passed on their own, of k) and
+//! its verdict holds only if all k did.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +25,7 @@ use crate::fixture::{self, Fixture, FixtureRequest};
 use crate::outcome::{self, ErrorKind, Exchange, FixtureInfo, Mode, Outcome, Repeats, RunError, SentRequest, Verdict};
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
+use crate::secrets::Redactor;
 use crate::snapshot;
 use crate::target::Target;
 use crate::transport::{self, BodyEnd, WireRequest, WireResponse};
@@ -75,11 +82,12 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
 
     let mut findings = Vec::new();
     let mut passed = 0;
+    let mut first_failing_run = None;
     let mut last = None;
     for _ in 0..case.repeat {
         let attempt = match &fixture {
-            Some((path, f)) => replay_once(ctx, target, &sent, path, f).await,
-            None => live_once(ctx, target, &sent, case.request.auth).await,
+            Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
+            None => live_once(ctx, target, &sent, &case.request.headers, case.request.auth).await,
         };
         outcome.timing.attempts += attempt.attempts;
         outcome.timing.retries += attempt.attempts.saturating_sub(1);
@@ -99,13 +107,16 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             chunks: ev.chunks.clone(),
             reassembled: ev.reassembled.clone(),
         };
-        if let Some(e) = classify(&observed, &ended, case.expect.status, ev.truncated, target) {
+        if let Some(e) = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts) {
             outcome.exchange = Some(exchange);
             outcome.error = Some(e);
             break;
         }
         let mut run_findings = ev.findings;
-        if !outcome::decide(case, &target.name, &mut run_findings).0.fails() {
+        let run_verdict = outcome::decide(case, &target.name, &mut run_findings).0;
+        if run_verdict.fails() {
+            first_failing_run.get_or_insert(run_verdict);
+        } else {
             passed += 1;
         }
         for f in run_findings {
@@ -125,7 +136,12 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         outcome.set_error(error.kind, error.message, error.diff);
         return outcome;
     }
-    let (verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    let (mut verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
+        // Every finding of every run is explained, yet a run failed on its own: a known divergence that some
+        // runs did not show. The verdict needs all k runs, so it is that run's (`fixed`).
+        verdict = failed;
+    }
     outcome.verdict = verdict;
     outcome.severity = severity;
     outcome.known = known;
@@ -208,9 +224,11 @@ struct Attempt {
     attempts: u32,
 }
 
-async fn replay_once(ctx: &RunContext, target: &Target, sent: &SentRequest, fixture_path: &str, fixture: &Fixture) -> Attempt {
+type Headers = std::collections::BTreeMap<String, String>;
+
+async fn replay_once(target: &Target, sent: &SentRequest, headers: &Headers, fixture_path: &str, fixture: &Fixture) -> Attempt {
     let server = ReplayServer::start(fixture, fixture_path).await;
-    let request = wire_request(&server.base_url(), sent, Vec::new());
+    let request = wire_request(&server.base_url(), sent, headers, None);
     let client = transport::client(&target.config.timeouts);
     let result = match transport::send(&client, &request, &target.config.timeouts).await {
         Err(e) => Err(transport_error(e)),
@@ -221,17 +239,18 @@ async fn replay_once(ctx: &RunContext, target: &Target, sent: &SentRequest, fixt
         }),
         Ok(r) => Ok(observe(r)),
     };
-    let _ = ctx;
     Attempt { result, attempts: 1 }
 }
 
-async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, auth: AuthMode) -> Attempt {
+async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, headers: &Headers, auth: AuthMode) -> Attempt {
     let auth_cfg = &target.config.auth;
+    let target_key = std::env::var(&auth_cfg.env).ok().filter(|k| !k.is_empty());
+    let redactor = Redactor::new(target_key.clone());
     let key = match auth {
         AuthMode::Invalid => INVALID_KEY.to_owned(),
-        AuthMode::Target => match std::env::var(&auth_cfg.env) {
-            Ok(k) if !k.is_empty() => k,
-            _ => {
+        AuthMode::Target => match target_key {
+            Some(k) => k,
+            None => {
                 return Attempt {
                     result: Err(RunError { kind: ErrorKind::Config, message: format!("${} is not set", auth_cfg.env), diff: None }),
                     attempts: 0,
@@ -239,19 +258,51 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, auth: 
             }
         },
     };
-    let base = ctx.base_url.clone().unwrap_or_else(|| target.config.base_url.clone());
-    let request = wire_request(&base, sent, vec![(auth_cfg.header.clone(), auth_cfg.header_value(&key))]);
+    let mut base = ctx.base_url.clone().unwrap_or_else(|| target.config.base_url.clone());
+    if !base.ends_with('/') {
+        base.push('/'); // case paths join under it, as for a target's base_url
+    }
+    let request = wire_request(&base, sent, headers, Some((auth_cfg.header.clone(), auth_cfg.header_value(&key))));
+    drop(key);
     let client = transport::client(&target.config.timeouts);
     let pacer = ctx.pacer.clone().unwrap_or_else(|| Arc::new(Pacer::unpaced()));
     let sent_result = pacer.send(&client, &request, &target.config.timeouts).await;
     let result = match sent_result.response {
-        Err(e) => Err(transport_error(e)),
-        Ok(r) => Ok(observe(r)),
+        Err(e) => {
+            let mut e = transport_error(e);
+            e.message = redactor.text(&e.message);
+            Err(e)
+        }
+        Ok(r) => Ok(observe(redact_response(r, &redactor))),
     };
     Attempt { result, attempts: sent_result.attempts }
 }
 
-fn wire_request(base: &str, sent: &SentRequest, headers: Vec<(String, String)>) -> WireRequest {
+/// The response with every copy of the key replaced: in header values (credential headers dropped
+/// outright) and in the body bytes, before anything parses or keeps them.
+fn redact_response(mut r: WireResponse, redactor: &Redactor) -> WireResponse {
+    r.headers.retain(|(k, _)| !crate::secrets::is_credential_header(k));
+    for (_, v) in &mut r.headers {
+        *v = redactor.text(v);
+    }
+    if let BodyEnd::Reset(e) = &mut r.ended {
+        *e = redactor.text(e);
+    }
+    if !redactor.is_empty() {
+        r.body = redactor.bytes(&r.body);
+    }
+    r
+}
+
+/// The request on the wire: the case's own headers, then the auth header (which wins over a case header of
+/// the same name).
+fn wire_request(base: &str, sent: &SentRequest, case_headers: &Headers, auth: Option<(String, String)>) -> WireRequest {
+    let mut headers: Vec<(String, String)> = case_headers
+        .iter()
+        .filter(|(k, _)| auth.as_ref().is_none_or(|(a, _)| !a.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    headers.extend(auth);
     let body = match (&sent.body, &sent.raw_body) {
         (Some(b), _) => Some(serde_json::to_vec(b).expect("a Value serializes")),
         (None, Some(raw)) => Some(raw.clone().into_bytes()),
@@ -274,11 +325,12 @@ fn transport_error(e: transport::TransportError) -> RunError {
 
 /// Decides whether a response is a fault of the run rather than evidence about conformance.
 ///
-/// The rule (stated in the README): a body cut short (reset, idle timeout, cut stream) is `truncated`; a
-/// 5xx or 429 that the case did not expect is an endpoint fault; so is a 401/403 the case did not expect
-/// (credentials, not conformance); an HTML body is a gateway or proxy page, an endpoint fault at any status.
-/// Any other non-JSON body where JSON was due is a divergence, judged by the checks.
-fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncated: bool, target: &Target) -> Option<RunError> {
+/// The rule (stated in the README): a body cut short (reset, or a stream with neither `[DONE]` nor a
+/// `finish_reason`) is `truncated`; a body that stalls past the idle timeout is `timeout`; a 5xx or 429 that
+/// the case did not expect (what is left after the pacer's retries) is an endpoint fault; so is a 401/403 the
+/// case did not expect (credentials, not conformance); an HTML body is a gateway or proxy page, an endpoint
+/// fault at any status. Any other non-JSON body where JSON was due is a divergence, judged by the checks.
+fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncated: bool, target: &Target, attempts: u32) -> Option<RunError> {
     let err = |kind, message: String| Some(RunError { kind, message, diff: None });
     let size = match &observed.body {
         ObservedBody::Stream { events, .. } => format!("{} events", events.len()),
@@ -289,16 +341,19 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
         BodyEnd::IdleTimeout(d) => return err(ErrorKind::Timeout, format!("the body stalled: nothing for {} ms after {size}", d.as_millis())),
         BodyEnd::Reset(e) => return err(ErrorKind::Truncated, format!("the connection broke after {size}: {e}")),
         BodyEnd::TooLarge => return err(ErrorKind::Endpoint, format!("the body exceeds {} bytes", transport::MAX_BODY_BYTES)),
+        BodyEnd::Deadline(d) => return err(ErrorKind::Timeout, format!("the body was still arriving after {} ms ({size} so far)", d.as_millis())),
     }
     let status = observed.status;
-    if let ObservedBody::Text { content_type: Some(ct), text } = &observed.body {
-        if ct.starts_with("text/html") || text.trim_start().to_ascii_lowercase().starts_with("<!doctype html") {
+    if let ObservedBody::Text { content_type, text } = &observed.body {
+        let start: String = text.trim_start().chars().take(15).collect::<String>().to_ascii_lowercase();
+        if content_type.as_deref().is_some_and(|ct| ct.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html") {
             return err(ErrorKind::Endpoint, format!("status {status} with an HTML page instead of an API answer (a gateway or proxy fault)"));
         }
     }
     if status != expected {
         if status == 429 || status >= 500 {
-            return err(ErrorKind::Endpoint, format!("status {status} (expected {expected}): the endpoint is overloaded or failing"));
+            let tries = if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
+            return err(ErrorKind::Endpoint, format!("status {status}{tries} (expected {expected}): the endpoint is overloaded or failing"));
         }
         if status == 401 || status == 403 {
             return err(ErrorKind::Endpoint, format!("status {status}: the key in ${} was refused", target.config.auth.env));

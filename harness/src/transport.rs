@@ -1,10 +1,13 @@
 //! Sending one request and reading the whole response, with every wait bounded.
 //!
 //! Three timeouts (from the target's [`Timeouts`]): connect, first byte (request sent → response head) and
-//! idle (the longest silence between two body chunks). A body that stops early — idle timeout, reset,
-//! over [`MAX_BODY_BYTES`] — is returned with what arrived and how it ended, so the run layer can classify it
-//! (a cut stream is an `error`, never a divergence). Retries and pacing live in [`crate::pacing`]; this module
-//! sends exactly once. It prints nothing and never logs headers (they carry the key).
+//! idle (the longest silence between two body chunks), plus a ceiling on the whole body ([`MAX_BODY_TIME`])
+//! so a server trickling one byte at a time cannot hold a run forever. A body that stops early — idle
+//! timeout, reset, over [`MAX_BODY_BYTES`] or [`MAX_BODY_TIME`] — is returned with what arrived and how it
+//! ended, so the run layer can classify it (a cut stream is an `error`, never a divergence). Redirects are
+//! not followed: an API endpoint answers, and a redirect would carry the key's header elsewhere. Retries and
+//! pacing live in [`crate::pacing`]; this module sends exactly once. It prints nothing and never logs headers
+//! (they carry the key).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -14,6 +17,10 @@ use crate::target::Timeouts;
 
 /// Bodies beyond this are cut and reported as an error (a response this large is not a chat answer).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Longest time spent reading one body after its head arrived (a long stream of a slow model stays well
+/// under it).
+pub const MAX_BODY_TIME: Duration = Duration::from_secs(600);
 
 /// A request ready to send. `headers` may hold the key; this value is never written anywhere.
 #[derive(Clone)]
@@ -47,6 +54,8 @@ pub enum BodyEnd {
     Reset(String),
     /// The body passed [`MAX_BODY_BYTES`].
     TooLarge,
+    /// The body was still arriving after [`MAX_BODY_TIME`].
+    Deadline(Duration),
 }
 
 /// A response read to its end (or as far as it got).
@@ -99,6 +108,7 @@ pub fn client(timeouts: &Timeouts) -> Arc<reqwest::Client> {
         .connect_timeout(timeouts.connect())
         .pool_idle_timeout(Duration::from_secs(30))
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client with a connect timeout builds");
     let client = Arc::new(client);
@@ -108,6 +118,16 @@ pub fn client(timeouts: &Timeouts) -> Arc<reqwest::Client> {
 
 /// Sends `request` once and reads the body to its end, each wait bounded by `timeouts`.
 pub async fn send(client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts) -> Result<WireResponse, TransportError> {
+    send_within(client, request, timeouts, MAX_BODY_TIME).await
+}
+
+/// [`send`] with another ceiling on the body's reading time.
+pub async fn send_within(
+    client: &reqwest::Client,
+    request: &WireRequest,
+    timeouts: &Timeouts,
+    body_time: Duration,
+) -> Result<WireResponse, TransportError> {
     let started = Instant::now();
     let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes()).expect("a known method");
     let mut builder = client.request(method, &request.url);
@@ -131,8 +151,11 @@ pub async fn send(client: &reqwest::Client, request: &WireRequest, timeouts: &Ti
         .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let mut body = Vec::new();
+    let deadline = Instant::now() + body_time;
     let ended = loop {
-        match tokio::time::timeout(timeouts.idle(), response.chunk()).await {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(timeouts.idle().min(left), response.chunk()).await {
+            Err(_) if left <= timeouts.idle() => break BodyEnd::Deadline(body_time),
             Err(_) => break BodyEnd::IdleTimeout(timeouts.idle()),
             Ok(Err(e)) => break BodyEnd::Reset(error_chain(&e)),
             Ok(Ok(None)) => break BodyEnd::Complete,

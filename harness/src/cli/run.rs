@@ -20,8 +20,12 @@ pub struct RunArgs {
     #[arg(long = "target")]
     targets: Vec<String>,
     /// Live: a base URL replacing the target's.
-    #[arg(long)]
+    #[arg(long, requires = "live")]
     base_url: Option<String>,
+    /// Live: write fixtures from the responses — `none` (default, what CI uses), `missing` (cases without a
+    /// fixture), `all` (replace). Keys are redacted; errors are never recorded.
+    #[arg(long, default_value = "none", requires_if("missing", "live"), requires_if("all", "live"))]
+    record: compat::fixture::record::RecordMode,
     /// Validate the spec tier against this official OpenAPI document instead of the project's schemas.
     #[arg(long)]
     spec: Option<PathBuf>,
@@ -101,6 +105,10 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, pairs, args.jobs)));
     }
     outcomes.extend(suite.broken.iter().map(broken_case_outcome));
+    let recorded = compat::fixture::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref());
+    for r in &recorded {
+        println!("{r}");
+    }
     for o in &mut outcomes {
         if let Some(snap) = &o.snapshot {
             if compat::snapshot::sync_with_insta(root, &o.target, snap, &o.file) {

@@ -1,0 +1,151 @@
+//! Keeping keys out of everything the harness writes or shows.
+//!
+//! A live run holds the key only in the [`crate::transport::WireRequest`] it sends (whose `Debug` hides header
+//! values). Everything that comes back — status, headers, body bytes, transport error text — passes through a
+//! [`Redactor`] in the run layer before it becomes part of an [`crate::outcome::Outcome`], so reports,
+//! snapshots and printed lines never see the key even when an endpoint echoes it (in an error message, a
+//! header, a URL). Recording ([`crate::fixture::record`]) applies the same redactor once more to the fixture
+//! it writes, and adds the structural rules: credential headers are never kept, and a `key=` query
+//! parameter's value is replaced wherever a URL appears.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// What a secret is replaced with. Plain ASCII without quotes or backslashes, so replacing inside JSON
+/// text keeps it valid JSON.
+pub const REDACTED: &str = "REDACTED";
+
+/// Header names that carry credentials; never recorded, never shown.
+pub const CREDENTIAL_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie", "set-cookie"];
+
+/// Whether a header (any case) carries credentials.
+pub fn is_credential_header(name: &str) -> bool {
+    CREDENTIAL_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// `key=` (or `api_key=`, `apikey=`, `access_token=`) as a URL query parameter, up to the next delimiter.
+static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\s"'\\<>]+"#).expect("a valid regex")
+});
+
+/// Replaces secret values, and `key=` query parameters, in text and bytes.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the values themselves.
+        f.debug_struct("Redactor").field("secrets", &self.secrets.len()).finish()
+    }
+}
+
+impl Redactor {
+    /// A redactor for these secret values (empty ones are ignored). Longer values are replaced first, so a
+    /// secret containing another is removed whole.
+    pub fn new<I, S>(secrets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut secrets: Vec<String> = secrets.into_iter().map(Into::into).filter(|s| !s.is_empty()).collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    /// Whether it knows no secret values (the `key=` rule still applies).
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// `text` with every secret value and every `key=` query parameter value replaced by [`REDACTED`].
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), REDACTED);
+            }
+        }
+        match KEY_PARAM.replace_all(&out, format!("${{1}}{REDACTED}").as_str()) {
+            std::borrow::Cow::Borrowed(_) => out,
+            std::borrow::Cow::Owned(o) => o,
+        }
+    }
+
+    /// `bytes` with every secret value replaced (byte-wise, so a body need not be UTF-8). The `key=` rule is
+    /// not applied here: a response body is evidence, and only the values known to be secret are removed.
+    pub fn bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        for s in &self.secrets {
+            out = replace_bytes(&out, s.as_bytes(), REDACTED.as_bytes());
+        }
+        out
+    }
+
+    /// Whether `text` contains any secret value.
+    pub fn leaks(&self, text: &str) -> bool {
+        self.secrets.iter().any(|s| text.contains(s.as_str()))
+    }
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return haystack.to_vec();
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_and_key_params_are_replaced() {
+        let r = Redactor::new(["sk-canary-123", ""]);
+        assert_eq!(r.text("bad key sk-canary-123!"), "bad key REDACTED!");
+        assert_eq!(r.text("GET https://h/v1/models?alt=json&key=AIzaOther#x"), "GET https://h/v1/models?alt=json&key=REDACTED#x");
+        assert_eq!(r.text("see \"https://h/?KEY=abc\""), "see \"https://h/?KEY=REDACTED\"");
+        assert_eq!(r.bytes(b"{\"e\":\"sk-canary-123 sk-canary-123\"}"), b"{\"e\":\"REDACTED REDACTED\"}".to_vec());
+        assert!(r.leaks("x sk-canary-123"));
+        assert!(!r.leaks("x sk-canary-12"));
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        let r = Redactor::new(["sk-canary-123"]);
+        for t in ["monkey=1", "the key = 3", "a keyboard", "https://h/v1/?model=x&keys=2"] {
+            assert_eq!(r.text(t), t);
+        }
+        assert_eq!(r.bytes(b"sk-canary"), b"sk-canary".to_vec());
+        assert_eq!(format!("{r:?}"), "Redactor { secrets: 1 }");
+    }
+
+    #[test]
+    fn a_longer_secret_is_removed_whole() {
+        let r = Redactor::new(["abc", "abcdef"]);
+        assert_eq!(r.text("abcdef abc"), "REDACTED REDACTED");
+    }
+
+    #[test]
+    fn credential_headers_are_known() {
+        for h in ["Authorization", "x-goog-api-key", "X-Api-Key", "set-cookie"] {
+            assert!(is_credential_header(h), "{h}");
+        }
+        assert!(!is_credential_header("content-type"));
+    }
+}
