@@ -1,0 +1,430 @@
+//! Fault tests: live runs against misbehaving servers this test starts on loopback — wiremock for the
+//! faults it can serve, a raw tokio TCP server for those it cannot (a reset in the middle of a body, a stall,
+//! a server that never answers). Each fault must come out as the issue says: retried and `flaky`, or `error`
+//! with its cause, or — for an endpoint that answered in the wrong shape — a divergence. Never a pass that
+//! hides a fault, never a divergence that is really a bad night.
+//!
+//! Timeouts and backoffs are tens of milliseconds (the target below), so the whole file runs in seconds.
+//! The cases send `auth: invalid` (a fixed dummy key): these servers ignore credentials, and no environment
+//! variable is needed.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use compat::case::load::parse_case;
+use compat::outcome::{ErrorKind, Mode, Outcome, Verdict};
+use compat::pacing::Pacer;
+use compat::run::{RunContext, run_case};
+use compat::schema::SchemaSet;
+use compat::target::{Target, parse_targets};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TARGET: &str = "targets:
+  t:
+    base_url: https://example.invalid/v1/
+    auth: { env: COMPAT_FAULTS_UNUSED_KEY }
+    models: { chat: m-1 }
+    pacing: { rpm: 0, concurrency: 4, max_retries: 2, backoff_ms: 20, max_backoff_ms: 2000 }
+    timeouts: { connect_ms: 1000, first_byte_ms: 1500, idle_ms: 300 }
+";
+
+const CHAT_CASE: &str = "id: basic
+feature: chat
+title: t
+doc: d
+request:
+  path: chat/completions
+  auth: invalid
+  body: { model: \"{{model}}\", messages: [{ role: user, content: hi }] }
+expect:
+  status: 200
+  schema: chat.completion
+  snapshot: false
+";
+
+const STREAM_CASE: &str = "id: text
+feature: streaming
+title: t
+doc: d
+request:
+  path: chat/completions
+  auth: invalid
+  body: { model: \"{{model}}\", stream: true, messages: [{ role: user, content: hi }] }
+expect:
+  status: 200
+  schema: chat.completion.chunk
+  snapshot: false
+";
+
+const ERROR_CASE: &str = "id: missing_messages
+feature: errors
+title: t
+doc: d
+request:
+  path: chat/completions
+  auth: invalid
+  body: { model: \"{{model}}\" }
+expect:
+  status: 400
+  schema: error
+  snapshot: false
+";
+
+fn completion() -> Value {
+    json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1741569952, "model": "m-1",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!", "refusal": null, "annotations": []},
+                     "logprobs": null, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    })
+}
+
+fn chunk(delta: Value, finish: Option<&str>) -> String {
+    let c = json!({"id": "c-1", "object": "chat.completion.chunk", "created": 1741569952, "model": "m-1",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
+    format!("data: {c}\n\n")
+}
+
+fn full_stream() -> String {
+    format!("{}{}data: [DONE]\n\n", chunk(json!({"role": "assistant", "content": "Hi"}), None), chunk(json!({}), Some("stop")))
+}
+
+fn schemas() -> Arc<SchemaSet> {
+    static S: OnceLock<Arc<SchemaSet>> = OnceLock::new();
+    Arc::clone(S.get_or_init(|| Arc::new(SchemaSet::builtin().expect("builtin schemas compile"))))
+}
+
+fn target() -> Target {
+    parse_targets(TARGET).unwrap().remove(0)
+}
+
+/// Runs `case_yaml` live against `base` (ending in `/`) through the target's pacer.
+async fn run_live(case_yaml: &str, base: &str) -> Outcome {
+    let target = target();
+    let parsed: Value = serde_saphyr::from_str(case_yaml).unwrap();
+    let rel = format!("cases/{}/{}.yaml", parsed["feature"].as_str().unwrap(), parsed["id"].as_str().unwrap());
+    let loaded = parse_case(&rel, case_yaml).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = RunContext {
+        root: std::env::temp_dir(),
+        schemas: schemas(),
+        mode: Mode::Live,
+        base_url: Some(base.to_owned()),
+        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+    };
+    run_case(&ctx, &loaded, &target).await
+}
+
+fn error_of(o: &Outcome) -> (ErrorKind, &str) {
+    assert_eq!(o.verdict, Verdict::Error, "{o:#?}");
+    let e = o.error.as_ref().unwrap();
+    (e.kind, e.message.as_str())
+}
+
+async fn wiremock() -> (MockServer, String) {
+    let server = MockServer::start().await;
+    let base = format!("{}/v1/", server.uri());
+    (server, base)
+}
+
+fn chat() -> wiremock::MockBuilder {
+    Mock::given(method("POST")).and(path("/v1/chat/completions"))
+}
+
+// ---- retries and pacing -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_429_with_retry_after_then_success_passes_as_flaky_after_waiting() {
+    let (server, base) = wiremock().await;
+    chat()
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1").set_body_json(json!({"error": {"message": "slow down"}})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    chat().respond_with(ResponseTemplate::new(200).set_body_json(completion())).mount(&server).await;
+    let started = Instant::now();
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
+    assert_eq!((o.timing.attempts, o.timing.retries, o.timing.flaky), (2, 1, true));
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured ({:?})", started.elapsed());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_clean_first_answer_is_not_flaky() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(200).set_body_json(completion())).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!((o.verdict, o.timing.attempts, o.timing.retries, o.timing.flaky), (Verdict::Pass, 1, 0, false));
+}
+
+#[tokio::test]
+async fn a_503_storm_exhausts_the_retries_and_is_an_endpoint_error() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(503).set_body_json(json!({"error": {"message": "overloaded"}}))).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    let (kind, message) = error_of(&o);
+    assert_eq!(kind, ErrorKind::Endpoint);
+    assert_eq!(message, "status 503 after 3 attempts (expected 200): the endpoint is overloaded or failing");
+    assert_eq!((o.timing.attempts, o.timing.flaky), (3, false), "1 + max_retries 2");
+    assert!(o.findings.is_empty(), "a fault is never a divergence");
+}
+
+#[tokio::test]
+async fn every_retryable_status_is_retried_and_other_4xx_are_not() {
+    for status in [429u16, 500, 502, 503, 504] {
+        let (server, base) = wiremock().await;
+        chat().respond_with(ResponseTemplate::new(status)).up_to_n_times(1).with_priority(1).mount(&server).await;
+        chat().respond_with(ResponseTemplate::new(200).set_body_json(completion())).mount(&server).await;
+        let o = run_live(CHAT_CASE, &base).await;
+        assert_eq!((o.verdict, o.timing.attempts, o.timing.flaky), (Verdict::Pass, 2, true), "{status}");
+    }
+    for status in [400u16, 404, 409, 422] {
+        let (server, base) = wiremock().await;
+        chat().respond_with(ResponseTemplate::new(status).set_body_json(json!({"error": {"message": "no"}}))).mount(&server).await;
+        let o = run_live(CHAT_CASE, &base).await;
+        assert_eq!(server.received_requests().await.unwrap().len(), 1, "{status} is never retried");
+        assert_eq!(o.verdict, Verdict::Diverges, "an unexpected {status} is the endpoint's answer: {o:#?}");
+        assert_eq!(o.findings[0].rule, "status");
+    }
+}
+
+#[tokio::test]
+async fn an_unexpected_401_is_an_endpoint_error_not_a_divergence() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "bad key"}}))).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!(error_of(&o), (ErrorKind::Endpoint, "status 401: the key in $COMPAT_FAULTS_UNUSED_KEY was refused"));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+// ---- bodies in the wrong shape ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_html_502_page_is_an_endpoint_error() {
+    let (server, base) = wiremock().await;
+    let page = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
+    chat().respond_with(ResponseTemplate::new(502).set_body_raw(page, "text/html; charset=UTF-8")).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!(
+        error_of(&o),
+        (ErrorKind::Endpoint, "status 502 with an HTML page instead of an API answer (a gateway or proxy fault)")
+    );
+    assert_eq!(o.timing.attempts, 3, "a 502 is retried first");
+}
+
+#[tokio::test]
+async fn an_html_page_is_an_endpoint_error_at_any_status_even_without_its_content_type() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(200).set_body_raw("<html><body>Sign in</body></html>", "application/octet-stream")).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!(error_of(&o).0, ErrorKind::Endpoint);
+}
+
+#[tokio::test]
+async fn plain_text_where_json_was_due_is_a_breaking_divergence_not_an_error() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(200).set_body_raw("Hello!", "text/plain")).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
+    assert_eq!((o.findings[0].rule.as_str(), o.severity), ("body.json", Some(compat::case::Severity::Breaking)));
+}
+
+#[tokio::test]
+async fn an_array_rooted_json_error_is_a_breaking_divergence_not_an_error() {
+    let (server, base) = wiremock().await;
+    let body = json!([{"error": {"code": 400, "message": "* GenerateContentRequest.contents: contents is not specified", "status": "INVALID_ARGUMENT"}}]);
+    chat().respond_with(ResponseTemplate::new(400).set_body_json(body)).mount(&server).await;
+    let o = run_live(ERROR_CASE, &base).await;
+    assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
+    assert_eq!(o.severity, Some(compat::case::Severity::Breaking));
+    assert!(o.findings.iter().any(|f| f.rule == "schema.client" && f.path == "$"), "{:#?}", o.findings);
+    assert_eq!(o.timing.attempts, 1);
+    // The other way: the object-rooted error the spec describes passes.
+    let (server, base) = wiremock().await;
+    let body = json!({"error": {"message": "messages is required", "type": "invalid_request_error", "param": "messages", "code": null}});
+    chat().respond_with(ResponseTemplate::new(400).set_body_json(body)).mount(&server).await;
+    assert_eq!(run_live(ERROR_CASE, &base).await.verdict, Verdict::Pass);
+}
+
+#[tokio::test]
+async fn a_10_mb_body_is_read_and_checked_without_trouble() {
+    let (server, base) = wiremock().await;
+    let mut big = completion();
+    big["choices"][0]["message"]["content"] = json!("lorem ipsum ".repeat(10 * 1024 * 1024 / 12));
+    let bytes = serde_json::to_vec(&big).unwrap();
+    assert!(bytes.len() >= 10 * 1024 * 1024);
+    chat().respond_with(ResponseTemplate::new(200).set_body_raw(bytes, "application/json")).mount(&server).await;
+    let started = Instant::now();
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{:?}", o.error);
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    // And 10 MB that is not JSON is the divergence it is, not a crash.
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(200).set_body_raw(vec![b'x'; 10 * 1024 * 1024], "text/plain")).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!((o.verdict, o.findings[0].rule.as_str()), (Verdict::Diverges, "body.json"));
+}
+
+// ---- streams ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_whole_stream_passes() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(200).set_body_raw(full_stream(), "text/event-stream")).mount(&server).await;
+    let o = run_live(STREAM_CASE, &base).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
+}
+
+#[tokio::test]
+async fn a_stream_cut_before_done_is_a_truncated_error() {
+    let (server, base) = wiremock().await;
+    let cut = chunk(json!({"role": "assistant", "content": "Hi"}), None);
+    chat().respond_with(ResponseTemplate::new(200).set_body_raw(cut, "text/event-stream")).mount(&server).await;
+    let o = run_live(STREAM_CASE, &base).await;
+    assert_eq!(error_of(&o), (ErrorKind::Truncated, "the stream ended after 1 events with neither [DONE] nor a finish_reason"));
+    assert!(o.findings.is_empty());
+}
+
+#[tokio::test]
+async fn a_stream_cut_inside_an_event_is_a_truncated_error() {
+    let (server, base) = wiremock().await;
+    let full = full_stream();
+    let cut = &full[..full.len() / 2];
+    chat().respond_with(ResponseTemplate::new(200).set_body_raw(cut.to_owned(), "text/event-stream")).mount(&server).await;
+    let o = run_live(STREAM_CASE, &base).await;
+    assert_eq!(error_of(&o).0, ErrorKind::Truncated);
+}
+
+/// A raw HTTP/1.1 server: for each of up to `connections` connections it reads the request, then writes
+/// `head` and `parts` (pausing `pause` between parts) and ends as `end` says. It stops by itself.
+#[derive(Clone, Copy)]
+enum End {
+    /// Close normally.
+    Close,
+    /// Abort with a TCP reset (SO_LINGER 0).
+    Reset,
+    /// Keep the connection open, silent, for this long, then close.
+    Stall(Duration),
+}
+
+async fn raw_server(connections: usize, head: &'static str, parts: Vec<String>, end: End) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for _ in 0..connections {
+            let Ok(Ok((mut socket, _))) = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await else { return };
+            let parts = parts.clone();
+            tokio::spawn(async move {
+                read_request(&mut socket).await;
+                let _ = socket.write_all(head.as_bytes()).await;
+                for p in parts {
+                    let _ = socket.write_all(format!("{:x}\r\n{p}\r\n", p.len()).as_bytes()).await;
+                    let _ = socket.flush().await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                match end {
+                    End::Close => {
+                        let _ = socket.write_all(b"0\r\n\r\n").await;
+                    }
+                    End::Reset => {
+                        // Linger 0 makes the close an immediate RST (so the drop does not block).
+                        #[allow(deprecated)]
+                        let _ = socket.set_linger(Some(Duration::ZERO));
+                    }
+                    End::Stall(d) => tokio::time::sleep(d).await,
+                }
+                drop(socket);
+            });
+        }
+    });
+    format!("http://{addr}/v1/")
+}
+
+async fn read_request(socket: &mut TcpStream) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut chunk)).await else { return };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return;
+            }
+        }
+    }
+}
+
+const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+
+#[tokio::test]
+async fn the_raw_server_serves_a_whole_stream_that_passes() {
+    let parts = vec![chunk(json!({"role": "assistant", "content": "Hi"}), None), chunk(json!({}), Some("stop")), "data: [DONE]\n\n".into()];
+    let base = raw_server(1, SSE_HEAD, parts, End::Close).await;
+    let o = run_live(STREAM_CASE, &base).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
+}
+
+#[tokio::test]
+async fn a_reset_in_the_middle_of_a_stream_is_retried_then_a_truncated_error() {
+    let parts = vec![chunk(json!({"role": "assistant", "content": "Hi"}), None)];
+    let base = raw_server(3, SSE_HEAD, parts, End::Reset).await;
+    let o = run_live(STREAM_CASE, &base).await;
+    let (kind, message) = error_of(&o);
+    assert_eq!(kind, ErrorKind::Truncated);
+    assert!(message.starts_with("the connection broke after 1 events: "), "{message}");
+    assert_eq!(o.timing.attempts, 3, "a reset is retried");
+    assert!(o.findings.is_empty());
+}
+
+#[tokio::test]
+async fn a_stream_that_stalls_hits_the_idle_timeout() {
+    let parts = vec![chunk(json!({"role": "assistant", "content": "Hi"}), None)];
+    let base = raw_server(1, SSE_HEAD, parts, End::Stall(Duration::from_secs(3))).await;
+    let started = Instant::now();
+    let o = run_live(STREAM_CASE, &base).await;
+    assert_eq!(error_of(&o), (ErrorKind::Timeout, "the body stalled: nothing for 300 ms after 1 events"));
+    assert_eq!(o.timing.attempts, 1, "a stall is reported, not retried");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_hits_the_first_byte_timeout() {
+    let base = raw_server(1, "", Vec::new(), End::Stall(Duration::from_secs(4))).await;
+    // The stalled server writes nothing at all, not even a head.
+    let o = run_live(CHAT_CASE, &base).await;
+    assert_eq!(error_of(&o), (ErrorKind::Timeout, "no response head within 1500 ms"));
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_transport_error_after_retries() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let o = run_live(CHAT_CASE, &format!("http://{addr}/v1/")).await;
+    let (kind, message) = error_of(&o);
+    assert_eq!(kind, ErrorKind::Transport);
+    assert!(message.starts_with("cannot connect: "), "{message}");
+    assert_eq!(o.timing.attempts, 3);
+}
+
+#[tokio::test]
+async fn a_body_trickling_past_the_ceiling_is_cut_by_the_deadline() {
+    let parts: Vec<String> = (0..30).map(|_| ": keep-alive\n\n".to_owned()).collect();
+    let base = raw_server(1, SSE_HEAD, parts, End::Close).await;
+    let t = target();
+    let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{base}models"), headers: Vec::new(), body: None };
+    let client = compat::transport::client(&t.config.timeouts);
+    let r = compat::transport::send_within(&client, &request, &t.config.timeouts, Duration::from_millis(150)).await.unwrap();
+    assert_eq!(r.ended, compat::transport::BodyEnd::Deadline(Duration::from_millis(150)), "each part came within the idle timeout");
+    assert!(r.elapsed < Duration::from_millis(500), "{:?}", r.elapsed);
+}
