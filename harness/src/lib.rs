@@ -9,7 +9,8 @@
 //! 3. **report** ([`report`]): pure functions of outcomes — terminal text, JSON, JUnit, Markdown, HTML.
 //!
 //! [`snapshot`] normalizes responses for insta snapshots; [`suite`] wires the layers for the two entry points
-//! (the `compat` CLI and the `conformance` test target).
+//! (the `compat` CLI and the `conformance` test target); [`results`] turns a run's outcomes into the report files
+//! (per-trial result files under `cargo test`/nextest, assembled once all trials have finished).
 
 pub mod case;
 pub mod check;
@@ -17,6 +18,7 @@ pub mod fixture;
 pub mod outcome;
 pub mod pacing;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod schema;
 pub mod secrets;

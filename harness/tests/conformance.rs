@@ -2,7 +2,8 @@
 //!
 //! Thin by design: discovery, running and rendering live in the library (`compat::suite`, `compat::run`,
 //! `compat::report`); this file only turns them into trials named `<target>::<feature>::<id>`, in stable order.
-//! A case file that does not load becomes one failing trial, `load::<feature>::<file stem>`.
+//! A case file that does not load becomes one failing trial, `load::<feature>::<file stem>`. Each trial writes
+//! its outcome as a result file; `compat::results` assembles `reports/` from them once all have finished.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -25,10 +26,15 @@ fn main() -> ExitCode {
     let runtime = Arc::new(
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime starts"),
     );
+    let info = compat::results::replay_run_info(&suite, ctx.schemas.spec_version());
+    let selection = compat::results::Selection { filter: args.filter.clone(), exact: args.exact, skip: args.skip.clone() };
+    let plan = compat::results::plan_replay(&suite);
+    let collector = Arc::new(compat::results::Collector::new(&root.join("reports"), info, plan, &selection));
     let mut trials = Vec::new();
     for target in suite.replayable_targets() {
         for case in &suite.cases {
             let (ctx, runtime, target, case) = (Arc::clone(&ctx), Arc::clone(&runtime), target.clone(), case.clone());
+            let collector = Arc::clone(&collector);
             let name = format!("{}::{}::{}", target.name, case.case.feature, case.case.id);
             let skipped = target.skip_reason(&case.case.feature, &case.case.id).is_some();
             trials.push(
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
                             outcome.snapshot = None; // accepted by INSTA_UPDATE=always
                         }
                     }
+                    collector.record_logged(&outcome); // result file for the reports (see compat::results)
                     if outcome.fails() { Err(render_outcome(&outcome).into()) } else { Ok(()) }
                 })
                 .with_ignored_flag(skipped),
@@ -48,8 +55,16 @@ fn main() -> ExitCode {
     for broken in &suite.broken {
         let outcome = broken_case_outcome(broken);
         let message = render_outcome(&outcome);
-        trials.push(Trial::test(outcome.name(), move || Err(message.into())));
+        let collector = Arc::clone(&collector);
+        trials.push(Trial::test(outcome.name(), move || {
+            collector.record_logged(&outcome);
+            Err(message.into())
+        }));
     }
     trials.sort_by(|a, b| a.name().cmp(b.name()));
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    if !args.list {
+        collector.finish_logged(); // one process: assemble reports/ now (under nextest the last trial did)
+    }
+    conclusion.exit_code()
 }

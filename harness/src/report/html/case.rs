@@ -1,0 +1,298 @@
+//! One outcome's section of `index.html`: a `<details>` (open when the outcome fails) holding where the case
+//! is, the error, each finding (path, rule, severity, message, expected vs actual or their diff, why it
+//! matters), the known divergences with reason and link, the snapshot and its diff, extensions, timing, and
+//! the exchange — the request, then the response as pretty JSON, or for a stream its chunk list and the
+//! reassembled message. Every value is escaped with [`super::esc`].
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::{VOLATILE_OPEN, anchor, esc, linkify, symbol};
+use crate::check::{Finding, ObservedBody};
+use crate::fixture::Origin;
+use crate::outcome::{Exchange, Outcome, SnapshotStatus, Verdict};
+
+/// Appends the section of `o`.
+pub(super) fn render(out: &mut String, o: &Outcome) {
+    let v = o.verdict;
+    let sev = o.severity.map_or("none", |s| s.name());
+    let _ = writeln!(
+        out,
+        "<section class=\"outcome v-{v}\" id=\"{}\" data-verdict=\"{v}\" data-severity=\"{sev}\" data-feature=\"{}\" data-target=\"{}\">",
+        anchor(&o.name()),
+        esc(&o.feature),
+        esc(&o.target)
+    );
+    let badge = match o.severity {
+        Some(s) => format!("{} {v} ({s})", symbol(v)),
+        None => format!("{} {v}", symbol(v)),
+    };
+    let snap = super::snapshot_flag(o);
+    let _ = writeln!(
+        out,
+        "<details{}><summary><span class=\"v v-{v}\">{badge}</span>{snap} <b>{}</b> <span class=\"title\">— {}</span></summary>\n<div class=\"body\">",
+        if o.fails() { " open" } else { "" },
+        esc(&o.name()),
+        esc(&o.title)
+    );
+    where_line(out, o);
+    if let Some(reason) = &o.skip_reason {
+        let _ = writeln!(out, "<p><b>skipped:</b> {}</p>", esc(reason));
+    }
+    if let Some(e) = &o.error {
+        let _ = writeln!(out, "<h3>Error ({})</h3>\n<pre>{}</pre>", esc(&format!("{:?}", e.kind).to_lowercase()), esc(&e.message));
+        if let Some(diff) = &e.diff {
+            let _ = writeln!(out, "<p>recorded request → sent request:</p>");
+            diff_block(out, diff);
+        }
+    }
+    findings(out, o);
+    known(out, o);
+    snapshot(out, o);
+    if !o.extensions.is_empty() {
+        let items: Vec<String> = o.extensions.iter().map(|e| format!("<code>{}</code>", esc(e))).collect();
+        let _ = writeln!(out, "<h3>Extensions</h3>\n<p>fields the spec does not define (not failures): {}</p>", items.join(", "));
+    }
+    if let Some(x) = &o.exchange {
+        exchange(out, x, o.fails());
+    }
+    let _ = writeln!(out, "</div>\n</details>\n</section>");
+}
+
+fn where_line(out: &mut String, o: &Outcome) {
+    let mut parts = vec![format!("<code>{}:{}</code>", esc(&o.file), o.line)];
+    if !o.doc.is_empty() {
+        parts.push(format!("doc: {}", linkify(&o.doc)));
+    }
+    parts.push(format!("{:?}", o.mode).to_lowercase());
+    if let Some(f) = &o.fixture {
+        let origin = match &f.origin {
+            Origin::Synthesized { basis } => format!("synthesized from {}", linkify(basis)),
+            Origin::Recorded { date, model, base_url } => format!("recorded {} from {} with {}", esc(date), esc(base_url), esc(model)),
+        };
+        parts.push(format!("fixture <code>{}</code> ({origin})", esc(&f.path)));
+    }
+    let t = &o.timing;
+    let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut timing = format!(
+        "{VOLATILE_OPEN}{}</span> · {} · {}",
+        duration(t.duration_ms),
+        plural(t.attempts, "attempt"),
+        if t.retries == 1 { "1 retry".to_owned() } else { format!("{} retries", t.retries) }
+    );
+    if t.flaky {
+        timing.push_str(" · <b>flaky</b> (passed only after a retry)");
+    }
+    if let Some(r) = &o.repeats {
+        let _ = write!(timing, " · pass^{}: {} of {} runs passed", r.total, r.passed, r.total);
+    }
+    parts.push(timing);
+    let _ = writeln!(out, "<p class=\"where\">{}</p>", parts.join(" · "));
+}
+
+fn duration(ms: f64) -> String {
+    if !ms.is_finite() || ms < 0.0 {
+        "? ms".into()
+    } else if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+fn findings(out: &mut String, o: &Outcome) {
+    if o.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h3>Findings</h3>\n<ol class=\"findings\">");
+    for f in &o.findings {
+        finding(out, f, o);
+    }
+    let _ = writeln!(out, "</ol>");
+}
+
+fn finding(out: &mut String, f: &Finding, o: &Outcome) {
+    let sev = f.severity.name();
+    let place = match f.chunk {
+        Some(c) => format!("chunk {c}, {}", f.path),
+        None => f.path.clone(),
+    };
+    let known = match f.known {
+        Some(i) => format!("<span class=\"tag-known\">≈ known #{i}</span>"),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "<li class=\"finding\" data-severity=\"{sev}\"><div><code class=\"path\">{}</code><span class=\"rule\">{}</span><span class=\"sev sev-{sev}\">{sev}</span>{known}</div>",
+        esc(&place),
+        esc(&f.rule)
+    );
+    let _ = writeln!(out, "<p>{}</p>", esc(&f.message));
+    let line = f.line.unwrap_or(o.line);
+    let detail = if f.detail.is_empty() { String::new() } else { format!("{} · ", esc(&f.detail)) };
+    let _ = writeln!(out, "<p class=\"detail\">{detail}<code>{}:{line}</code></p>", esc(&o.file));
+    if !f.expected.is_empty() || !f.actual.is_empty() {
+        match structured_diff(&f.expected, &f.actual) {
+            Some(diff) => {
+                let _ = writeln!(out, "<p class=\"detail\">expected → actual (-expected +actual):</p>");
+                diff_block(out, &diff);
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "<table class=\"ea\"><tr><th>expected</th><td><code>{}</code></td></tr><tr><th>actual</th><td><code>{}</code></td></tr></table>",
+                    esc(&f.expected),
+                    esc(&f.actual)
+                );
+            }
+        }
+    }
+    if let Some(why) = &f.why {
+        let _ = writeln!(out, "<p class=\"why\">why it matters: {}</p>", esc(why));
+    }
+    let _ = writeln!(out, "</li>");
+}
+
+/// A `similar` line diff of pretty JSON when either side is a structure, or of the text when long.
+fn structured_diff(expected: &str, actual: &str) -> Option<String> {
+    let pretty = |s: &str| match serde_json::from_str::<Value>(s) {
+        Ok(v @ (Value::Object(_) | Value::Array(_))) => serde_json::to_string_pretty(&v).ok(),
+        _ => None,
+    };
+    let (e, a) = match (pretty(expected), pretty(actual)) {
+        (Some(e), Some(a)) => (e, a),
+        _ if expected.len() + actual.len() > 160 => (expected.to_owned(), actual.to_owned()),
+        _ => return None,
+    };
+    let diff = similar::TextDiff::from_lines(&e, &a);
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => ' ',
+        };
+        let text = change.to_string_lossy();
+        let _ = write!(out, "{sign}{text}");
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+/// A unified or line diff, each line classed by its sign.
+fn diff_block(out: &mut String, diff: &str) {
+    out.push_str("<pre class=\"diff\">");
+    for line in diff.lines() {
+        let class = if line.starts_with("+++") || line.starts_with("---") || line.starts_with("@@") {
+            "hunk"
+        } else if line.starts_with('+') {
+            "add"
+        } else if line.starts_with('-') {
+            "del"
+        } else {
+            ""
+        };
+        if class.is_empty() {
+            let _ = writeln!(out, "{}", esc(line));
+        } else {
+            let _ = writeln!(out, "<span class=\"{class}\">{}</span>", esc(line));
+        }
+    }
+    out.push_str("</pre>\n");
+}
+
+fn known(out: &mut String, o: &Outcome) {
+    if o.known.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h3>Known divergences</h3>\n<ul>");
+    for k in &o.known {
+        let d = &k.divergence;
+        let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+        let status = if k.observed == 0 {
+            format!("<span class=\"v v-fixed\">{} not observed</span> — if the target really changed, remove the entry", symbol(Verdict::Fixed))
+        } else {
+            format!("<span class=\"v v-known\">{} observed ×{}</span>", symbol(Verdict::Known), k.observed)
+        };
+        let severity = d.severity.map(|s| format!(" ({s})")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<li>#{} <code>{}</code>{severity}: {status}<br>{} — {} <span class=\"title\">(<code>{}:{}</code>)</span></li>",
+            k.index,
+            esc(&what),
+            esc(&d.reason),
+            linkify(&d.link),
+            esc(&o.file),
+            k.line
+        );
+    }
+    let _ = writeln!(out, "</ul>");
+}
+
+fn snapshot(out: &mut String, o: &Outcome) {
+    let Some(s) = &o.snapshot else { return };
+    match s.status {
+        SnapshotStatus::Matched => {
+            let _ = writeln!(out, "<p class=\"detail\">snapshot <code>{}</code> matched</p>", esc(&s.file));
+        }
+        SnapshotStatus::Missing => {
+            let _ = writeln!(out, "<h3>Snapshot</h3>\n<p><code>{}</code> is missing (review with <code>cargo insta review</code>)</p>", esc(&s.file));
+        }
+        SnapshotStatus::Changed => {
+            let _ = writeln!(out, "<h3>Snapshot changed</h3>\n<p><code>{}</code> (stored → new):</p>", esc(&s.file));
+            diff_block(out, s.diff.as_deref().unwrap_or(""));
+        }
+    }
+}
+
+fn exchange(out: &mut String, x: &Exchange, open: bool) {
+    let r = &x.request;
+    let _ = writeln!(out, "<details><summary>Request: {} <code>{}</code></summary>", r.method.as_str(), esc(&r.path));
+    if let Some(body) = &r.body {
+        let _ = writeln!(out, "<pre>{}</pre>", esc(&pretty(body)));
+    }
+    if let Some(raw) = &r.raw_body {
+        let _ = writeln!(out, "<pre>{}</pre>", esc(raw));
+    }
+    let _ = writeln!(out, "</details>");
+    let ct = x.content_type.as_deref().map(|c| format!(" <code>{}</code>", esc(c))).unwrap_or_default();
+    let _ = writeln!(out, "<details{}><summary>Response: {}{ct}</summary>", if open { " open" } else { "" }, x.status);
+    match &x.body {
+        ObservedBody::Empty => {
+            let _ = writeln!(out, "<p>(empty body)</p>");
+        }
+        ObservedBody::Json { value } => {
+            let _ = writeln!(out, "<pre>{}</pre>", esc(&pretty(value)));
+        }
+        ObservedBody::Text { text, .. } => {
+            let _ = writeln!(out, "<p>not JSON, shown as text:</p>\n<pre>{}</pre>", esc(text));
+        }
+        ObservedBody::Stream { events, truncated } => {
+            let cut = if *truncated { " — <b>cut inside an event</b>" } else { "" };
+            if x.chunks.is_empty() {
+                let _ = writeln!(out, "<p>{} events{cut}:</p>\n<ol class=\"chunks\" start=\"0\">", events.len());
+                for e in events {
+                    let name = e.event.as_deref().map(|n| format!("event: {}\n", esc(n))).unwrap_or_default();
+                    let _ = writeln!(out, "<li>{name}{}</li>", esc(&e.data));
+                }
+            } else {
+                let _ = writeln!(out, "<p>{} chunks ({} events){cut}:</p>\n<ol class=\"chunks\" start=\"0\">", x.chunks.len(), events.len());
+                for c in &x.chunks {
+                    let _ = writeln!(out, "<li>{}</li>", esc(&c.to_string()));
+                }
+            }
+            let _ = writeln!(out, "</ol>");
+            if let Some(m) = &x.reassembled {
+                let _ = writeln!(out, "<p>reassembled message:</p>\n<pre>{}</pre>", esc(&pretty(m)));
+            }
+        }
+    }
+    let _ = writeln!(out, "</details>");
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}

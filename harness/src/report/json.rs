@@ -1,0 +1,234 @@
+//! `results.json`: the versioned results document every other report is rendered from.
+//!
+//! A [`Results`] is a run header ([`RunInfo`]: date, harness and spec versions, targets with base URL, mode and
+//! counts), counts per verdict, fixture provenance counts and every [`Outcome`], sorted by name. Its shape is
+//! documented by `harness/schemas/results.schema.json` ([`FORMAT`] / [`VERSION`]); a change to the shape that
+//! old readers cannot take bumps [`VERSION`]. The HTML, JUnit and Markdown renderers ([`super::html`],
+//! [`super::junit`], [`super::markdown`]) take the document as [`parse`] reads it back, never process memory,
+//! so the file on disk really is the source of truth.
+//!
+//! Volatile values — the run date and measured durations — sit at the JSON pointers in [`VOLATILE`]; every
+//! other value is a function of the cases, fixtures and targets, so two replays give equal documents once
+//! those are masked ([`mask_volatile`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::outcome::{Mode, Outcome, Verdict};
+
+/// The `format` tag of a results document.
+pub const FORMAT: &str = "compat-results";
+
+/// The schema version this harness writes and reads.
+pub const VERSION: u32 = 1;
+
+/// JSON pointers of the values that change between two runs of the same fixtures (`*` = every array item).
+pub const VOLATILE: &[&str] = &["/run/date", "/outcomes/*/timing/duration_ms"];
+
+/// The results of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Schema version, [`VERSION`].
+    pub version: u32,
+    /// Who ran what, when.
+    pub run: RunInfo,
+    /// Outcomes per verdict over all targets.
+    pub counts: Counts,
+    /// How the replayed or written fixtures came to be.
+    pub fixtures: FixtureCounts,
+    /// Every outcome, sorted by `<target>::<feature>::<id>`.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// The run header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// When the run happened, RFC 3339 UTC (volatile).
+    pub date: String,
+    /// Version of the harness that ran it.
+    pub harness_version: String,
+    /// The specification the spec tier follows (`SchemaSet::spec_version`).
+    pub spec_version: String,
+    /// The targets run, in order.
+    pub targets: Vec<TargetInfo>,
+}
+
+/// One target of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Its name in `cases/targets.yaml`.
+    pub name: String,
+    /// The base URL its cases address (in replay: the configured one; wiremock served the fixtures).
+    pub base_url: String,
+    /// Replay or live.
+    pub mode: Mode,
+    /// Its outcomes per verdict (filled by [`build`]).
+    #[serde(default)]
+    pub counts: Counts,
+}
+
+/// Outcomes per verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// `pass`
+    pub pass: usize,
+    /// `known`
+    pub known: usize,
+    /// `diverges`
+    pub diverges: usize,
+    /// `fixed`
+    pub fixed: usize,
+    /// `error`
+    pub error: usize,
+    /// `skipped`
+    pub skipped: usize,
+    /// Outcomes that fail the run (a failing verdict, or a changed or missing snapshot).
+    pub failing: usize,
+}
+
+impl Counts {
+    /// Counts `outcomes`.
+    pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Counts {
+        let mut c = Counts::default();
+        for o in outcomes {
+            *c.slot(o.verdict) += 1;
+            c.failing += usize::from(o.fails());
+        }
+        c
+    }
+
+    fn slot(&mut self, v: Verdict) -> &mut usize {
+        match v {
+            Verdict::Pass => &mut self.pass,
+            Verdict::Known => &mut self.known,
+            Verdict::Diverges => &mut self.diverges,
+            Verdict::Fixed => &mut self.fixed,
+            Verdict::Error => &mut self.error,
+            Verdict::Skipped => &mut self.skipped,
+        }
+    }
+
+    /// The count of one verdict.
+    pub fn get(&self, v: Verdict) -> usize {
+        let mut copy = *self;
+        *copy.slot(v)
+    }
+
+    /// All outcomes counted.
+    pub fn total(&self) -> usize {
+        Verdict::ALL.iter().map(|v| self.get(*v)).sum()
+    }
+}
+
+/// How many outcomes were served from (or wrote) a recorded fixture, a synthesized one, or none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixtureCounts {
+    /// Captured from a live endpoint.
+    pub recorded: usize,
+    /// Written by hand from documented or reported behaviour.
+    pub synthesized: usize,
+    /// No fixture (live without recording, skipped, or missing).
+    pub none: usize,
+}
+
+/// Builds the document: sorts the outcomes by name, fills the counts, and adds a header entry for any target
+/// that has outcomes but is not in `run.targets` (such as `load`, the pseudo-target of broken case files).
+pub fn build(mut run: RunInfo, mut outcomes: Vec<Outcome>) -> Results {
+    outcomes.sort_by_key(Outcome::name);
+    for o in &outcomes {
+        if !run.targets.iter().any(|t| t.name == o.target) {
+            run.targets.push(TargetInfo { name: o.target.clone(), base_url: String::new(), mode: o.mode, counts: Counts::default() });
+        }
+    }
+    for t in &mut run.targets {
+        t.counts = Counts::of(outcomes.iter().filter(|o| o.target == t.name));
+    }
+    let mut fixtures = FixtureCounts::default();
+    for o in &outcomes {
+        match o.fixture.as_ref().map(|f| f.origin.kind()) {
+            Some("recorded") => fixtures.recorded += 1,
+            Some(_) => fixtures.synthesized += 1,
+            None => fixtures.none += 1,
+        }
+    }
+    Results { format: FORMAT.into(), version: VERSION, counts: Counts::of(&outcomes), fixtures, run, outcomes }
+}
+
+/// The document as written to `results.json`: pretty JSON with a final newline.
+pub fn to_string(results: &Results) -> String {
+    let mut s = serde_json::to_string_pretty(results).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// Reads a results document, checking its format tag and version first so an old or foreign file gets a
+/// clear message rather than a field error.
+pub fn parse(text: &str) -> Result<Results, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    match value.get("format").and_then(|f| f.as_str()) {
+        Some(FORMAT) => {}
+        Some(other) => return Err(format!("format is `{other}`, not `{FORMAT}`")),
+        None => return Err(format!("no `format` key: not a {FORMAT} document")),
+    }
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => return Err(format!("version {v} is not supported (this harness reads version {VERSION})")),
+        None => return Err("no `version` key".into()),
+    }
+    serde_json::from_value(value).map_err(|e| format!("does not match the {FORMAT} v{VERSION} schema: {e}"))
+}
+
+/// A copy of a JSON document with every [`VOLATILE`] value replaced by `"<volatile>"`.
+pub fn mask_volatile(doc: &serde_json::Value) -> serde_json::Value {
+    let mut doc = doc.clone();
+    for pointer in VOLATILE {
+        let parts: Vec<&str> = pointer.split('/').skip(1).collect();
+        mask_at(&mut doc, &parts);
+    }
+    doc
+}
+
+fn mask_at(value: &mut serde_json::Value, parts: &[&str]) {
+    let Some((first, rest)) = parts.split_first() else {
+        *value = serde_json::Value::String("<volatile>".into());
+        return;
+    };
+    match (value, *first) {
+        (serde_json::Value::Array(items), "*") => items.iter_mut().for_each(|v| mask_at(v, rest)),
+        (serde_json::Value::Object(map), key) => {
+            if let Some(v) = map.get_mut(key) {
+                mask_at(v, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_refuses_other_formats_and_versions() {
+        assert!(parse("[]").unwrap_err().contains("no `format`"));
+        assert!(parse(r#"{"format": "junit"}"#).unwrap_err().contains("not `compat-results`"));
+        assert!(parse(r#"{"format": "compat-results", "version": 9}"#).unwrap_err().contains("version 9 is not supported"));
+        assert!(parse("{").unwrap_err().starts_with("not JSON"));
+        let empty = build(
+            RunInfo { date: "d".into(), harness_version: "h".into(), spec_version: "s".into(), targets: vec![] },
+            vec![],
+        );
+        assert_eq!(parse(&to_string(&empty)).unwrap(), empty);
+    }
+
+    #[test]
+    fn masks_volatile_pointers_only() {
+        let doc = serde_json::json!({"run": {"date": "x", "spec_version": "s"}, "outcomes": [{"timing": {"duration_ms": 1.5, "attempts": 1}}]});
+        let masked = mask_volatile(&doc);
+        assert_eq!(masked["run"]["date"], "<volatile>");
+        assert_eq!(masked["run"]["spec_version"], "s");
+        assert_eq!(masked["outcomes"][0]["timing"]["duration_ms"], "<volatile>");
+        assert_eq!(masked["outcomes"][0]["timing"]["attempts"], 1);
+    }
+}
