@@ -24,10 +24,11 @@ use std::time::Duration;
 
 use crate::case::LoadedCase;
 use crate::outcome::{ErrorKind, Mode, Outcome, RunError, Verdict};
-use crate::report::changes::compare;
+use crate::report::changes::{Changes, compare};
 use crate::report::json::{self, Results, RunInfo, TargetInfo};
 use crate::report::{html, junit, markdown};
 use crate::suite::{Suite, broken_case_outcome};
+use crate::target::Target;
 
 /// The folder of run directories, under the reports folder.
 pub const RESULTS_DIR: &str = ".results";
@@ -87,14 +88,24 @@ fn skipped_outcome(loaded: &LoadedCase, target: &str, reason: &str) -> Outcome {
 
 /// The header of a replay run of `suite`: its replayable targets with their configured base URLs.
 pub fn replay_run_info(suite: &Suite, spec_version: &str) -> RunInfo {
+    let targets: Vec<Target> = suite.replayable_targets().into_iter().cloned().collect();
+    run_info(&targets, Mode::Replay, None, spec_version)
+}
+
+/// The header of a run of `targets`, dated now. `base_url` is the live `--base-url` override, if any.
+pub fn run_info(targets: &[Target], mode: Mode, base_url: Option<&str>, spec_version: &str) -> RunInfo {
     RunInfo {
         date: crate::time::now_rfc3339(),
         harness_version: env!("CARGO_PKG_VERSION").to_owned(),
         spec_version: spec_version.to_owned(),
-        targets: suite
-            .replayable_targets()
-            .into_iter()
-            .map(|t| TargetInfo { name: t.name.clone(), base_url: t.config.base_url.clone(), mode: Mode::Replay, counts: Default::default() })
+        targets: targets
+            .iter()
+            .map(|t| TargetInfo {
+                name: t.name.clone(),
+                base_url: base_url.filter(|_| mode == Mode::Live).unwrap_or(&t.config.base_url).to_owned(),
+                mode,
+                counts: Default::default(),
+            })
             .collect(),
     }
 }
@@ -242,8 +253,9 @@ pub fn load_results(path: &Path) -> Result<Results, String> {
 }
 
 /// Writes `results.json`, then `index.html`, `junit.xml` and `summary.md` rendered from that document as read
-/// back, each atomically. With a baseline, the HTML and Markdown open with the changes since it.
-pub fn write_reports(reports: &Path, results: &Results, baseline: Option<&Results>) -> Result<(), String> {
+/// back, each atomically. With a baseline, the HTML and Markdown open with the changes since it, which are
+/// returned.
+pub fn write_reports(reports: &Path, results: &Results, baseline: Option<&Results>) -> Result<Option<Changes>, String> {
     std::fs::create_dir_all(reports).map_err(|e| format!("cannot create {}: {e}", reports.display()))?;
     let text = json::to_string(results);
     write_atomic(&reports.join("results.json"), text.as_bytes())?;
@@ -252,7 +264,7 @@ pub fn write_reports(reports: &Path, results: &Results, baseline: Option<&Result
     write_atomic(&reports.join("index.html"), html::render(&doc, changes.as_ref()).as_bytes())?;
     write_atomic(&reports.join("junit.xml"), junit::render(&doc).as_bytes())?;
     write_atomic(&reports.join("summary.md"), markdown::render(&doc, changes.as_ref()).as_bytes())?;
-    Ok(())
+    Ok(changes)
 }
 
 /// Writes to a temporary sibling, then renames over `path`.

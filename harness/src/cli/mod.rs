@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod coverage;
+pub mod diff;
 pub mod run;

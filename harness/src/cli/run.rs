@@ -32,6 +32,12 @@ pub struct RunArgs {
     /// Cases in flight at once (live runs are further limited by each target's pacing).
     #[arg(long, default_value_t = 16)]
     jobs: usize,
+    /// A previous results.json: index.html and summary.md open with what changed since it.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Folder for index.html, junit.xml, results.json and summary.md. Default: <root>/reports.
+    #[arg(long)]
+    reports: Option<PathBuf>,
     /// Only cases whose `<target>::<feature>::<id>` contains one of these.
     filters: Vec<String>,
 }
@@ -55,6 +61,13 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let baseline = match args.baseline.as_deref().map(compat::results::load_results).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: --baseline {e}");
             return ExitCode::from(2);
         }
     };
@@ -117,5 +130,17 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         }
     }
     print!("{}", terminal::render_run(&outcomes));
+    let info = compat::results::run_info(&targets, mode, args.base_url.as_deref(), schemas.spec_version());
+    let reports = args.reports.clone().unwrap_or_else(|| root.join("reports"));
+    let results = compat::report::json::build(info, outcomes.clone());
+    match compat::results::write_reports(&reports, &results, baseline.as_ref()) {
+        Ok(changes) => {
+            if let Some(c) = changes {
+                print!("{}", compat::report::changes::render_text(&c));
+            }
+            println!("reports: {}", reports.join("index.html").display());
+        }
+        Err(e) => eprintln!("warning: reports: {e}"),
+    }
     if outcomes.iter().any(|o| o.fails()) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
