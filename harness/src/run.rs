@@ -288,9 +288,7 @@ fn redact_response(mut r: WireResponse, redactor: &Redactor) -> WireResponse {
     if let BodyEnd::Reset(e) = &mut r.ended {
         *e = redactor.text(e);
     }
-    if !redactor.is_empty() {
-        r.body = redactor.bytes(&r.body);
-    }
+    r.body = redactor.bytes(&r.body);
     r
 }
 

@@ -26,9 +26,10 @@ pub fn is_credential_header(name: &str) -> bool {
 }
 
 /// `key=` (or `api_key=`, `apikey=`, `access_token=`) as a URL query parameter, up to the next delimiter.
-static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\s"'\\<>]+"#).expect("a valid regex")
-});
+const KEY_PARAM_RE: &str = r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\s"'\\<>]+"#;
+static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(KEY_PARAM_RE).expect("a valid regex"));
+static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 
 /// Replaces secret values, and `key=` query parameters, in text and bytes.
 #[derive(Clone, Default)]
@@ -76,14 +77,17 @@ impl Redactor {
         }
     }
 
-    /// `bytes` with every secret value replaced (byte-wise, so a body need not be UTF-8). The `key=` rule is
-    /// not applied here: a response body is evidence, and only the values known to be secret are removed.
+    /// [`Redactor::text`] on bytes (byte-wise, so a body need not be UTF-8). The run layer applies it to every
+    /// live body, so what a run checks is exactly what a recording of it replays.
     pub fn bytes(&self, bytes: &[u8]) -> Vec<u8> {
         let mut out = bytes.to_vec();
         for s in &self.secrets {
             out = replace_bytes(&out, s.as_bytes(), REDACTED.as_bytes());
         }
-        out
+        match KEY_PARAM_BYTES.replace_all(&out, format!("${{1}}{REDACTED}").as_bytes()) {
+            std::borrow::Cow::Borrowed(_) => out,
+            std::borrow::Cow::Owned(o) => o,
+        }
     }
 
     /// Whether `text` contains any secret value.
@@ -121,6 +125,7 @@ mod tests {
         assert_eq!(r.text("GET https://h/v1/models?alt=json&key=AIzaOther#x"), "GET https://h/v1/models?alt=json&key=REDACTED#x");
         assert_eq!(r.text("see \"https://h/?KEY=abc\""), "see \"https://h/?KEY=REDACTED\"");
         assert_eq!(r.bytes(b"{\"e\":\"sk-canary-123 sk-canary-123\"}"), b"{\"e\":\"REDACTED REDACTED\"}".to_vec());
+        assert_eq!(r.bytes(b"{\"u\":\"https://h/?key=AIza\\u0041\"}\xff"), b"{\"u\":\"https://h/?key=REDACTED\\u0041\"}\xff".to_vec());
         assert!(r.leaks("x sk-canary-123"));
         assert!(!r.leaks("x sk-canary-12"));
     }
