@@ -129,8 +129,22 @@ impl Collector {
     /// `COMPAT_BASELINE`, when set, names a results document to report changes against.
     pub fn new(reports: &Path, info: RunInfo, plan: Vec<PlannedTrial>, selection: &Selection) -> Collector {
         let nextest = std::env::var("NEXTEST_RUN_ID").ok().filter(|id| !id.is_empty());
-        let shared = nextest.is_some();
-        let run_id = nextest.map(|id| sanitize(&id)).unwrap_or_else(|| format!("p{}-{}", std::process::id(), unique()));
+        let baseline = std::env::var_os("COMPAT_BASELINE").filter(|p| !p.is_empty()).map(PathBuf::from);
+        Collector::with_run(reports, info, plan, selection, nextest.as_deref(), baseline)
+    }
+
+    /// As [`new`](Self::new), with the shared run id (`Some`: one process per trial, as under nextest;
+    /// `None`: one process for the whole run) and the baseline given rather than read from the environment.
+    pub fn with_run(
+        reports: &Path,
+        info: RunInfo,
+        plan: Vec<PlannedTrial>,
+        selection: &Selection,
+        shared_run_id: Option<&str>,
+        baseline: Option<PathBuf>,
+    ) -> Collector {
+        let shared = shared_run_id.is_some();
+        let run_id = shared_run_id.map(sanitize).unwrap_or_else(|| format!("p{}-{}", std::process::id(), unique()));
         let plan: Vec<PlannedTrial> = plan.into_iter().filter(|p| shared || selection.selects(&p.name)).collect();
         Collector {
             dir: reports.join(RESULTS_DIR).join(run_id),
@@ -139,7 +153,7 @@ impl Collector {
             info,
             expected: plan.iter().filter(|p| p.skipped.is_none()).map(|p| p.name.clone()).collect(),
             skipped: plan.into_iter().filter_map(|p| p.skipped).collect(),
-            baseline: std::env::var_os("COMPAT_BASELINE").filter(|p| !p.is_empty()).map(PathBuf::from),
+            baseline,
         }
     }
 

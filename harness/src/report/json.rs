@@ -21,6 +21,9 @@ pub const FORMAT: &str = "compat-results";
 /// The schema version this harness writes and reads.
 pub const VERSION: u32 = 1;
 
+/// The JSON Schema of the document (`harness/schemas/results.schema.json`).
+pub const SCHEMA: &str = include_str!("../../schemas/results.schema.json");
+
 /// JSON pointers of the values that change between two runs of the same fixtures (`*` = every array item).
 pub const VOLATILE: &[&str] = &["/run/date", "/outcomes/*/timing/duration_ms"];
 
