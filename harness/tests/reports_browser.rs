@@ -27,6 +27,11 @@ fn chromium() -> Option<PathBuf> {
 
 /// The DOM of `page` after load, as chromium serializes it.
 fn dump_dom(browser: &Path, page: &Path, profile: &Path) -> String {
+    dump_dom_query(browser, page, "", profile)
+}
+
+/// As [`dump_dom`], with a query string (`?verdict=…`) on the page's URL.
+fn dump_dom_query(browser: &Path, page: &Path, query: &str, profile: &Path) -> String {
     let mut child = Command::new(browser)
         .args([
             "--headless",
@@ -40,7 +45,7 @@ fn dump_dom(browser: &Path, page: &Path, profile: &Path) -> String {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{query}", page.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -97,4 +102,36 @@ fn hostile_content_shows_literally_and_runs_nothing_in_chromium() {
     // The report's own script did run (the CSP hash matches): it revealed the filters and counted the sections.
     assert!(dom.contains("<form id=\"filters\">"), "the filter form is revealed by the report's script");
     assert!(dom.contains("<span id=\"shown\" class=\"title\">7 shown</span>"), "the report's script ran");
+}
+
+#[test]
+fn filters_by_verdict_feature_severity_and_text_in_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium is not installed, and CI is set: .ci/run installs it");
+        eprintln!("skipped: chromium is not installed (apt-get install -y chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("index.html");
+    std::fs::write(&page, html::render(&zoo_results(), None)).unwrap();
+    let hidden = |dom: &str, name: &str| {
+        let id = html::anchor(name);
+        let tag = regex::Regex::new(&format!(r#"<section [^>]*id="{}"[^>]*>"#, regex::escape(&id))).unwrap();
+        tag.find(dom).unwrap_or_else(|| panic!("no section {name}")).as_str().contains(" hidden")
+    };
+    let cases = [
+        ("", 7, "gemini::chat::fixed", false),
+        ("?verdict=diverges,error", 2, "gemini::chat::fixed", true),
+        ("?verdict=diverges,error", 2, "gemini::errors::broken", false),
+        ("?feature=errors", 2, "gemini::chat::diverging", true),
+        ("?severity=spec", 0, "gemini::chat::diverging", true),
+        ("?severity=breaking", 2, "gemini::streaming::known", false),
+        ("?q=TOOL_CALLS", 1, "gemini::streaming::known", false),
+        ("?q=no-such-text", 0, "gemini::streaming::known", true),
+    ];
+    for (i, (query, shown, name, is_hidden)) in cases.into_iter().enumerate() {
+        let dom = dump_dom_query(&browser, &page, query, &dir.path().join(format!("profile-{i}")));
+        assert!(dom.contains(&format!("<span id=\"shown\" class=\"title\">{shown} shown</span>")), "{query}: {shown} shown");
+        assert_eq!(hidden(&dom, name), is_hidden, "{query}: {name} hidden = {is_hidden}");
+    }
 }

@@ -21,24 +21,31 @@
       s.hidden = !ok;
       if (ok) shown++;
     });
+    // A matrix row stays while one of its cells links to a shown outcome; other cells dim.
     document.querySelectorAll("table.matrix tr.case").forEach(function (row) {
       var any = false;
       row.querySelectorAll("td.cell").forEach(function (c) {
-        var ok = c.dataset.verdict !== "none" && keep(c);
+        var a = c.querySelector("a"), t = a && document.getElementById(a.getAttribute("href").slice(1));
+        var ok = !!t && !t.hidden;
         c.classList.toggle("dim", !ok);
         if (ok) any = true;
       });
-      row.hidden = !any || (q && row.textContent.toLowerCase().indexOf(q) < 0 &&
-        !Array.prototype.some.call(row.querySelectorAll("td.cell a"), function (a) {
-          var t = document.getElementById(a.getAttribute("href").slice(1));
-          return t && !t.hidden;
-        }));
+      row.hidden = !any;
     });
     document.querySelectorAll("table.matrix tbody").forEach(function (b) {
       b.hidden = !b.querySelector("tr.case:not([hidden])");
     });
     document.getElementById("shown").textContent = shown + " shown";
   }
+  // ?verdict=diverges,error&severity=breaking&feature=chat&q=text presets the filters (shareable links).
+  var params = new URLSearchParams(window.location.search);
+  ["verdict", "severity"].forEach(function (name) {
+    if (!params.has(name)) return;
+    var wanted = params.get(name).split(",");
+    form.querySelectorAll("input[name=" + name + "]").forEach(function (i) { i.checked = wanted.indexOf(i.value) >= 0; });
+  });
+  if (params.has("feature")) form.elements.feature.value = params.get("feature");
+  if (params.has("q")) form.elements.q.value = params.get("q");
   form.addEventListener("input", apply);
   form.addEventListener("submit", function (e) { e.preventDefault(); });
   apply();
