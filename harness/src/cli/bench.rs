@@ -27,6 +27,8 @@ pub struct BenchArgs {
 enum Which {
     /// Replay: whole-suite wall time and per-case cost against a bare round trip.
     Replay(ReplayArgs),
+    /// Pacing: a live run of the suite against a loopback server admitting R requests per minute.
+    Pacing(super::bench_pacing::PacingArgs),
 }
 
 #[derive(clap::Args)]
@@ -46,6 +48,7 @@ struct ReplayArgs {
 pub fn run(root: &Path, args: BenchArgs) -> ExitCode {
     match args.which {
         Which::Replay(a) => replay(root, a),
+        Which::Pacing(a) => super::bench_pacing::run(root, a),
     }
 }
 
