@@ -1,7 +1,8 @@
 //! Snapshots of normalized responses, stored as insta `.snap` files under `snapshots/<target>/`.
 //!
-//! [`normalize`] is the one place volatile fields are redacted: ids, timestamps, token counts, generated text,
-//! tool-call arguments, vectors and images, opaque signatures. For a stream the snapshot holds the redacted
+//! [`normalize`] is the one place volatile fields are redacted: ids (not model ids, which are stable names),
+//! timestamps, token counts, generated text, error messages, tool-call arguments, vectors and images, opaque
+//! signatures. For a stream the snapshot holds the redacted
 //! chunks (consecutive identical ones collapsed, so chunking differences between runs do not matter) and the
 //! reassembled message. [`compare`] reads the stored snapshot with insta and compares it as insta does,
 //! without side effects; [`sync_with_insta`] — called by the entry points, never by the run layer — hands a
@@ -47,7 +48,20 @@ pub fn normalize(body: Option<&Value>, chunks: &[Value], reassembled: Option<&Va
 /// Redacts volatile values; `key` is the key under which `value` sits.
 fn redact(value: &Value, key: &str) -> Value {
     match value {
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), redact_field(k, v))).collect()),
+        Value::Object(map) => {
+            // A model's id is its stable name (and Gemini's `models/` prefix is worth seeing); an error's message
+            // is endpoint prose that changes without notice.
+            let is_model = map.get("object").and_then(Value::as_str) == Some("model");
+            let redacted = map.iter().map(|(k, v)| {
+                let kept = match k.as_str() {
+                    "id" if is_model => v.clone(),
+                    "message" if key == "error" && v.is_string() => json!("[message]"),
+                    _ => redact_field(k, v),
+                };
+                (k.clone(), kept)
+            });
+            Value::Object(redacted.collect())
+        }
         Value::Array(items) if key == "embedding" => json!(format!("[vector of {}]", items.len())),
         Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, key)).collect()),
         other => other.clone(),
@@ -137,6 +151,10 @@ mod tests {
         assert_eq!(v["body"]["choices"][0]["message"]["tool_calls"][0]["function"], json!({"name": "f", "arguments": "[arguments]"}));
         assert_eq!(v["body"]["usage"]["total_tokens"], "[count]");
         assert_eq!(v["body"]["data"][0]["embedding"], "[vector of 2]");
+        let models = json!({"data": [{"id": "models/gemini-2.5-flash", "object": "model"}], "error": {"message": "no", "code": 4}});
+        let v: Value = serde_json::from_str(&normalize(Some(&models), &[], None, 200)).unwrap();
+        assert_eq!(v["body"]["data"][0]["id"], "models/gemini-2.5-flash");
+        assert_eq!(v["body"]["error"], json!({"message": "[message]", "code": 4}));
     }
 
     #[test]

@@ -424,6 +424,21 @@ fn n_choices_come_back_indexed() {
 }
 
 #[test]
+fn usage_total_is_prompt_plus_completion() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    let with_usage = |total: i64| {
+        let mut b = completion(text_message());
+        b["usage"] = json!({"prompt_tokens": 17, "completion_tokens": 2, "total_tokens": total});
+        json_response(200, b)
+    };
+    assert_eq!(findings(&c, &with_usage(19)), vec![]);
+    assert_eq!(
+        only(&findings(&c, &with_usage(49))),
+        "  $.usage.total_tokens: total_tokens is not prompt_tokens + completion_tokens\n    --> cases/selftest/t.yaml:1\n    rule: semantic.usage (spec) — CompletionUsage.total_tokens counts prompt + completion tokens\n    expected: 17 + 2 = 19\n    actual:   49\n    why it matters: cost and quota accounting that sums prompt and completion tokens disagrees with total_tokens\n"
+    );
+}
+
+#[test]
 fn embeddings_count_and_dimensions_are_checked() {
     let c = case("model: embedding\nrequest:\n  path: embeddings\n  body: { model: \"{{model}}\", input: [a, b], dimensions: 3 }\nexpect:\n  schema: embedding.list\n");
     let item = |i: usize, v: Value| json!({"object": "embedding", "index": i, "embedding": v});

@@ -7,6 +7,8 @@
 //!   against the schema (breaking when `strict: true`, since the SDKs' `parse` helpers then reject it); with
 //!   `json_object`, the content parses as a JSON object (breaking);
 //! - `semantic.choices`: with `n`, exactly `n` choices with indexes 0..n-1 (breaking);
+//! - `semantic.usage`: a chat completion's `usage.total_tokens` is `prompt_tokens + completion_tokens`, as
+//!   `CompletionUsage` defines it (spec; reasoning tokens belong to `completion_tokens`);
 //! - `semantic.embeddings`: one embedding per input, indexes 0..k-1, and with `dimensions` vectors of that
 //!   length, base64 ones decoded (breaking).
 
@@ -25,6 +27,7 @@ pub fn check(case: &Case, response: &Value) -> Vec<Finding> {
         tool_arguments(request, response, &mut out);
         structured_output(request, response, &mut out);
         choice_count(request, response, &mut out);
+        usage_total(response, &mut out);
     }
     if case.request.path.ends_with("embeddings") {
         embeddings(request, response, &mut out);
@@ -130,6 +133,22 @@ fn choice_count(request: &Value, response: &Value, out: &mut Vec<Finding>) {
                 .expecting(format!("{n} choices with indexes {expected:?}"), format!("indexes {indexes:?}"))
                 .detail("n choices come back with indexes 0..n-1")
                 .why("code reads choices[i] for i < n"),
+        );
+    }
+}
+
+fn usage_total(response: &Value, out: &mut Vec<Finding>) {
+    let Some(usage) = response.get("usage").filter(|u| u.is_object()) else { return };
+    let count = |k: &str| usage.get(k).and_then(Value::as_i64);
+    let (Some(prompt), Some(completion), Some(total)) = (count("prompt_tokens"), count("completion_tokens"), count("total_tokens")) else {
+        return; // missing or mistyped counts are the schema's to report
+    };
+    if prompt + completion != total {
+        out.push(
+            Finding::new("semantic.usage", Severity::Spec, "$.usage.total_tokens", "total_tokens is not prompt_tokens + completion_tokens")
+                .expecting(format!("{prompt} + {completion} = {}", prompt + completion), total.to_string())
+                .detail("CompletionUsage.total_tokens counts prompt + completion tokens")
+                .why("cost and quota accounting that sums prompt and completion tokens disagrees with total_tokens"),
         );
     }
 }
