@@ -140,8 +140,16 @@ pub fn replay_all(suite: &Suite) -> Result<Vec<Outcome>, String> {
     Ok(runtime.block_on(run_all(&ctx, pairs, 16)))
 }
 
-/// The coverage table of a suite from its replay outcomes (see [`crate::report::coverage`]).
+/// The coverage table of a suite from its replay outcomes, followed by one table per target of the known
+/// divergences observed, grouped by source (see [`crate::report::coverage`]).
 pub fn coverage_table(suite: &Suite, outcomes: &[Outcome]) -> String {
     let targets: Vec<String> = suite.replayable_targets().iter().map(|t| t.name.clone()).collect();
-    crate::report::coverage::render(&suite.features, &suite.cases, outcomes, &targets)
+    let mut out = crate::report::coverage::render(&suite.features, &suite.cases, outcomes, &targets);
+    for t in &targets {
+        if outcomes.iter().any(|o| o.target == *t && o.known.iter().any(|k| k.observed > 0)) {
+            out.push_str(&format!("\nKnown divergences observed on `{t}`, by source:\n\n"));
+            out.push_str(&crate::report::coverage::render_known(outcomes, t));
+        }
+    }
+    out
 }

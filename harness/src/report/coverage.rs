@@ -64,6 +64,56 @@ pub fn render(features: &Features, cases: &[LoadedCase], outcomes: &[Outcome], t
     out
 }
 
+/// The known divergences observed on `target`, grouped by source (a known divergence's `link` up to the first
+/// ` (`): each source's rules and paths, the severities seen, and the cases where it was observed.
+pub fn render_known(outcomes: &[Outcome], target: &str) -> String {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Group {
+        rules: Vec<String>,
+        severities: Vec<String>,
+        cases: Vec<String>,
+    }
+    let mut groups: BTreeMap<(u32, String), Group> = BTreeMap::new();
+    for o in outcomes.iter().filter(|o| o.target == target) {
+        for k in o.known.iter().filter(|k| k.observed > 0) {
+            let d = &k.divergence;
+            let source = d.link.split(" (").next().unwrap_or(&d.link).trim().to_owned();
+            // Sort `#2` before `#10`: the first number in the source, then the text.
+            let number = source.split('#').nth(1).and_then(|n| n.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok());
+            let g = groups.entry((number.unwrap_or(u32::MAX), source)).or_default();
+            let rule = match (&d.rule, &d.path) {
+                (Some(r), Some(p)) => format!("`{r}` `{p}`"),
+                (Some(r), None) => format!("`{r}`"),
+                (None, Some(p)) => format!("`{p}`"),
+                (None, None) => String::new(),
+            };
+            if !g.rules.contains(&rule) {
+                g.rules.push(rule);
+            }
+            for f in o.findings.iter().filter(|f| f.known == Some(k.index)) {
+                let s = f.severity.to_string();
+                if !g.severities.contains(&s) {
+                    g.severities.push(s);
+                }
+            }
+            let name = format!("{}::{}", o.feature, o.id);
+            if !g.cases.contains(&name) {
+                g.cases.push(name);
+            }
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "| source | rule · path | severity | observed in |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for ((_, source), g) in groups {
+        let shown: Vec<&str> = g.cases.iter().take(6).map(String::as_str).collect();
+        let more = if g.cases.len() > 6 { format!(" … {} cases in all", g.cases.len()) } else { String::new() };
+        let _ = writeln!(out, "| {} | {} | {} | {}{more} |", source.replace('|', "\\|"), g.rules.join("<br>"), g.severities.join(", "), shown.join(", "));
+    }
+    out
+}
+
 /// Replaces the text between the markers in `readme` with `table`; `None` when the markers are missing.
 pub fn splice(readme: &str, table: &str) -> Option<String> {
     let start = readme.find(START)? + START.len();
