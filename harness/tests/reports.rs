@@ -40,7 +40,8 @@ fn results_json_validates_against_its_schema() {
 fn the_schema_refuses_what_the_harness_would_not_write() {
     let v = schema();
     let good = doc_value(&zoo_results());
-    let bad: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let bad: Vec<(&str, Mutation)> = vec![
         ("unknown verdict", Box::new(|d| d["outcomes"][0]["verdict"] = json!("maybe"))),
         ("missing counts", Box::new(|d| drop(d.as_object_mut().unwrap().remove("counts")))),
         ("other version", Box::new(|d| d["version"] = json!(2))),

@@ -164,7 +164,9 @@ fn filters(out: &mut String, results: &Results) {
 
 fn matrix(out: &mut String, results: &Results) {
     let targets: Vec<&str> = results.run.targets.iter().map(|t| t.name.as_str()).collect();
-    let mut rows: BTreeMap<(&str, &str), (&str, BTreeMap<&str, &Outcome>)> = BTreeMap::new();
+    // (feature, id) → (title, target → outcome)
+    type Cells<'a> = BTreeMap<&'a str, &'a Outcome>;
+    let mut rows: BTreeMap<(&str, &str), (&str, Cells)> = BTreeMap::new();
     for o in &results.outcomes {
         rows.entry((o.feature.as_str(), o.id.as_str())).or_insert_with(|| (o.title.as_str(), BTreeMap::new())).1.insert(o.target.as_str(), o);
     }

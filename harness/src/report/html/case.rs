@@ -1,4 +1,5 @@
-//! One outcome's section of `index.html`: a `<details>` (open when the outcome fails) holding where the case
+//! One outcome's section of `index.html`: a `<details>` (open when the outcome fails or has findings — known
+//! divergences are what a reader needs to see) holding where the case
 //! is, the error, each finding (path, rule, severity, message, expected vs actual or their diff, why it
 //! matters), the known divergences with reason and link, the snapshot and its diff, extensions, timing, and
 //! the exchange — the request, then the response as pretty JSON, or for a stream its chunk list and the
@@ -32,7 +33,7 @@ pub(super) fn render(out: &mut String, o: &Outcome) {
     let _ = writeln!(
         out,
         "<details{}><summary><span class=\"v v-{v}\">{badge}</span>{snap} <b>{}</b> <span class=\"title\">— {}</span></summary>\n<div class=\"body\">",
-        if o.fails() { " open" } else { "" },
+        if o.fails() || !o.findings.is_empty() || o.error.is_some() { " open" } else { "" },
         esc(&o.name()),
         esc(&o.title)
     );
