@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn selection_mirrors_libtest() {
-        let s = Selection { filter: Some("gemini::chat".into()), exact: false, skip: vec!["n".into()] };
+        let s = Selection { filter: Some("gemini::chat".into()), exact: false, skip: vec!["chat::n".into()] };
         assert!(s.selects("gemini::chat::basic"));
         assert!(!s.selects("gemini::chat::n"));
         assert!(!s.selects("openai-reference::chat::basic"));
