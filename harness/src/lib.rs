@@ -8,7 +8,8 @@
 //!    stream invariants, assertions, semantic checks) and returns an [`outcome::Outcome`], printing nothing;
 //! 3. **report** ([`report`]): pure functions of outcomes — terminal text, JSON, JUnit, Markdown, HTML.
 //!
-//! [`snapshot`] normalizes responses for insta snapshots; [`suite`] wires the layers for the two entry points
+//! [`secrets`] keeps keys out of everything a live run keeps or shows; [`snapshot`] normalizes responses for
+//! insta snapshots; [`suite`] wires the layers for the two entry points
 //! (the `compat` CLI and the `conformance` test target); [`results`] turns a run's outcomes into the report files
 //! (per-trial result files under `cargo test`/nextest, assembled once all trials have finished).
 

@@ -181,3 +181,21 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_header_values() {
+        let r = WireRequest {
+            method: crate::case::Method::Post,
+            url: "http://127.0.0.1:1/v1/chat/completions".into(),
+            headers: vec![("authorization".into(), "Bearer sk-very-secret".into())],
+            body: None,
+        };
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("sk-very-secret"), "{shown}");
+        assert!(shown.contains("\"authorization\""), "the name is shown: {shown}");
+    }
+}

@@ -428,3 +428,41 @@ async fn a_body_trickling_past_the_ceiling_is_cut_by_the_deadline() {
     assert_eq!(r.ended, compat::transport::BodyEnd::Deadline(Duration::from_millis(150)), "each part came within the idle timeout");
     assert!(r.elapsed < Duration::from_millis(500), "{:?}", r.elapsed);
 }
+
+#[tokio::test]
+async fn the_pacer_holds_its_concurrency_limit() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(200))).mount(&server).await;
+    let t = target();
+    let client = compat::transport::client(&t.config.timeouts);
+    let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{}/models", server.uri()), headers: Vec::new(), body: None };
+    for (concurrency, at_least, below) in [(1u32, 800u64, 2000u64), (4, 200, 700)] {
+        let pacer = Arc::new(Pacer::new(compat::target::Pacing { rpm: 0, concurrency, ..t.config.pacing }));
+        let started = Instant::now();
+        let sends = (0..4).map(|_| {
+            let (pacer, client, request, timeouts) = (Arc::clone(&pacer), Arc::clone(&client), request.clone(), t.config.timeouts);
+            tokio::spawn(async move { pacer.send(&client, &request, &timeouts).await })
+        });
+        for s in sends.collect::<Vec<_>>() {
+            assert_eq!(s.await.unwrap().response.unwrap().status, 200);
+        }
+        let ms = started.elapsed().as_millis() as u64;
+        assert!(ms >= at_least && ms < below, "concurrency {concurrency}: 4 requests of 200 ms took {ms} ms");
+    }
+}
+
+#[tokio::test]
+async fn the_pacer_spaces_requests_by_its_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let t = target();
+    let client = compat::transport::client(&t.config.timeouts);
+    let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{}/models", server.uri()), headers: Vec::new(), body: None };
+    let pacer = Pacer::new(compat::target::Pacing { rpm: 600, concurrency: 8, ..t.config.pacing });
+    let started = Instant::now();
+    for _ in 0..4 {
+        pacer.send(&client, &request, &t.config.timeouts).await;
+    }
+    let ms = started.elapsed().as_millis();
+    assert!((300..1000).contains(&ms), "4 requests at 600 rpm start 100 ms apart: {ms} ms");
+}

@@ -200,5 +200,9 @@ fn differs(live: &Outcome, replayed: &[Outcome]) -> Option<String> {
         return None;
     }
     let why = live.error.as_ref().map_or(String::new(), |e| format!(": {}", e.message));
-    Some(format!("{}: live {} vs replay {}{why}", live.name(), live.verdict, r.verdict))
+    let show = |o: &Outcome| match snap(o) {
+        Some(s) => format!("{} (snapshot {s:?})", o.verdict),
+        None => o.verdict.to_string(),
+    };
+    Some(format!("{}: live {} vs replay {}{why}", live.name(), show(live), show(r)))
 }
