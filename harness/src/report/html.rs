@@ -4,7 +4,7 @@
 //! [`super::changes::Changes`] since it. The page has, in order: a header (targets and base URLs, date, spec
 //! and harness versions, counts per verdict, fixture provenance); the changes since the baseline; filters; the
 //! compatibility matrix (features × cases, one column per target, each cell a verdict by colour **and**
-//! symbol, linking to its outcome); then one `<details>` section per outcome, rendered by [`case`].
+//! symbol, linking to its outcome); then one `<details>` section per outcome, rendered by the private `case` module.
 //!
 //! Self-contained: CSS and JS are inline (`html/report.css`, `html/report.js`), there is no external request,
 //! and a Content-Security-Policy allows only that one script (by hash), so the page works from `file://` and
