@@ -99,15 +99,17 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             }
         };
         let ev = check::evaluate(case, &observed, &ctx.schemas);
+        let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
+        // The body, chunks and message move into the exchange: bodies can be large (embeddings).
         let exchange = Exchange {
             request: sent.clone(),
             status: observed.status,
             content_type: observed.header("content-type").map(str::to_owned),
-            body: observed.body.clone(),
-            chunks: ev.chunks.clone(),
-            reassembled: ev.reassembled.clone(),
+            body: observed.body,
+            chunks: ev.chunks,
+            reassembled: ev.reassembled,
         };
-        if let Some(e) = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts) {
+        if let Some(e) = fault {
             outcome.exchange = Some(exchange);
             outcome.error = Some(e);
             break;

@@ -79,14 +79,17 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
     println!("start-up (load suite, compile schemas): {}", fmt(startup));
     println!("whole suite, {} concurrent: min {}, median {} over {} runs ({failing} failing verdicts)", args.jobs, fmt(min(&suite_times)), fmt(median(&mut suite_times)), args.suite_runs);
 
+    // One case at a time on one thread, so neither the case nor the bare round trip pays for waking another
+    // runtime worker (on 2 cores that hand-off alone costs about as much as the round trip).
+    let sequential = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
     let mut rows = Vec::new();
     for (target, case) in &pairs {
-        if let Some(row) = runtime.block_on(per_case(&ctx, target, case, args.case_runs.max(1))) {
+        if let Some(row) = sequential.block_on(per_case(&ctx, target, case, args.case_runs.max(1))) {
             rows.push(row);
         }
     }
     rows.sort_by(|a, b| b.3.total_cmp(&a.3));
-    println!("\nper case, median of {} sequential runs (case = wiremock start + send + checks; bare = reqwest round trip to the same server):", args.case_runs);
+    println!("\nper case, median of {} sequential runs on one thread (case = load fixture + mount + send + checks + snapshot; bare = reqwest round trip to the same server):", args.case_runs);
     println!("{:<55} {:>10} {:>10} {:>7}", "case", "case", "bare", "ratio");
     for (name, case_t, bare_t, ratio) in &rows {
         println!("{name:<55} {:>10} {:>10} {ratio:>6.2}×", fmt(*case_t), fmt(*bare_t));

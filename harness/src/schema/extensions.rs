@@ -9,6 +9,9 @@ use serde_json::{Map, Value};
 
 /// Appends to `out` the paths under `path` of keys `schema` does not define.
 pub fn collect(root: &Value, schema: &Value, instance: &Value, path: &str, out: &mut Vec<String>) {
+    if !instance.is_object() && !instance.is_array() {
+        return; // scalars hold no keys; skipping them keeps long vectors cheap
+    }
     let branches = resolve_branches(root, schema);
     match instance {
         Value::Object(map) => {
@@ -34,7 +37,7 @@ pub fn collect(root: &Value, schema: &Value, instance: &Value, path: &str, out: 
         }
         Value::Array(items) => {
             let Some(item_schema) = branches.iter().find_map(|b| b.get("items")) else { return };
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.iter().enumerate().filter(|(_, item)| item.is_object() || item.is_array()) {
                 collect(root, item_schema, item, &format!("{path}[{i}]"), out);
             }
         }
