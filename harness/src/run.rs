@@ -152,16 +152,14 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     if case.repeat > 1 {
         outcome.repeats = Some(Repeats { passed, total: case.repeat });
     }
-    if let Some(exchange) = &last {
-        if case.expect.snapshot {
-            let body = match &exchange.body {
-                ObservedBody::Json { value } => Some(value),
-                _ => None,
-            };
-            let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
-            let name = snapshot::snapshot_name(&case.feature, &case.id);
-            outcome.snapshot = Some(snapshot::compare(&ctx.root, &target.name, &name, content));
-        }
+    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot) {
+        let body = match &exchange.body {
+            ObservedBody::Json { value } => Some(value),
+            _ => None,
+        };
+        let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
+        let name = snapshot::snapshot_name(&case.feature, &case.id);
+        outcome.snapshot = Some(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
     outcome.exchange = last;
     outcome

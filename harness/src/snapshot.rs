@@ -114,6 +114,16 @@ pub fn compare(root: &Path, target: &str, name: &str, content: String) -> Snapsh
     SnapshotCheck { name: name.to_owned(), file, status, diff, content }
 }
 
+/// Hands an outcome's changed or missing snapshot to insta ([`sync_with_insta`]); when insta accepted it
+/// (`INSTA_UPDATE=always`), the outcome's snapshot is marked matched. Used by both entry points.
+pub fn settle(root: &Path, outcome: &mut crate::outcome::Outcome) {
+    let accepted = outcome.snapshot.as_ref().is_some_and(|snap| sync_with_insta(root, &outcome.target, snap, &outcome.file));
+    if let (true, Some(snap)) = (accepted, outcome.snapshot.as_mut()) {
+        snap.status = SnapshotStatus::Matched;
+        snap.diff = None;
+    }
+}
+
 /// Lets insta handle a changed or missing snapshot: depending on `INSTA_UPDATE`/`CI` it writes
 /// `<name>.snap.new` (review with `cargo insta review`), writes the `.snap` (`INSTA_UPDATE=always`), or only
 /// fails. Returns `true` when the stored snapshot now matches (accepted). Prints what insta prints.

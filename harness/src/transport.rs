@@ -96,7 +96,9 @@ impl std::fmt::Display for TransportError {
 
 /// A shared HTTP client for a connect timeout; built once per timeout value and reused by every case.
 pub fn client(timeouts: &Timeouts) -> Arc<reqwest::Client> {
-    static CLIENTS: OnceLock<std::sync::Mutex<Vec<(u64, Arc<reqwest::Client>)>>> = OnceLock::new();
+    /// Clients by connect timeout (ms).
+    type Clients = std::sync::Mutex<Vec<(u64, Arc<reqwest::Client>)>>;
+    static CLIENTS: OnceLock<Clients> = OnceLock::new();
     let cache = CLIENTS.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, c)) = cache.iter().find(|(ms, _)| *ms == timeouts.connect_ms) {

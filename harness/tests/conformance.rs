@@ -40,11 +40,7 @@ fn main() -> ExitCode {
             trials.push(
                 Trial::test(name, move || {
                     let mut outcome = runtime.block_on(compat::run::run_case(&ctx, &case, &target));
-                    if let Some(snap) = &outcome.snapshot {
-                        if compat::snapshot::sync_with_insta(&ctx.root, &target.name, snap, &case.file) {
-                            outcome.snapshot = None; // accepted by INSTA_UPDATE=always
-                        }
-                    }
+                    compat::snapshot::settle(&ctx.root, &mut outcome); // insta: .snap.new, or accept under INSTA_UPDATE=always
                     collector.record_logged(&outcome); // result file for the reports (see compat::results)
                     if outcome.fails() { Err(render_outcome(&outcome).into()) } else { Ok(()) }
                 })

@@ -11,6 +11,7 @@ use compat::run::RunContext;
 use compat::schema::SchemaSet;
 use compat::suite::{Suite, broken_case_outcome};
 
+/// Arguments of `compat run`.
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// Send the cases to the live endpoint instead of replaying fixtures.
@@ -42,6 +43,7 @@ pub struct RunArgs {
     filters: Vec<String>,
 }
 
+/// Runs `compat run`: exit 0 when nothing fails, 1 when an outcome fails, 2 on a usage or configuration error.
 pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let suite = match Suite::load(root) {
         Ok(s) => s,
@@ -123,11 +125,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         println!("{r}");
     }
     for o in &mut outcomes {
-        if let Some(snap) = &o.snapshot {
-            if compat::snapshot::sync_with_insta(root, &o.target, snap, &o.file) {
-                o.snapshot = None;
-            }
-        }
+        compat::snapshot::settle(root, o);
     }
     print!("{}", terminal::render_run(&outcomes));
     let info = compat::results::run_info(&targets, mode, args.base_url.as_deref(), schemas.spec_version());

@@ -127,9 +127,7 @@ fn walk(root: &Value, start: &str, schema_path: &str) -> Trail {
         if let Some(t) = node.get("title").and_then(Value::as_str) {
             trail.title = Some(t.to_owned());
             trail.steps.clear();
-        } else if in_properties {
-            trail.steps.push(seg.to_owned());
-        } else if !is_container && i + 1 < segments.len() {
+        } else if in_properties || (!is_container && i + 1 < segments.len()) {
             trail.steps.push(seg.to_owned());
         }
         if let Some(w) = node.get("x-why").and_then(Value::as_str) {
