@@ -98,6 +98,8 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
     ratios.sort_by(f64::total_cmp);
     if let (Some(first), Some(last)) = (ratios.first(), ratios.last()) {
         println!("\nratio case/bare: min {first:.2}×, median {:.2}×, max {last:.2}×", ratios[ratios.len() / 2]);
+        let within = ratios.iter().filter(|r| **r <= 3.0).count();
+        println!("within 3× of the bare round trip: {within} of {} cases", ratios.len());
     }
     ExitCode::SUCCESS
 }
