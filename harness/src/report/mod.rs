@@ -8,3 +8,33 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod terminal;
+
+/// A `similar` line diff (`-expected +actual`) of pretty-printed JSON when either side is a structure, or of
+/// the text when it is long; `None` for short scalars, which read better as `expected:`/`actual:` lines.
+/// Shared by the terminal and HTML renderings of a finding.
+pub fn structured_diff(expected: &str, actual: &str) -> Option<String> {
+    use std::fmt::Write;
+    let pretty = |s: &str| match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => serde_json::to_string_pretty(&v).ok(),
+        _ => None,
+    };
+    let (e, a) = match (pretty(expected), pretty(actual)) {
+        (Some(e), Some(a)) => (e, a),
+        _ if expected.len() + actual.len() > 160 => (expected.to_owned(), actual.to_owned()),
+        _ => return None,
+    };
+    let mut out = String::new();
+    for change in similar::TextDiff::from_lines(&e, &a).iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => ' ',
+        };
+        let text = change.to_string_lossy();
+        let _ = write!(out, "{sign}{text}");
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Some(out)
+}

@@ -15,8 +15,7 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
+use super::structured_diff;
 use crate::check::Finding;
 use crate::outcome::{Outcome, SnapshotStatus, Verdict};
 
@@ -53,33 +52,6 @@ pub fn render_finding(f: &Finding, file: &str, case_line: u64) -> String {
         let _ = writeln!(out, "    why it matters: {why}");
     }
     out
-}
-
-/// A line diff of pretty-printed JSON when either side is a structure or long; `None` for short scalars.
-fn structured_diff(expected: &str, actual: &str) -> Option<String> {
-    let pretty = |s: &str| match serde_json::from_str::<Value>(s) {
-        Ok(v @ (Value::Object(_) | Value::Array(_))) => Some(serde_json::to_string_pretty(&v).expect("a Value serializes")),
-        _ => None,
-    };
-    let (e, a) = match (pretty(expected), pretty(actual)) {
-        (Some(e), Some(a)) => (e, a),
-        _ if expected.len() + actual.len() > 160 => (expected.to_owned(), actual.to_owned()),
-        _ => return None,
-    };
-    let diff = similar::TextDiff::from_lines(&e, &a);
-    let mut out = String::new();
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => '-',
-            similar::ChangeTag::Insert => '+',
-            similar::ChangeTag::Equal => ' ',
-        };
-        let _ = write!(out, "{sign}{}", change);
-        if !change.to_string().ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    Some(out)
 }
 
 /// The headline of an outcome: `verdict (severity): file:line — name`.

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{VOLATILE_OPEN, anchor, esc, linkify, symbol};
 use crate::check::{Finding, ObservedBody};
+use crate::report::structured_diff;
 use crate::fixture::Origin;
 use crate::outcome::{Exchange, Outcome, SnapshotStatus, Verdict};
 
@@ -153,34 +154,6 @@ fn finding(out: &mut String, f: &Finding, o: &Outcome) {
         let _ = writeln!(out, "<p class=\"why\">why it matters: {}</p>", esc(why));
     }
     let _ = writeln!(out, "</li>");
-}
-
-/// A `similar` line diff of pretty JSON when either side is a structure, or of the text when long.
-fn structured_diff(expected: &str, actual: &str) -> Option<String> {
-    let pretty = |s: &str| match serde_json::from_str::<Value>(s) {
-        Ok(v @ (Value::Object(_) | Value::Array(_))) => serde_json::to_string_pretty(&v).ok(),
-        _ => None,
-    };
-    let (e, a) = match (pretty(expected), pretty(actual)) {
-        (Some(e), Some(a)) => (e, a),
-        _ if expected.len() + actual.len() > 160 => (expected.to_owned(), actual.to_owned()),
-        _ => return None,
-    };
-    let diff = similar::TextDiff::from_lines(&e, &a);
-    let mut out = String::new();
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => '-',
-            similar::ChangeTag::Insert => '+',
-            similar::ChangeTag::Equal => ' ',
-        };
-        let text = change.to_string_lossy();
-        let _ = write!(out, "{sign}{text}");
-        if !text.ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    Some(out)
 }
 
 /// A unified or line diff, each line classed by its sign.
