@@ -175,9 +175,11 @@ impl Collector {
     }
 
     /// Ends a one-process run: assembles the reports from the run directory and removes it. Under nextest it
-    /// does nothing (the last trial's process assembles).
+    /// does nothing (the last trial's process assembles), nor when no trial ran.
     pub fn finish(&self) -> Result<Option<PathBuf>, String> {
-        if self.shared {
+        // A run in which no trial ran (`--ignored` with none ignored, a filter matching nothing) leaves the
+        // last reports as they were rather than replacing them with an empty one.
+        if self.shared || (!self.dir.exists() && self.skipped.is_empty()) {
             return Ok(None);
         }
         let index = self.assemble()?;
