@@ -13,7 +13,7 @@ use compat::case::LoadedCase;
 use compat::fixture::replay::ReplayServer;
 use compat::fixture::{fixture_path, load_fixture};
 use compat::run::{RunContext, resolve_request, run_case};
-use compat::suite::{Suite, replay_context, run_all};
+use compat::suite::{replay_context, run_all};
 use compat::target::Target;
 
 /// Arguments of `compat bench`.
@@ -54,12 +54,9 @@ pub fn run(root: &Path, args: BenchArgs) -> ExitCode {
 
 fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
     let started = Instant::now();
-    let suite = match Suite::load(root) {
+    let suite = match super::load_suite(root) {
         Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let ctx = replay_context(root).expect("the builtin schemas compile");
     let startup = started.elapsed();

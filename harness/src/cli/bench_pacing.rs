@@ -18,13 +18,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use compat::case::{AuthMode, LoadedCase};
+use compat::fixture::replay::{request_mock, response_template};
 use compat::fixture::{Fixture, fixture_path, load_fixture};
 use compat::outcome::{Mode, Outcome};
 use compat::pacing::Pacer;
 use compat::run::{INVALID_KEY, RunContext};
-use compat::suite::{Suite, replay_context, run_all};
+use compat::suite::{replay_context, run_all};
 use compat::target::Target;
-use wiremock::matchers::{any, body_json, body_string, header, method, path};
+use wiremock::matchers::{any, header};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The environment variable the bench's made-up key is read from.
@@ -84,24 +85,11 @@ impl Respond for Limited {
     }
 }
 
-/// The same response replay serves for `fixture`.
-fn template(fixture: &Fixture) -> ResponseTemplate {
-    let (bytes, content_type) = fixture.response.wire_body();
-    let mut t = ResponseTemplate::new(fixture.response.status).set_body_raw(bytes, content_type);
-    for (k, v) in fixture.response.headers.iter().filter(|(k, _)| *k != "content-type") {
-        t = t.insert_header(k.as_str(), v.as_str());
-    }
-    t
-}
-
 /// Runs `compat bench pacing`.
 pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
-    let suite = match Suite::load(root) {
+    let suite = match super::load_suite(root) {
         Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Some(mut target) = suite.target(&args.target).cloned() else {
         eprintln!("error: no target `{}`", args.target);
@@ -171,13 +159,7 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
 async fn serve(cases: &[(LoadedCase, Fixture)], target: &Target, rpm: usize, quota: &Arc<Mutex<Quota>>) -> MockServer {
     let server = MockServer::start().await;
     for (case, fixture) in cases {
-        let r = &fixture.request;
-        let mut mock = Mock::given(method(r.method.as_str())).and(path(format!("/{}", r.path.trim_start_matches('/'))));
-        if let Some(body) = &r.body {
-            mock = mock.and(body_json(body));
-        } else if let Some(raw) = &r.raw_body {
-            mock = mock.and(body_string(raw.clone()));
-        }
+        let mut mock = request_mock(fixture, "/");
         let priority = if case.case.request.auth == AuthMode::Invalid {
             let auth = &target.config.auth;
             mock = mock.and(header(auth.header.as_str(), auth.header_value(INVALID_KEY).as_str()));
@@ -185,7 +167,7 @@ async fn serve(cases: &[(LoadedCase, Fixture)], target: &Target, rpm: usize, quo
         } else {
             2
         };
-        let answer = Limited { quota: Arc::clone(quota), rpm, answer: template(fixture) };
+        let answer = Limited { quota: Arc::clone(quota), rpm, answer: response_template(fixture) };
         mock.respond_with(answer).with_priority(priority).named(case.case.name()).mount(&server).await;
     }
     Mock::given(any()).respond_with(ResponseTemplate::new(599)).with_priority(u8::MAX).mount(&server).await;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use compat::report::coverage::splice;
-use compat::suite::{Suite, coverage_table, replay_all};
+use compat::suite::{coverage_table, replay_all};
 
 /// Arguments of `compat coverage`.
 #[derive(clap::Args)]
@@ -17,12 +17,9 @@ pub struct CoverageArgs {
 
 /// Runs `compat coverage`.
 pub fn run(root: &Path, args: CoverageArgs) -> ExitCode {
-    let suite = match Suite::load(root) {
+    let suite = match super::load_suite(root) {
         Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let outcomes = match replay_all(&suite) {
         Ok(o) => o,

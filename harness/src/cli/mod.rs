@@ -5,3 +5,16 @@ pub mod bench_pacing;
 pub mod coverage;
 pub mod diff;
 pub mod run;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use compat::suite::Suite;
+
+/// Loads the suite under `root`, or prints why it cannot (rustc-style, file:line:col) and gives exit code 2.
+pub fn load_suite(root: &Path) -> Result<Suite, ExitCode> {
+    Suite::load(root).map_err(|e| {
+        eprint!("{e}");
+        ExitCode::from(2)
+    })
+}

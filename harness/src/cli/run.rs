@@ -9,7 +9,7 @@ use compat::pacing::Pacer;
 use compat::report::terminal;
 use compat::run::RunContext;
 use compat::schema::SchemaSet;
-use compat::suite::{Suite, broken_case_outcome};
+use compat::suite::{broken_case_outcome};
 
 /// Arguments of `compat run`.
 #[derive(clap::Args)]
@@ -45,12 +45,9 @@ pub struct RunArgs {
 
 /// Runs `compat run`: exit 0 when nothing fails, 1 when an outcome fails, 2 on a usage or configuration error.
 pub fn run(root: &Path, args: RunArgs) -> ExitCode {
-    let suite = match Suite::load(root) {
+    let suite = match super::load_suite(root) {
         Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let schemas = match &args.spec {
         None => SchemaSet::builtin(),
