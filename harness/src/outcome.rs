@@ -313,10 +313,8 @@ impl Outcome {
 /// Matches `findings` against the known divergences declared for `target` and returns the verdict,
 /// the deciding severity and the status of each declaration. Findings get `known` set when explained.
 pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
-    let mut known: Vec<KnownStatus> = case
-        .known_for(target)
-        .map(|(index, k)| KnownStatus { index, line: k.referenced.line(), divergence: k.value.clone(), observed: 0 })
-        .collect();
+    let mut known: Vec<KnownStatus> =
+        case.known_for(target).map(|(index, k)| KnownStatus { index, line: k.referenced.line(), divergence: k.value.clone(), observed: 0 }).collect();
     for f in findings.iter_mut() {
         if let Some(k) = known.iter_mut().find(|k| explains(&k.divergence, f)) {
             f.known = Some(k.index);

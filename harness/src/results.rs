@@ -231,8 +231,7 @@ impl Collector {
 /// `error` outcome naming it, so a broken file shows in the report rather than vanishing.
 pub fn read_run_dir(dir: &Path) -> Vec<Outcome> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
     files.sort();
     files
         .into_iter()
@@ -247,13 +246,8 @@ pub fn read_run_dir(dir: &Path) -> Vec<Outcome> {
 
 fn unreadable(path: &Path, error: &str) -> Outcome {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut o = broken_case_outcome(&crate::case::LoadError {
-        file: path.display().to_string(),
-        line: 0,
-        col: 0,
-        message: String::new(),
-        source_line: None,
-    });
+    let mut o =
+        broken_case_outcome(&crate::case::LoadError { file: path.display().to_string(), line: 0, col: 0, message: String::new(), source_line: None });
     o.target = "results".into();
     o.feature = "files".into();
     o.id = stem;

@@ -173,9 +173,9 @@ fn ms(since: Instant) -> f64 {
 pub fn resolve_request(loaded: &LoadedCase, target: &Target) -> Result<SentRequest, String> {
     let case = &loaded.case;
     let model_for = |role: &str| {
-        target.model_for(&case.feature, &case.id, role).ok_or_else(|| {
-            format!("target `{}` has no model for role `{role}` (add it under `models` in cases/targets.yaml)", target.name)
-        })
+        target
+            .model_for(&case.feature, &case.id, role)
+            .ok_or_else(|| format!("target `{}` has no model for role `{role}` (add it under `models` in cases/targets.yaml)", target.name))
     };
     let substitute = |s: &str| -> Result<String, String> {
         let mut out = String::new();
@@ -344,7 +344,8 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
     let status = observed.status;
     if let ObservedBody::Text { content_type, text } = &observed.body {
         let start: String = text.trim_start().chars().take(15).collect::<String>().to_ascii_lowercase();
-        if content_type.as_deref().is_some_and(|ct| ct.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html") {
+        if content_type.as_deref().is_some_and(|ct| ct.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html")
+        {
             return err(ErrorKind::Endpoint, format!("status {status} with an HTML page instead of an API answer (a gateway or proxy fault)"));
         }
     }

@@ -17,8 +17,7 @@ use regex::Regex;
 pub const REDACTED: &str = "REDACTED";
 
 /// Header names that carry credentials; never recorded, never shown.
-pub const CREDENTIAL_HEADERS: &[&str] =
-    &["authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie", "set-cookie"];
+pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie", "set-cookie"];
 
 /// Whether a header (any case) carries credentials.
 pub fn is_credential_header(name: &str) -> bool {
@@ -28,8 +27,7 @@ pub fn is_credential_header(name: &str) -> bool {
 /// `key=` (or `api_key=`, `apikey=`, `access_token=`) as a URL query parameter, up to the next delimiter.
 const KEY_PARAM_RE: &str = r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\s"'\\<>]+"#;
 static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(KEY_PARAM_RE).expect("a valid regex"));
-static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> =
-    LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
+static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> = LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 
 /// Replaces secret values, and `key=` query parameters, in text and bytes.
 #[derive(Clone, Default)]

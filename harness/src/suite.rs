@@ -33,7 +33,13 @@ impl Suite {
         let features = load_features(root)?;
         let (mut cases, mut broken) = load_cases(root);
         if cases.is_empty() && broken.is_empty() {
-            return Err(LoadError { file: "cases/".into(), line: 0, col: 0, message: "no case files found under cases/<feature>/".into(), source_line: None });
+            return Err(LoadError {
+                file: "cases/".into(),
+                line: 0,
+                col: 0,
+                message: "no case files found under cases/<feature>/".into(),
+                source_line: None,
+            });
         }
         if let Some(features) = &features {
             let (listed, unlisted): (Vec<_>, Vec<_>) = cases.into_iter().partition(|c| features.iter().any(|(name, _)| *name == c.case.feature));

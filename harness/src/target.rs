@@ -177,13 +177,7 @@ impl Target {
 
     /// The model for `role` in a case, after overrides; `None` when the target has no model for it.
     pub fn model_for(&self, feature: &str, id: &str, role: &str) -> Option<String> {
-        let overridden = self
-            .config
-            .overrides
-            .iter()
-            .filter(|o| o.applies_to(feature, id))
-            .filter_map(|o| o.models.get(role))
-            .next_back();
+        let overridden = self.config.overrides.iter().filter(|o| o.applies_to(feature, id)).filter_map(|o| o.models.get(role)).next_back();
         overridden.or_else(|| self.config.models.get(role)).cloned()
     }
 

@@ -23,9 +23,7 @@ fn main() -> ExitCode {
         }
     };
     let ctx = Arc::new(replay_context(&root).expect("the builtin schemas compile"));
-    let runtime = Arc::new(
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime starts"),
-    );
+    let runtime = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime starts"));
     let info = compat::results::replay_run_info(&suite, ctx.schemas.spec_version());
     let selection = compat::results::Selection { filter: args.filter.clone(), exact: args.exact, skip: args.skip.clone() };
     let plan = compat::results::plan_replay(&suite);

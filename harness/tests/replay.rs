@@ -152,7 +152,11 @@ fn a_broken_case_does_not_stop_the_others() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cases/targets.yaml", TARGETS);
     write(dir.path(), "cases/selftest/hello.yaml", CASE);
-    write(dir.path(), "cases/selftest/broken.yaml", "id: broken\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\n  methd: GET\nexpect: {}\n");
+    write(
+        dir.path(),
+        "cases/selftest/broken.yaml",
+        "id: broken\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\n  methd: GET\nexpect: {}\n",
+    );
     let fixture = json!({
         "origin": {"kind": "synthesized", "basis": "test"},
         "request": {"method": "POST", "path": "chat/completions", "body": {"model": "model-a", "messages": [{"role": "user", "content": "hi"}]}},

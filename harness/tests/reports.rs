@@ -191,7 +191,8 @@ fn html_escapes_everything_and_requests_nothing() {
 fn two_replays_give_identical_reports_apart_from_volatile_values() {
     let (a, b) = (json::build(info(), replay_outcomes()), json::build(info(), replay_outcomes()));
     assert_eq!(json::mask_volatile(&doc_value(&a)), json::mask_volatile(&doc_value(&b)));
-    let mask = |page: &str| regex::Regex::new(r"<span data-volatile>[^<]*</span>").unwrap().replace_all(page, "<span data-volatile>…</span>").into_owned();
+    let mask =
+        |page: &str| regex::Regex::new(r"<span data-volatile>[^<]*</span>").unwrap().replace_all(page, "<span data-volatile>…</span>").into_owned();
     assert_eq!(mask(&html::render(&a, None)), mask(&html::render(&b, None)));
     let mask_xml = |x: &str| regex::Regex::new(r#" (time|timestamp)="[^"]*""#).unwrap().replace_all(x, "").into_owned();
     assert_eq!(mask_xml(&junit::render(&a)), mask_xml(&junit::render(&b)));

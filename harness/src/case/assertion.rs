@@ -114,9 +114,7 @@ impl<'de> Deserialize<'de> for LengthSpec {
         }
         match Raw::deserialize(d)? {
             Raw::Exact(n) => Ok(LengthSpec { min: Some(n), max: Some(n) }),
-            Raw::Range(Bounds { min: None, max: None }) => {
-                Err(serde::de::Error::custom("`length` needs a number or at least one of `min`, `max`"))
-            }
+            Raw::Range(Bounds { min: None, max: None }) => Err(serde::de::Error::custom("`length` needs a number or at least one of `min`, `max`")),
             Raw::Range(b) => Ok(LengthSpec { min: b.min, max: b.max }),
         }
     }
@@ -263,12 +261,6 @@ impl<'de> Deserialize<'de> for Assertion {
                 if keys.is_empty() { "none".to_owned() } else { keys.join(", ") }
             )));
         }
-        Ok(Assertion {
-            path: raw.path,
-            check: checks.remove(0),
-            on: raw.on,
-            severity: raw.severity.unwrap_or(Severity::Spec),
-            why: raw.why,
-        })
+        Ok(Assertion { path: raw.path, check: checks.remove(0), on: raw.on, severity: raw.severity.unwrap_or(Severity::Spec), why: raw.why })
     }
 }

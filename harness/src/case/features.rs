@@ -46,11 +46,8 @@ pub fn load_features(root: &Path) -> Result<Option<Features>, LoadError> {
     };
     let file: FeaturesFile = parse_yaml(FEATURES_FILE, &text)?;
     // Keep the file's order, which is the documentation's order, not the map's.
-    let mut ordered: Vec<(usize, String, Feature)> = file
-        .features
-        .into_iter()
-        .map(|(name, f)| (text.find(&format!("\n  {name}:")).unwrap_or(usize::MAX), name, f))
-        .collect();
+    let mut ordered: Vec<(usize, String, Feature)> =
+        file.features.into_iter().map(|(name, f)| (text.find(&format!("\n  {name}:")).unwrap_or(usize::MAX), name, f)).collect();
     ordered.sort_by_key(|(pos, name, _)| (*pos, name.clone()));
     Ok(Some(ordered.into_iter().map(|(_, n, f)| (n, f)).collect()))
 }

@@ -211,8 +211,7 @@ fn strip_location_suffix(s: &str) -> String {
 
 /// Rewrites "unknown field `x`, expected one of a, b" into "unknown key `x` (did you mean `a`?); expected one of …".
 fn with_did_you_mean(message: String) -> String {
-    static UNKNOWN: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)$").unwrap());
+    static UNKNOWN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)$").unwrap());
     let Some(c) = UNKNOWN.captures(&message) else { return message };
     let what = if &c[1] == "field" { "key" } else { "value" };
     let unknown = &c[2];

@@ -18,8 +18,8 @@ use serde_json::Value;
 
 pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
 pub use load::{LoadError, LoadedCase, load_case_file, load_cases};
-pub use path::{JsonPathExpr, PathPattern};
 pub(crate) use path::push_name as push_path_name;
+pub use path::{JsonPathExpr, PathPattern};
 
 /// A position in a case file (1-based line and column).
 pub type Spanned<T> = serde_saphyr::Spanned<T>;

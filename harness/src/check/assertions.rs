@@ -22,9 +22,8 @@ pub fn check(case: &Case, response: &Value, chunks: &[Value]) -> Vec<Finding> {
         let selected = a.path.select(subject);
         let rule = format!("assert.{}", a.check.key());
         let mut fail = |path: &str, message: String, expected: String, actual: String| {
-            let mut f = Finding::new(&rule, a.severity, path, message)
-                .expecting(expected, actual)
-                .detail(format!("{}: {}", a.path, describe(&a.check)));
+            let mut f =
+                Finding::new(&rule, a.severity, path, message).expecting(expected, actual).detail(format!("{}: {}", a.path, describe(&a.check)));
             f.line = Some(spanned.referenced.line());
             f.why = a.why.clone();
             out.push(f);
@@ -72,9 +71,7 @@ fn describe(check: &AssertionCheck) -> String {
 fn failure(check: &AssertionCheck, value: &Value) -> Option<(String, String)> {
     match check {
         AssertionCheck::Equals(expected) => (value != expected).then(|| ("value differs".into(), compact(value, 200))),
-        AssertionCheck::OneOf(options) => {
-            (!options.contains(value)).then(|| ("value is not one of the allowed".into(), compact(value, 200)))
-        }
+        AssertionCheck::OneOf(options) => (!options.contains(value)).then(|| ("value is not one of the allowed".into(), compact(value, 200))),
         AssertionCheck::Type(types) => (!types.iter().any(|t| t.admits(value)))
             .then(|| (format!("wrong type: {}", JsonType::of(value).name()), JsonType::of(value).name().to_owned())),
         AssertionCheck::Matches(re) => match value.as_str() {

@@ -263,9 +263,5 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
 
 /// Schema findings for one stream chunk, marked with its index.
 pub(crate) fn chunk_schema_findings(schemas: &SchemaSet, chunk: &Value, index: usize) -> Vec<Finding> {
-    schemas
-        .validate_both(ObjectKind::ChatCompletionChunk, chunk)
-        .into_iter()
-        .map(|v| Finding::from_violation(v).in_chunk(index))
-        .collect()
+    schemas.validate_both(ObjectKind::ChatCompletionChunk, chunk).into_iter().map(|v| Finding::from_violation(v).in_chunk(index)).collect()
 }

@@ -49,10 +49,15 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
             let Some(tool) = tools.iter().find(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name)) else {
                 let declared: Vec<_> = tools.iter().filter_map(|t| t.pointer("/function/name").and_then(Value::as_str)).collect();
                 out.push(
-                    Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.name"), "the call names a tool the request did not declare")
-                        .expecting(format!("one of {declared:?}"), format!("{name:?}"))
-                        .detail("tool calls name a declared tool")
-                        .why("a tool loop dispatches on the name and has no handler for this one"),
+                    Finding::new(
+                        "semantic.tool_arguments",
+                        Severity::Breaking,
+                        format!("{path}.name"),
+                        "the call names a tool the request did not declare",
+                    )
+                    .expecting(format!("one of {declared:?}"), format!("{name:?}"))
+                    .detail("tool calls name a declared tool")
+                    .why("a tool loop dispatches on the name and has no handler for this one"),
                 );
                 continue;
             };
@@ -61,16 +66,29 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
                 Ok(v) => v,
                 Err(e) => {
                     out.push(
-                        Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.arguments"), format!("arguments are not JSON: {e}"))
-                            .expecting("a JSON object string", compact(&Value::String(raw.to_owned()), 120))
-                            .detail("tool-call arguments parse as JSON")
-                            .why("code calls json.loads / JSON.parse on arguments before dispatching"),
+                        Finding::new(
+                            "semantic.tool_arguments",
+                            Severity::Breaking,
+                            format!("{path}.arguments"),
+                            format!("arguments are not JSON: {e}"),
+                        )
+                        .expecting("a JSON object string", compact(&Value::String(raw.to_owned()), 120))
+                        .detail("tool-call arguments parse as JSON")
+                        .why("code calls json.loads / JSON.parse on arguments before dispatching"),
                     );
                     continue;
                 }
             };
             let parameters = tool.pointer("/function/parameters").cloned().unwrap_or_else(|| serde_json::json!({}));
-            validate_against(&parameters, &args, "semantic.tool_arguments", Severity::Spec, &format!("{path}.arguments"), &format!("arguments of `{name}` validate against its parameters schema"), out);
+            validate_against(
+                &parameters,
+                &args,
+                "semantic.tool_arguments",
+                Severity::Spec,
+                &format!("{path}.arguments"),
+                &format!("arguments of `{name}` validate against its parameters schema"),
+                out,
+            );
         }
     }
 }
@@ -116,7 +134,15 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
         }
         if let Some(schema) = format.pointer("/json_schema/schema") {
             let severity = if strict { Severity::Breaking } else { Severity::Spec };
-            validate_against(schema, &parsed, "semantic.structured_output", severity, &path, "content validates against response_format.json_schema.schema", out);
+            validate_against(
+                schema,
+                &parsed,
+                "semantic.structured_output",
+                severity,
+                &path,
+                "content validates against response_format.json_schema.schema",
+                out,
+            );
         }
     }
 }
@@ -183,10 +209,15 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
         lengths.push(len);
         if let Some(d) = dimensions.filter(|d| *d as usize != len) {
             out.push(
-                Finding::new("semantic.embeddings", Severity::Breaking, format!("$.data[{i}].embedding"), format!("asked for {d} dimensions, got {len}"))
-                    .expecting(format!("{d} dimensions"), format!("{len} dimensions"))
-                    .detail("vectors have the requested dimensions")
-                    .why("a vector index built for the requested dimension rejects other lengths"),
+                Finding::new(
+                    "semantic.embeddings",
+                    Severity::Breaking,
+                    format!("$.data[{i}].embedding"),
+                    format!("asked for {d} dimensions, got {len}"),
+                )
+                .expecting(format!("{d} dimensions"), format!("{len} dimensions"))
+                .detail("vectors have the requested dimensions")
+                .why("a vector index built for the requested dimension rejects other lengths"),
             );
         }
     }

@@ -121,10 +121,15 @@ fn finish_reasons(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
             let entry = seen.entry(index).or_insert((None, 0));
             if entry.0.is_some() && has_content(&choice["delta"]) {
                 out.push(
-                    Finding::new("stream.finish_reason", Severity::Spec, format!("$.choices[{pos}].delta"), format!("choice {index} gets content after its finish_reason"))
-                        .expecting("no delta after finish_reason", compact(&choice["delta"], 80))
-                        .in_chunk(*i)
-                        .detail("each choice ends with exactly one finish_reason"),
+                    Finding::new(
+                        "stream.finish_reason",
+                        Severity::Spec,
+                        format!("$.choices[{pos}].delta"),
+                        format!("choice {index} gets content after its finish_reason"),
+                    )
+                    .expecting("no delta after finish_reason", compact(&choice["delta"], 80))
+                    .in_chunk(*i)
+                    .detail("each choice ends with exactly one finish_reason"),
                 );
             }
             if !choice["finish_reason"].is_null() {
@@ -132,10 +137,15 @@ fn finish_reasons(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
                 entry.0.get_or_insert(*i);
                 if entry.1 == 2 {
                     out.push(
-                        Finding::new("stream.finish_reason", Severity::Spec, format!("$.choices[{pos}].finish_reason"), format!("choice {index} gets a second finish_reason"))
-                            .expecting("exactly one finish_reason", compact(&choice["finish_reason"], 40))
-                            .in_chunk(*i)
-                            .detail("each choice ends with exactly one finish_reason"),
+                        Finding::new(
+                            "stream.finish_reason",
+                            Severity::Spec,
+                            format!("$.choices[{pos}].finish_reason"),
+                            format!("choice {index} gets a second finish_reason"),
+                        )
+                        .expecting("exactly one finish_reason", compact(&choice["finish_reason"], 40))
+                        .in_chunk(*i)
+                        .detail("each choice ends with exactly one finish_reason"),
                     );
                 }
             }
@@ -144,10 +154,15 @@ fn finish_reasons(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
     for (index, (_, count)) in seen {
         if count == 0 {
             out.push(
-                Finding::new("stream.finish_reason", Severity::Spec, "$.choices[*].finish_reason", format!("choice {index} never gets a finish_reason"))
-                    .expecting("one non-null finish_reason", "none")
-                    .detail("each choice ends with exactly one finish_reason")
-                    .why("clients learn why generation stopped (length, tool_calls) only from finish_reason"),
+                Finding::new(
+                    "stream.finish_reason",
+                    Severity::Spec,
+                    "$.choices[*].finish_reason",
+                    format!("choice {index} never gets a finish_reason"),
+                )
+                .expecting("one non-null finish_reason", "none")
+                .detail("each choice ends with exactly one finish_reason")
+                .why("clients learn why generation stopped (length, tool_calls) only from finish_reason"),
             );
         }
     }
@@ -183,11 +198,16 @@ fn tool_call_indexes(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
                 let named = call["function"].get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
                 if call.get("id").and_then(Value::as_str).is_none() || !named {
                     out.push(
-                        Finding::new("stream.tool_call_index", Severity::Breaking, path, "the first delta of a tool call lacks its id or function name")
-                            .expecting("id and function.name on the first delta of each index", compact(call, 120))
-                            .in_chunk(*i)
-                            .detail("a tool call's first delta carries its id and name")
-                            .why("the SDKs' accumulators take id and name from the first delta of each index"),
+                        Finding::new(
+                            "stream.tool_call_index",
+                            Severity::Breaking,
+                            path,
+                            "the first delta of a tool call lacks its id or function name",
+                        )
+                        .expecting("id and function.name on the first delta of each index", compact(call, 120))
+                        .in_chunk(*i)
+                        .detail("a tool call's first delta carries its id and name")
+                        .why("the SDKs' accumulators take id and name from the first delta of each index"),
                     );
                 }
                 seen.push(index);
@@ -216,7 +236,10 @@ fn usage(chunks: &[(usize, Value)], case: &Case, out: &mut Vec<Finding>) {
     if !final_is_usage_only {
         out.push(
             Finding::new("stream.usage", Severity::Spec, "$", "no usage-only final chunk although stream_options.include_usage was asked")
-                .expecting("a last chunk with usage and choices: []", format!("last chunk: choices {}, usage {}", compact(&last["choices"], 60), compact(&last["usage"], 60)))
+                .expecting(
+                    "a last chunk with usage and choices: []",
+                    format!("last chunk: choices {}, usage {}", compact(&last["choices"], 60), compact(&last["usage"], 60)),
+                )
                 .in_chunk(*last_i)
                 .detail(detail)
                 .why("code that reads usage from the final chunk, or skips chunks with empty choices, relies on this shape"),
@@ -356,7 +379,10 @@ mod tests {
         ];
         let m = reassemble(&chunks);
         assert_eq!(m["choices"][0]["message"]["content"], "Hello");
-        assert_eq!(m["choices"][0]["message"]["tool_calls"][0], json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}));
+        assert_eq!(
+            m["choices"][0]["message"]["tool_calls"][0],
+            json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}})
+        );
         assert_eq!(m["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(m["usage"]["total_tokens"], 3);
     }

@@ -9,7 +9,7 @@ use compat::pacing::Pacer;
 use compat::report::terminal;
 use compat::run::RunContext;
 use compat::schema::SchemaSet;
-use compat::suite::{broken_case_outcome};
+use compat::suite::broken_case_outcome;
 
 /// Arguments of `compat run`.
 #[derive(clap::Args)]

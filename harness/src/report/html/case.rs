@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::{VOLATILE_OPEN, anchor, esc, linkify, symbol};
 use crate::check::{Finding, ObservedBody};
-use crate::report::structured_diff;
 use crate::fixture::Origin;
 use crate::outcome::{Exchange, Outcome, SnapshotStatus, Verdict};
+use crate::report::structured_diff;
 
 /// Appends the section of `o`.
 pub(super) fn render(out: &mut String, o: &Outcome) {
