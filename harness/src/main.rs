@@ -30,9 +30,20 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
     Diff(cli::diff::DiffArgs),
+    /// Keep a compact record of a run (`history add results.json`) and render the timeline (`history`).
+    History(cli::history::HistoryArgs),
+    /// Write the score badges (SVG, shields style, and shields endpoint JSON) of a results.json.
+    Badge(cli::history::BadgeArgs),
 }
 
 fn main() -> ExitCode {
+    // One malloc arena: glibc's default (8 per core) keeps the freed memory of each thread's arena apart, which
+    // at thousands of outcomes added about a fifth to the peak (`compat bench scale`) for no measurable speed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let cli = Cli::parse();
     let root = cli.root.clone().unwrap_or_else(|| {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -43,5 +54,7 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::coverage::run(&root, args),
         Command::Bench(args) => cli::bench::run(&root, args),
         Command::Diff(args) => cli::diff::run(&root, args),
+        Command::History(args) => cli::history::run(&root, args),
+        Command::Badge(args) => cli::history::badge(&root, args),
     }
 }

@@ -105,6 +105,7 @@ pub fn run_info(targets: &[Target], mode: Mode, base_url: Option<&str>, spec_ver
                 base_url: base_url.filter(|_| mode == Mode::Live).unwrap_or(&t.config.base_url).to_owned(),
                 mode,
                 counts: Default::default(),
+                control: t.config.control,
             })
             .collect(),
     }
@@ -221,7 +222,7 @@ impl Collector {
             Some(p) => Some(load_results(p)?),
             None => None,
         };
-        write_reports(&self.reports, &results, baseline.as_ref())?;
+        write_reports_owned(&self.reports, results, baseline.as_ref())?;
         clean_stale_runs(&self.reports.join(RESULTS_DIR), &self.dir);
         Ok(self.reports.join("index.html"))
     }
@@ -266,10 +267,22 @@ pub fn load_results(path: &Path) -> Result<Results, String> {
 /// back, each atomically. With a baseline, the HTML and Markdown open with the changes since it, which are
 /// returned.
 pub fn write_reports(reports: &Path, results: &Results, baseline: Option<&Results>) -> Result<Option<Changes>, String> {
+    write_text(reports, json::to_string(results), baseline)
+}
+
+/// [`write_reports`], consuming the document: it is dropped once serialized, so a run's outcomes and the
+/// document read back are never in memory together (at thousands of outcomes that pair was the peak).
+pub fn write_reports_owned(reports: &Path, results: Results, baseline: Option<&Results>) -> Result<Option<Changes>, String> {
+    let text = json::to_string(&results);
+    drop(results);
+    write_text(reports, text, baseline)
+}
+
+fn write_text(reports: &Path, text: String, baseline: Option<&Results>) -> Result<Option<Changes>, String> {
     std::fs::create_dir_all(reports).map_err(|e| format!("cannot create {}: {e}", reports.display()))?;
-    let text = json::to_string(results);
     write_atomic(&reports.join("results.json"), text.as_bytes())?;
     let doc = json::parse(&text).map_err(|e| format!("results.json does not read back: {e}"))?;
+    drop(text);
     let changes = baseline.map(|b| compare(b, &doc));
     write_atomic(&reports.join("index.html"), html::render(&doc, changes.as_ref()).as_bytes())?;
     write_atomic(&reports.join("junit.xml"), junit::render(&doc).as_bytes())?;

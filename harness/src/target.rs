@@ -49,6 +49,10 @@ pub struct TargetConfig {
     /// Per-case overrides, applied in order.
     #[serde(default)]
     pub overrides: Vec<Override>,
+    /// A control target: written to pass everything, it shows the harness invents no divergence, and the
+    /// interop score (`report::interop`) leaves it out. Default false.
+    #[serde(default)]
+    pub control: bool,
 }
 
 /// How a target's key is sent. The key's value comes from `env` at send time.

@@ -29,6 +29,9 @@ enum Which {
     Replay(ReplayArgs),
     /// Pacing: a live run of the suite against a loopback server admitting R requests per minute.
     Pacing(super::bench_pacing::PacingArgs),
+    /// Scale: `compat run` on a generated suite of thousands of outcomes (wall, peak memory, report sizes),
+    /// then start-up and one case live next to curl.
+    Scale(super::bench_scale::ScaleArgs),
 }
 
 #[derive(clap::Args)]
@@ -49,6 +52,7 @@ pub fn run(root: &Path, args: BenchArgs) -> ExitCode {
     match args.which {
         Which::Replay(a) => replay(root, a),
         Which::Pacing(a) => super::bench_pacing::run(root, a),
+        Which::Scale(a) => super::bench_scale::run(root, a),
     }
 }
 

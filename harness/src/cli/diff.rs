@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use compat::report::changes::{compare, render_text};
+use compat::report::interop;
 use compat::results::load_results;
 
 #[derive(clap::Args)]
@@ -26,5 +27,6 @@ pub fn run(_root: &Path, args: DiffArgs) -> ExitCode {
     };
     let changes = compare(&old, &new);
     print!("{}", render_text(&changes));
+    print!("{}", interop::render_change(&interop::scores(&old), &interop::scores(&new)));
     if changes.regressions.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -2,8 +2,10 @@
 
 pub mod bench;
 pub mod bench_pacing;
+pub mod bench_scale;
 pub mod coverage;
 pub mod diff;
+pub mod history;
 pub mod run;
 
 use std::path::Path;

@@ -16,6 +16,7 @@
 //! measured durations, each inside `<span data-volatile>…</span>` (see [`VOLATILE_OPEN`]).
 
 mod case;
+mod size;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -70,14 +71,18 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
         esc(&names.join(", "))
     );
     header(&mut out, results);
+    out.push_str(&super::interop::render_html(&super::interop::scores(results)));
     if let Some(c) = changes {
         changes_section(&mut out, c);
     }
     filters(&mut out, results);
     matrix(&mut out, results);
     let _ = writeln!(out, "<h2 id=\"outcomes\">Outcomes</h2>");
+    // Where each outcome sits in results.json, for the pointers of cut bodies and compact sections.
+    let index: std::collections::HashMap<String, usize> = results.outcomes.iter().enumerate().map(|(i, o)| (o.name(), i)).collect();
     for o in ordered(results) {
-        case::render(&mut out, o);
+        let view = size::View::choose(o, index.get(&o.name()).copied().unwrap_or(0), results.outcomes.len(), out.len());
+        if view.full { case::render(&mut out, o, &view) } else { size::compact(&mut out, o, &view) }
     }
     let _ = write!(out, "<script>{JS}</script>\n</body>\n</html>\n");
     out

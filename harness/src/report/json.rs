@@ -69,6 +69,9 @@ pub struct TargetInfo {
     /// Its outcomes per verdict (filled by [`build`]).
     #[serde(default)]
     pub counts: Counts,
+    /// A control target (`control: true` in `cases/targets.yaml`): left out of the interop score.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control: bool,
 }
 
 /// Outcomes per verdict.
@@ -141,7 +144,7 @@ pub fn build(mut run: RunInfo, mut outcomes: Vec<Outcome>) -> Results {
     outcomes.sort_by_key(Outcome::name);
     for o in &outcomes {
         if !run.targets.iter().any(|t| t.name == o.target) {
-            run.targets.push(TargetInfo { name: o.target.clone(), base_url: String::new(), mode: o.mode, counts: Counts::default() });
+            run.targets.push(TargetInfo { name: o.target.clone(), base_url: String::new(), mode: o.mode, counts: Counts::default(), control: false });
         }
     }
     for t in &mut run.targets {
@@ -158,9 +161,14 @@ pub fn build(mut run: RunInfo, mut outcomes: Vec<Outcome>) -> Results {
     Results { format: FORMAT.into(), version: VERSION, counts: Counts::of(&outcomes), fixtures, run, outcomes }
 }
 
-/// The document as written to `results.json`: pretty JSON with a final newline.
+/// Outcomes up to which `results.json` is pretty-printed; a larger document is written compact (half the
+/// size: every number of an embedding vector would otherwise get a line of its own).
+pub const PRETTY_UP_TO: usize = 1000;
+
+/// The document as written to `results.json`: JSON with a final newline, pretty up to [`PRETTY_UP_TO`] outcomes.
 pub fn to_string(results: &Results) -> String {
-    let mut s = serde_json::to_string_pretty(results).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let text = if results.outcomes.len() <= PRETTY_UP_TO { serde_json::to_string_pretty(results) } else { serde_json::to_string(results) };
+    let mut s = text.unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -168,18 +176,29 @@ pub fn to_string(results: &Results) -> String {
 /// Reads a results document, checking its format tag and version first so an old or foreign file gets a
 /// clear message rather than a field error.
 pub fn parse(text: &str) -> Result<Results, String> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    match value.get("format").and_then(|f| f.as_str()) {
+    // The tag and version are read first, skipping the rest unparsed; the document is then read straight into
+    // `Results` — never as a `Value` tree, which at thousands of outcomes costs several times the text.
+    #[derive(Deserialize)]
+    struct Tag {
+        format: Option<serde_json::Value>,
+        version: Option<serde_json::Value>,
+    }
+    let tag: Tag = match serde_json::from_str(text) {
+        Ok(tag) => tag,
+        Err(e) if e.is_data() => Tag { format: None, version: None }, // JSON, but not an object
+        Err(e) => return Err(format!("not JSON: {e}")),
+    };
+    match tag.format.as_ref().and_then(|f| f.as_str()) {
         Some(FORMAT) => {}
         Some(other) => return Err(format!("format is `{other}`, not `{FORMAT}`")),
         None => return Err(format!("no `format` key: not a {FORMAT} document")),
     }
-    match value.get("version").and_then(|v| v.as_u64()) {
+    match tag.version.as_ref().and_then(|v| v.as_u64()) {
         Some(v) if v == u64::from(VERSION) => {}
         Some(v) => return Err(format!("version {v} is not supported (this harness reads version {VERSION})")),
         None => return Err("no `version` key".into()),
     }
-    serde_json::from_value(value).map_err(|e| format!("does not match the {FORMAT} v{VERSION} schema: {e}"))
+    serde_json::from_str(text).map_err(|e| format!("does not match the {FORMAT} v{VERSION} schema: {e}"))
 }
 
 /// A copy of a JSON document with every [`VOLATILE`] value replaced by `"<volatile>"`.

@@ -41,6 +41,7 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
     }
     let f = &results.fixtures;
     let _ = writeln!(out, "\nFixtures: {} recorded, {} synthesized, {} none.", f.recorded, f.synthesized, f.none);
+    let _ = writeln!(out, "\n{}", super::interop::render_markdown(&super::interop::scores(results)).trim_end());
     if let Some(changes) = changes {
         let _ = writeln!(out, "\n### Changes since {}: {}\n", md(&changes.baseline_date), changes.summary());
         if !changes.is_empty() {

@@ -1,9 +1,13 @@
 //! Reports: pure functions of outcomes, one module per output format. Nothing here runs anything or knows
 //! how a request was made.
 
+pub mod badge;
 pub mod changes;
 pub mod coverage;
+pub mod history;
+pub mod history_html;
 pub mod html;
+pub mod interop;
 pub mod json;
 pub mod junit;
 pub mod markdown;

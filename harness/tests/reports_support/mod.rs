@@ -51,6 +51,7 @@ pub fn fixed_info(targets: &[&str]) -> RunInfo {
                 base_url: format!("https://{t}.invalid/v1/"),
                 mode: compat::outcome::Mode::Replay,
                 counts: Default::default(),
+                control: false,
             })
             .collect(),
     }

@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use super::size::{View, pre};
 use super::{VOLATILE_OPEN, anchor, esc, linkify, symbol};
 use crate::check::{Finding, ObservedBody};
 use crate::fixture::Origin;
@@ -16,7 +17,7 @@ use crate::outcome::{Exchange, Outcome, SnapshotStatus, Verdict};
 use crate::report::structured_diff;
 
 /// Appends the section of `o`.
-pub(super) fn render(out: &mut String, o: &Outcome) {
+pub(super) fn render(out: &mut String, o: &Outcome, view: &View) {
     let v = o.verdict;
     let sev = o.severity.map_or("none", |s| s.name());
     let _ = writeln!(
@@ -57,7 +58,7 @@ pub(super) fn render(out: &mut String, o: &Outcome) {
         let _ = writeln!(out, "<h3>Extensions</h3>\n<p>fields the spec does not define (not failures): {}</p>", items.join(", "));
     }
     if let Some(x) = &o.exchange {
-        exchange(out, x, o.fails());
+        exchange(out, x, o.fails(), view);
     }
     let _ = writeln!(out, "</div>\n</details>\n</section>");
 }
@@ -222,14 +223,14 @@ fn snapshot(out: &mut String, o: &Outcome) {
     }
 }
 
-fn exchange(out: &mut String, x: &Exchange, open: bool) {
+fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View) {
     let r = &x.request;
     let _ = writeln!(out, "<details><summary>Request: {} <code>{}</code></summary>", r.method.as_str(), esc(&r.path));
     if let Some(body) = &r.body {
-        let _ = writeln!(out, "<pre>{}</pre>", esc(&pretty(body)));
+        pre(out, &pretty(body), view, "exchange/request/body");
     }
     if let Some(raw) = &r.raw_body {
-        let _ = writeln!(out, "<pre>{}</pre>", esc(raw));
+        pre(out, raw, view, "exchange/request/raw_body");
     }
     let _ = writeln!(out, "</details>");
     let ct = x.content_type.as_deref().map(|c| format!(" <code>{}</code>", esc(c))).unwrap_or_default();
@@ -238,29 +239,44 @@ fn exchange(out: &mut String, x: &Exchange, open: bool) {
         ObservedBody::Empty => {
             let _ = writeln!(out, "<p>(empty body)</p>");
         }
-        ObservedBody::Json { value } => {
-            let _ = writeln!(out, "<pre>{}</pre>", esc(&pretty(value)));
-        }
+        ObservedBody::Json { value } => pre(out, &pretty(value), view, "exchange/body/value"),
         ObservedBody::Text { text, .. } => {
-            let _ = writeln!(out, "<p>not JSON, shown as text:</p>\n<pre>{}</pre>", esc(text));
+            let _ = writeln!(out, "<p>not JSON, shown as text:</p>");
+            pre(out, text, view, "exchange/body/text");
         }
         ObservedBody::Stream { events, truncated } => {
             let cut = if *truncated { " — <b>cut inside an event</b>" } else { "" };
-            if x.chunks.is_empty() {
+            // Items are listed until the view's limit; the rest are counted, with where they are.
+            let (items, what): (Vec<String>, &str) = if x.chunks.is_empty() {
                 let _ = writeln!(out, "<p>{} events{cut}:</p>\n<ol class=\"chunks\" start=\"0\">", events.len());
-                for e in events {
-                    let name = e.event.as_deref().map(|n| format!("event: {}\n", esc(n))).unwrap_or_default();
-                    let _ = writeln!(out, "<li>{name}{}</li>", esc(&e.data));
-                }
+                let items =
+                    events.iter().map(|e| e.event.as_deref().map(|n| format!("event: {}\n", esc(n))).unwrap_or_default() + &esc(&e.data)).collect();
+                (items, "exchange/body/events")
             } else {
                 let _ = writeln!(out, "<p>{} chunks ({} events){cut}:</p>\n<ol class=\"chunks\" start=\"0\">", x.chunks.len(), events.len());
-                for c in &x.chunks {
-                    let _ = writeln!(out, "<li>{}</li>", esc(&c.to_string()));
+                (x.chunks.iter().map(|c| esc(&c.to_string())).collect(), "exchange/chunks")
+            };
+            let (mut bytes, mut listed) = (0, 0);
+            for item in &items {
+                if listed > 0 && bytes + item.len() > view.body_limit {
+                    break;
                 }
+                bytes += item.len();
+                listed += 1;
+                let _ = writeln!(out, "<li>{item}</li>");
             }
             let _ = writeln!(out, "</ol>");
+            if listed < items.len() {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"cut\">{} more; all of them are in <code>results.json</code> at <code>{}</code></p>",
+                    items.len() - listed,
+                    esc(&view.pointer(what))
+                );
+            }
             if let Some(m) = &x.reassembled {
-                let _ = writeln!(out, "<p>reassembled message:</p>\n<pre>{}</pre>", esc(&pretty(m)));
+                let _ = writeln!(out, "<p>reassembled message:</p>");
+                pre(out, &pretty(m), view, "exchange/reassembled");
             }
         }
     }

@@ -1,0 +1,336 @@
+//! `compat bench scale`: do the run and its reports hold at thousands of outcomes, and what does one case
+//! cost next to a bare HTTP client?
+//!
+//! **Scale.** It generates a suite in a temporary folder from the project's own: the real cases copied until
+//! there are `--cases` of them (copy k of `<id>` is `<id>_<k>`), and the real replayable targets copied until
+//! there are `--targets` of them (copy k of `gemini` is `gemini-<k>`, with its fixtures, snapshots, overrides
+//! and known divergences renamed along), so every outcome is a real one — embeddings vectors, streams and all.
+//! Then it runs `compat run` on it as a child process `--runs` times and prints the wall time, the peak
+//! resident memory of the child (`getrusage(RUSAGE_CHILDREN).ru_maxrss`: the largest child waited for) and the
+//! size of each report. The issue's bar, for 10 targets × 500 cases: ≤ 3 s, ≤ 300 MB, index.html ≤ 8 MB.
+//!
+//! **One case, live.** On the project itself: start-up (`compat run` of nothing but loading the suite and
+//! compiling the schemas), then `compat run --live` of one case and of 20 cases against a loopback server
+//! serving their fixtures, next to `curl` sending the same requests (one process; for 20, one process with
+//! `--next`). Hurl, which the issue names, is a libcurl client too; `curl` is its floor without the asserts.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use compat::fixture::replay::{request_mock, response_template};
+use compat::fixture::{fixture_path, load_fixture};
+use compat::run::resolve_request;
+use compat::target::{Pacing, Target};
+use wiremock::MockServer;
+
+/// Arguments of `compat bench scale`.
+#[derive(clap::Args)]
+pub struct ScaleArgs {
+    /// Targets in the generated suite (copies of the project's replayable targets).
+    #[arg(long, default_value_t = 10)]
+    targets: usize,
+    /// Cases in the generated suite (copies of the project's cases).
+    #[arg(long, default_value_t = 500)]
+    cases: usize,
+    /// Runs of `compat run` on the generated suite (the minimum and median wall time are printed).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Generate the suite into this folder and keep it (default: a temporary folder, removed afterwards).
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Repetitions of each live measurement (the median is printed).
+    #[arg(long, default_value_t = 10)]
+    live_runs: usize,
+}
+
+/// Runs `compat bench scale`.
+pub fn run(root: &Path, args: ScaleArgs) -> ExitCode {
+    let suite = match super::load_suite(root) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let dir = args.keep.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("compat-bench-scale-{}", std::process::id())));
+    let generated = match generate(&suite, &dir, args.targets, args.cases, None) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: generating the suite in {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "compat bench scale — {} cases × {} targets = {} outcomes, generated in {}",
+        generated.0,
+        generated.1,
+        generated.0 * generated.1,
+        dir.display()
+    );
+    let exe = std::env::current_exe().expect("the running binary has a path");
+    let reports = dir.join("reports");
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..args.runs.max(1) {
+        let cpu_before = children_usage().1;
+        let t = Instant::now();
+        let status = Command::new(&exe)
+            .arg("--root")
+            .arg(&dir)
+            .args(["run", "--reports"])
+            .arg(&reports)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status();
+        walls.push(t.elapsed());
+        cpus.push(children_usage().1.saturating_sub(cpu_before));
+        if let Err(e) = status {
+            eprintln!("error: cannot run {}: {e}", exe.display());
+            return ExitCode::from(2);
+        }
+    }
+    let peak_mb = children_usage().0 as f64 / 1024.0;
+    println!(
+        "compat run (replay, reports written), {} runs: wall min {}, median {}; CPU (user + system) median {}; peak RSS {peak_mb:.0} MB",
+        walls.len(),
+        fmt(min(&walls)),
+        fmt(median(&mut walls)),
+        fmt(median(&mut cpus))
+    );
+    let mut sizes = Vec::new();
+    for name in ["results.json", "index.html", "junit.xml", "summary.md"] {
+        let size = std::fs::metadata(reports.join(name)).map(|m| m.len()).unwrap_or(0);
+        sizes.push(format!("{name} {}", mb(size)));
+    }
+    let (bytes, files) = dir_size(&reports);
+    sizes.push(format!("reports/ in all {} in {files} files", mb(bytes)));
+    println!("reports: {}", sizes.join(", "));
+    if let Ok(doc) = compat::results::load_results(&reports.join("results.json")) {
+        let c = doc.counts;
+        println!(
+            "verdicts: {} pass, {} known, {} diverges, {} fixed, {} error, {} skipped ({} failing)",
+            c.pass, c.known, c.diverges, c.fixed, c.error, c.skipped, c.failing
+        );
+    }
+    if args.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    // The live runs use the project's own cases and targets, with the pacing quota lifted: a paced run waits
+    // for its quota by design, and the question here is what the harness itself costs.
+    let live_root = std::env::temp_dir().join(format!("compat-bench-live-root-{}", std::process::id()));
+    let unpaced = Pacing { rpm: 0, concurrency: 64, ..Pacing::default() }; // rpm 0: unpaced
+    let live_suite = generate(&suite, &live_root, suite.replayable_targets().len(), suite.cases.len(), Some(unpaced))
+        .map_err(|e| e.to_string())
+        .and_then(|_| compat::suite::Suite::load(&live_root).map_err(|e| e.to_string()));
+    match live_suite {
+        Ok(s) => live(&live_root, &s, &exe, args.live_runs.max(1)),
+        Err(e) => eprintln!("warning: live measurements skipped: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&live_root);
+    ExitCode::SUCCESS
+}
+
+/// Writes the generated suite under `dir`; returns (cases, targets).
+/// With `pacing`, every target gets it (the live measurements lift the quota so that only the harness is timed).
+fn generate(suite: &compat::suite::Suite, dir: &Path, n_targets: usize, n_cases: usize, pacing: Option<Pacing>) -> Result<(usize, usize), String> {
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("cases")).map_err(|e| io(dir, e))?;
+    for file in ["cases/features.yaml", "cases/case.schema.json"] {
+        let from = suite.root.join(file);
+        if from.is_file() {
+            std::fs::copy(&from, dir.join(file)).map_err(|e| io(&from, e))?;
+        }
+    }
+    // Target copies: (copy name, original), round robin over the replayable targets.
+    let bases: Vec<&Target> = suite.replayable_targets();
+    if bases.is_empty() || suite.cases.is_empty() {
+        return Err("the project has no replayable target or no case".into());
+    }
+    let copies: Vec<(String, &Target)> = (0..n_targets.max(1))
+        .map(|i| {
+            let base = bases[i % bases.len()];
+            let k = i / bases.len();
+            (if k == 0 { base.name.clone() } else { format!("{}-{k}", base.name) }, base)
+        })
+        .collect();
+    // Case copies: (copy k, case), copy 0 keeping the original id.
+    let plan: Vec<(usize, &compat::case::LoadedCase)> = (0..).flat_map(|k| suite.cases.iter().map(move |c| (k, c))).take(n_cases.max(1)).collect();
+    let id_of = |k: usize, id: &str| if k == 0 { id.to_owned() } else { format!("{id}_{k}") };
+    let copies_of = |base: &str| copies.iter().filter(|(_, b)| b.name == base).map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let targets_list = regex::Regex::new(r"targets:\s*\[([^\]]*)\]").expect("a valid regex");
+    for (k, c) in &plan {
+        let text = std::fs::read_to_string(suite.root.join(&c.file)).map_err(|e| io(Path::new(&c.file), e))?;
+        let id = id_of(*k, &c.case.id);
+        let text = text.replacen(&format!("\nid: {}\n", c.case.id), &format!("\nid: {id}\n"), 1);
+        let text = targets_list.replace_all(&text, |caps: &regex::Captures| {
+            let names: Vec<String> = caps[1].split(',').map(str::trim).flat_map(copies_of).collect();
+            format!("targets: [{}]", names.join(", "))
+        });
+        let path = dir.join("cases").join(&c.case.feature).join(format!("{id}.yaml"));
+        write(&path, text.as_bytes())?;
+    }
+    let mut config = serde_json::Map::new();
+    for (name, base) in &copies {
+        let mut t = base.config.clone();
+        t.fixtures = None;
+        t.pacing = pacing.unwrap_or(t.pacing);
+        for o in &mut t.overrides {
+            o.cases = o
+                .cases
+                .iter()
+                .flat_map(|p| match p.split_once("::") {
+                    Some((f, id)) if id != "*" => {
+                        plan.iter().filter(|(_, c)| c.case.feature == f && c.case.id == id).map(|(k, _)| format!("{f}::{}", id_of(*k, id))).collect()
+                    }
+                    _ => vec![p.clone()],
+                })
+                .collect();
+        }
+        config.insert(name.clone(), serde_json::to_value(&t).map_err(|e| e.to_string())?);
+        for (k, c) in &plan {
+            let (f, id) = (&c.case.feature, &c.case.id);
+            let from = suite.root.join(fixture_path(&base.fixtures_dir(), f, id));
+            if from.is_file() {
+                let to = dir.join(fixture_path(&format!("fixtures/{name}"), f, &id_of(*k, id)));
+                std::fs::create_dir_all(to.parent().expect("a fixture path has a folder")).map_err(|e| io(&to, e))?;
+                std::fs::copy(&from, &to).map_err(|e| io(&from, e))?;
+            }
+            let snap = |t: &str, id: &str| format!("snapshots/{t}/{f}__{id}.snap");
+            let from = suite.root.join(snap(&base.name, id));
+            if from.is_file() {
+                let to = dir.join(snap(name, &id_of(*k, id)));
+                std::fs::create_dir_all(to.parent().expect("a snapshot path has a folder")).map_err(|e| io(&to, e))?;
+                std::fs::copy(&from, &to).map_err(|e| io(&from, e))?;
+            }
+        }
+    }
+    // JSON is YAML: the targets file is written as JSON from the loaded configuration.
+    let targets = serde_json::json!({ "targets": config });
+    write(&dir.join(compat::target::TARGETS_FILE), serde_json::to_string_pretty(&targets).map_err(|e| e.to_string())?.as_bytes())?;
+    Ok((plan.len(), copies.len()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Start-up, and one and 20 cases live against loopback, next to curl.
+fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
+    let Some(target) = suite.target("gemini").or_else(|| suite.replayable_targets().first().copied()).cloned() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a tokio runtime starts");
+    let server = runtime.block_on(MockServer::start());
+    // Cases sent with the target's own key (not `auth: invalid`), each with its fixture mounted once.
+    let mut picked = Vec::new();
+    for c in &suite.cases {
+        if picked.len() == 20 || c.case.request.auth != compat::case::AuthMode::Target || target.skip_reason(&c.case.feature, &c.case.id).is_some() {
+            continue;
+        }
+        let rel = fixture_path(&target.fixtures_dir(), &c.case.feature, &c.case.id);
+        let (Ok(Some(fixture)), Ok(sent)) = (load_fixture(root, &rel), resolve_request(c, &target)) else { continue };
+        runtime.block_on(request_mock(&fixture, "/").respond_with(response_template(&fixture)).named(c.case.name()).mount(&server));
+        picked.push((format!("{}::{}::{}", target.name, c.case.feature, c.case.id), sent));
+    }
+    if picked.is_empty() {
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("compat-bench-live-{}", std::process::id()));
+    let base = format!("{}/", server.uri());
+    let compat_run = |names: &[String]| {
+        let mut cmd = Command::new(exe);
+        cmd.arg("--root").arg(root).args(["run", "--live", "--target", &target.name, "--base-url", &base, "--reports"]).arg(tmp.join("reports"));
+        cmd.args(names);
+        cmd.env(&target.config.auth.env, "compat-bench-key-not-secret").stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
+    };
+    let curl = |sents: &[(String, compat::outcome::SentRequest)]| {
+        let mut cmd = Command::new("curl");
+        cmd.arg("-s");
+        for (i, (_, s)) in sents.iter().enumerate() {
+            if i > 0 {
+                cmd.arg("--next");
+            }
+            cmd.args(["-o", "/dev/null", "-X", s.method.as_str(), "-H", "authorization: Bearer compat-bench-key-not-secret"]);
+            if let Some(b) = &s.body {
+                let file = tmp.join(format!("body-{i}.json"));
+                let _ = std::fs::create_dir_all(&tmp).and_then(|_| std::fs::File::create(&file)?.write_all(b.to_string().as_bytes()));
+                cmd.args(["-H", "content-type: application/json", "--data-binary"]).arg(format!("@{}", file.display()));
+            }
+            cmd.arg(format!("{base}{}", s.path));
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
+    };
+    let time = |mut make: Box<dyn FnMut() -> Command + '_>| -> Option<Duration> {
+        let mut times = Vec::new();
+        for _ in 0..=runs {
+            let t = Instant::now();
+            make().status().ok()?;
+            times.push(t.elapsed());
+        }
+        times.remove(0); // the first run warms the page cache
+        Some(median(&mut times))
+    };
+    let one: Vec<String> = picked.iter().take(1).map(|p| p.0.clone()).collect();
+    let all: Vec<String> = picked.iter().map(|p| p.0.clone()).collect();
+    println!("\nlive against a loopback server, median of {runs} runs, each a fresh process:");
+    if let Some(t) = time(Box::new(|| compat_run(&["no-such-case-so-nothing-runs".to_owned()]))) {
+        println!("  start-up (compat run: load suite, compile schemas, no case): {}", fmt(t));
+    }
+    for (label, names, sents) in [("1 case", &one, &picked[..1]), (&*format!("{} cases", all.len()), &all, &picked[..])] {
+        let c = time(Box::new(|| compat_run(names)));
+        let b = time(Box::new(|| curl(sents)));
+        match (c, b) {
+            (Some(c), Some(b)) => println!("  {label}: compat run --live {} · curl {} (same requests, no checks)", fmt(c), fmt(b)),
+            (Some(c), None) => println!("  {label}: compat run --live {} · curl not available", fmt(c)),
+            _ => {}
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The peak resident set of the largest child process waited for, in KiB (Linux `ru_maxrss`), and the CPU
+/// time (user + system) of all children waited for so far.
+fn children_usage() -> (i64, Duration) {
+    // SAFETY: getrusage writes one plain struct we own; RUSAGE_CHILDREN needs no other state.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) != 0 {
+            return (0, Duration::ZERO);
+        }
+        usage
+    };
+    let time = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    (usage.ru_maxrss, time(usage.ru_utime) + time(usage.ru_stime))
+}
+
+/// Bytes and file count under `dir`, recursively.
+fn dir_size(dir: &Path) -> (u64, usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0) };
+    entries.flatten().fold((0, 0), |(bytes, files), e| match e.metadata() {
+        Ok(m) if m.is_dir() => {
+            let (b, f) = dir_size(&e.path());
+            (bytes + b, files + f)
+        }
+        Ok(m) => (bytes + m.len(), files + 1),
+        Err(_) => (bytes, files),
+    })
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1_048_576.0)
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn min(times: &[Duration]) -> Duration {
+    times.iter().copied().min().unwrap_or_default()
+}
+
+fn fmt(d: Duration) -> String {
+    if d.as_millis() >= 10 { format!("{:.0} ms", d.as_secs_f64() * 1e3) } else { format!("{:.1} ms", d.as_secs_f64() * 1e3) }
+}
