@@ -10,9 +10,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::{VOLATILE_OPEN, anchor, esc, linkify, symbol};
-use crate::check::{Finding, ObservedBody};
-use crate::fixture::Origin;
-use crate::outcome::{Exchange, Outcome, SnapshotStatus, Verdict};
+use crate::outcome::{Exchange, Finding, ObservedBody, Origin, Outcome, SnapshotStatus, Verdict};
 use crate::report::structured_diff;
 
 /// Appends the section of `o`.
