@@ -83,7 +83,7 @@ fn testcase(out: &mut String, o: &Outcome) {
         .filter(|k| k.observed > 0)
         .map(|k| {
             let d = &k.divergence;
-            let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+            let what = d.rule_at_path();
             format!("{what} — {} ({})", d.reason, d.link)
         })
         .collect();
