@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::case::{AuthMode, LoadedCase};
+use crate::case::{AuthMode, Case, LoadedCase, Request};
 use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
@@ -115,6 +115,9 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         Mode::Live => None,
     };
 
+    // The checks compare the answer with the request as sent, model names resolved for this target
+    // (`semantic.model`); the case is otherwise unchanged, so findings keep their lines.
+    let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
     let mut findings = Vec::new();
     let mut passed = 0;
     let mut first_failing_run = None;
@@ -136,7 +139,7 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             }
         };
         inject_panic_for_tests(&target.name, loaded);
-        let ev = check::evaluate(case, &observed, &ctx.schemas);
+        let ev = check::evaluate(&checked, &observed, &ctx.schemas);
         let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
         // The body, chunks and message move into the exchange: bodies can be large (embeddings).
         let exchange = Exchange {
