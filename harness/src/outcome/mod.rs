@@ -184,6 +184,16 @@ pub struct Timing {
     pub retries: u32,
     /// Passed only after a retry.
     pub flaky: bool,
+    /// Live: time spent waiting behind the target's pacer (concurrency, rate slots, backoff), ms — part of
+    /// `duration_ms` but not the endpoint's doing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_ms: Option<f64>,
+    /// Live: the last request's time from sending to the response head, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_byte_ms: Option<f64>,
+    /// Live: the last request's time from the response head to the body's last byte, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_ms: Option<f64>,
 }
 
 /// pass^k for a case run `repeat` times.

@@ -78,6 +78,15 @@ fn where_line(out: &mut String, o: &Outcome) {
         plural(t.attempts, "attempt"),
         if t.retries == 1 { "1 retry".to_owned() } else { format!("{} retries", t.retries) }
     );
+    if let Some(q) = t.queued_ms {
+        // Live: the wall time split into waiting behind the pacer and time on the wire (last request).
+        let _ = write!(timing, " (queued behind the pacer {VOLATILE_OPEN}{}</span>", duration(q));
+        if let (Some(head), Some(body)) = (t.first_byte_ms, t.body_ms) {
+            let _ =
+                write!(timing, "; on the wire: first byte {VOLATILE_OPEN}{}</span>, body {VOLATILE_OPEN}{}</span>", duration(head), duration(body));
+        }
+        timing.push(')');
+    }
     if t.flaky {
         timing.push_str(" · <b>flaky</b> (passed only after a retry)");
     }
