@@ -190,7 +190,10 @@ fn known(out: &mut String, o: &Outcome) {
     for k in &o.known {
         let d = &k.divergence;
         let what = d.rule_at_path();
-        let runs = k.runs_observed.zip(o.repeats.as_ref()).map(|(n, r)| format!(", in {n} of {} runs", r.total)).unwrap_or_default();
+        let mut runs = k.runs_observed.zip(o.repeats.as_ref()).map(|(n, r)| format!(", in {n} of {} runs", r.total)).unwrap_or_default();
+        if let Some([seen, nights]) = k.nights_observed {
+            let _ = write!(runs, "; observed on {seen} of the last {nights} nights");
+        }
         let status = if k.observed == 0 && !k.due {
             format!("<span class=\"v v-skipped\">not observed</span> — not due on this answer (it shows only sometimes){runs}")
         } else if k.observed == 0 {
