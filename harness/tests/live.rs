@@ -536,7 +536,7 @@ async fn night_counts_carry_from_the_baseline() {
     };
     let (night1, _) = run_repeated(&case, vec![with_usage(9)]).await; // observed
     let (mut night2, _) = run_repeated(&case, vec![with_usage(2)]).await; // not observed
-    compat::outcome::carry_night_counts(std::slice::from_mut(&mut night2), &[night1.clone()]);
+    compat::outcome::carry_night_counts(std::slice::from_mut(&mut night2), std::slice::from_ref(&night1));
     assert_eq!(night2.known[0].nights_observed, Some([1, 2]));
     let (mut night3, _) = run_repeated(&case, vec![with_usage(9)]).await;
     compat::outcome::carry_night_counts(std::slice::from_mut(&mut night3), &[night2]);
