@@ -14,19 +14,19 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::case::{AuthMode, LoadedCase};
-use crate::check::{self, Observed, ObservedBody};
+use crate::case::{AuthMode, Case, LoadedCase, Request};
+use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
-use crate::outcome::{self, ErrorKind, Exchange, FixtureInfo, Mode, Outcome, Repeats, RunError, SentRequest, Verdict};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, Verdict};
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
-use crate::snapshot;
+use crate::snapshot::{self, SnapshotPolicy};
 use crate::target::Target;
 use crate::transport::{self, BodyEnd, WireRequest, WireResponse};
 
@@ -46,6 +46,41 @@ pub struct RunContext {
     pub base_url: Option<String>,
     /// Live: pacing per target, shared by all its cases.
     pub pacer: Option<Arc<Pacer>>,
+    /// What to do with snapshots (resolved: never `Auto`).
+    pub snapshots: SnapshotPolicy,
+}
+
+/// [`run_case`] in a task of its own, so that a panic in the harness becomes that case's outcome — an `error`
+/// of kind `harness` under the case's own trial name — instead of taking other outcomes (or the test
+/// process's report) with it.
+pub async fn run_case_catching(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Outcome {
+    let (c, l, t) = (ctx.clone(), loaded.clone(), target.clone());
+    match tokio::spawn(async move { run_case(&c, &l, &t).await }).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let message = match e.try_into_panic() {
+                Ok(payload) => payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned()),
+                Err(e) => e.to_string(),
+            };
+            let mut outcome = Outcome::new(&loaded.case, &loaded.file, loaded.line, &target.name, ctx.mode);
+            outcome.set_error(ErrorKind::Harness, format!("harness bug: the case panicked: {message}"), None);
+            outcome
+        }
+    }
+}
+
+/// Debug builds only: `COMPAT_INJECT_PANIC=<trial name>` makes that case's checks panic, so the tests can
+/// show a panic lands on the case's own trial as a `harness` error. Release builds have no such hook.
+fn inject_panic_for_tests(target: &str, loaded: &LoadedCase) {
+    if cfg!(debug_assertions)
+        && std::env::var("COMPAT_INJECT_PANIC").is_ok_and(|n| n == outcome::trial_name(target, &loaded.case.feature, &loaded.case.id))
+    {
+        panic!("injected by COMPAT_INJECT_PANIC");
+    }
 }
 
 /// Runs `loaded` on `target` and returns its outcome.
@@ -80,16 +115,27 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         Mode::Live => None,
     };
 
+    // The checks compare the answer with the request as sent, model names resolved for this target
+    // (`semantic.model`); the case is otherwise unchanged, so findings keep their lines.
+    let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
     let mut findings = Vec::new();
     let mut passed = 0;
     let mut first_failing_run = None;
     let mut last = None;
+    // Per known divergence (by index in the case): in how many runs it was due, and observed.
+    let (mut due_runs, mut seen_runs) = (vec![0u32; case.known_divergences.len()], vec![0u32; case.known_divergences.len()]);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
             None => live_once(ctx, target, &sent, &case.request.headers, case.request.auth).await,
         };
         outcome.timing.attempts += attempt.attempts;
+        if ctx.mode == Mode::Live {
+            *outcome.timing.queued_ms.get_or_insert(0.0) += attempt.queued.as_secs_f64() * 1000.0;
+            if let Some((head, body)) = attempt.wire {
+                (outcome.timing.first_byte_ms, outcome.timing.body_ms) = (Some(head.as_secs_f64() * 1000.0), Some(body.as_secs_f64() * 1000.0));
+            }
+        }
         outcome.timing.retries += attempt.attempts.saturating_sub(1);
         let (observed, ended) = match attempt.result {
             Ok(ok) => ok,
@@ -98,7 +144,8 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
                 break;
             }
         };
-        let ev = check::evaluate(case, &observed, &ctx.schemas);
+        inject_panic_for_tests(&target.name, loaded);
+        let ev = check::evaluate(&checked, &observed, &ctx.schemas);
         let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
         // The body, chunks and message move into the exchange: bodies can be large (embeddings).
         let exchange = Exchange {
@@ -115,14 +162,22 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             break;
         }
         let mut run_findings = ev.findings;
-        let run_verdict = outcome::decide(case, &target.name, &mut run_findings).0;
+        let subject = match &exchange.body {
+            ObservedBody::Json { value } => Some(value),
+            _ => exchange.reassembled.as_ref(),
+        };
+        let (run_verdict, _, run_known) = outcome::decide_on(case, &target.name, &mut run_findings, subject);
+        for k in &run_known {
+            due_runs[k.index] += u32::from(k.due);
+            seen_runs[k.index] += u32::from(k.observed > 0);
+        }
         if run_verdict.fails() {
             first_failing_run.get_or_insert(run_verdict);
         } else {
             passed += 1;
         }
         for f in run_findings {
-            if !findings.iter().any(|g: &check::Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
+            if !findings.iter().any(|g: &Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
                 findings.push(f);
             }
         }
@@ -138,7 +193,10 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         outcome.set_error(error.kind, error.message, error.diff);
         return outcome;
     }
-    let (mut verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    let (mut verdict, severity, mut known) = outcome::decide_with(case, &target.name, &mut findings, |i, _| due_runs[i] > 0);
+    if case.repeat > 1 {
+        known.iter_mut().for_each(|k| k.runs_observed = Some(seen_runs[k.index]));
+    }
     if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
         // Every finding of every run is explained, yet a run failed on its own: a known divergence that some
         // runs did not show. The verdict needs all k runs, so it is that run's (`fixed`).
@@ -152,14 +210,14 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     if case.repeat > 1 {
         outcome.repeats = Some(Repeats { passed, total: case.repeat });
     }
-    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot) {
+    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off) {
         let body = match &exchange.body {
             ObservedBody::Json { value } => Some(value),
             _ => None,
         };
         let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
         let name = snapshot::snapshot_name(&case.feature, &case.id);
-        outcome.snapshot = Some(snapshot::compare(&ctx.root, &target.name, &name, content));
+        outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
     outcome.exchange = last;
     outcome
@@ -222,6 +280,9 @@ fn load_replay_fixture(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -
 struct Attempt {
     result: Result<(Observed, BodyEnd), RunError>,
     attempts: u32,
+    /// Live: time queued behind the pacer, and the last request's (first byte, body) times.
+    queued: Duration,
+    wire: Option<(Duration, Duration)>,
 }
 
 type Headers = std::collections::BTreeMap<String, String>;
@@ -239,7 +300,7 @@ async fn replay_once(target: &Target, sent: &SentRequest, headers: &Headers, fix
         }),
         Ok(r) => Ok(observe(r)),
     };
-    Attempt { result, attempts: 1 }
+    Attempt { result, attempts: 1, queued: Duration::ZERO, wire: None }
 }
 
 async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, headers: &Headers, auth: AuthMode) -> Attempt {
@@ -254,6 +315,8 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
                 return Attempt {
                     result: Err(RunError { kind: ErrorKind::Config, message: format!("${} is not set", auth_cfg.env), diff: None }),
                     attempts: 0,
+                    queued: Duration::ZERO,
+                    wire: None,
                 };
             }
         },
@@ -267,6 +330,7 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
     let client = transport::client(&target.config.timeouts);
     let pacer = ctx.pacer.clone().unwrap_or_else(|| Arc::new(Pacer::unpaced()));
     let sent_result = pacer.send(&client, &request, &target.config.timeouts).await;
+    let wire = sent_result.response.as_ref().ok().map(|r| (r.first_byte, r.elapsed.saturating_sub(r.first_byte)));
     let result = match sent_result.response {
         Err(e) => {
             let mut e = transport_error(e);
@@ -275,7 +339,7 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
         }
         Ok(r) => Ok(observe(redact_response(r, &redactor))),
     };
-    Attempt { result, attempts: sent_result.attempts }
+    Attempt { result, attempts: sent_result.attempts, queued: sent_result.queued, wire }
 }
 
 /// The response with every copy of the key replaced: in header values (credential headers dropped
@@ -366,15 +430,14 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
 
 /// A unified diff from the recorded request to the one sent.
 fn request_diff(recorded: &FixtureRequest, sent: &SentRequest) -> String {
-    let render = |method: &str, path: &str, body: Option<&Value>, raw: Option<&String>| {
-        let body = match (body, raw) {
+    let render = |r: &SentRequest| {
+        let body = match (&r.body, &r.raw_body) {
             (Some(b), _) => serde_json::to_string_pretty(b).expect("a Value serializes"),
-            (None, Some(r)) => r.clone(),
+            (None, Some(raw)) => raw.clone(),
             (None, None) => String::new(),
         };
-        format!("{method} {path}\n{body}\n")
+        format!("{} {}\n{body}\n", r.method, r.path)
     };
-    let old = render(recorded.method.as_str(), &recorded.path, recorded.body.as_ref(), recorded.raw_body.as_ref());
-    let new = render(sent.method.as_str(), &sent.path, sent.body.as_ref(), sent.raw_body.as_ref());
+    let (old, new) = (render(recorded), render(sent));
     similar::TextDiff::from_lines(&old, &new).unified_diff().context_radius(3).header("recorded", "sent").to_string()
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use compat::report::interop::{self, Tally};
 use compat::report::json::{self, Results};
-use compat::results::write_reports;
+use compat::report::write::write_reports;
 use reports_support::*;
 use serde_json::Value;
 

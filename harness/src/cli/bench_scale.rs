@@ -103,7 +103,7 @@ pub fn run(root: &Path, args: ScaleArgs) -> ExitCode {
     let (bytes, files) = dir_size(&reports);
     sizes.push(format!("reports/ in all {} in {files} files", mb(bytes)));
     println!("reports: {}", sizes.join(", "));
-    if let Ok(doc) = compat::results::load_results(&reports.join("results.json")) {
+    if let Ok(doc) = compat::report::write::load_results(&reports.join("results.json")) {
         let c = doc.counts;
         println!(
             "verdicts: {} pass, {} known, {} diverges, {} fixed, {} error, {} skipped ({} failing)",

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use compat::report::changes::{compare, render_text};
 use compat::report::interop;
-use compat::results::load_results;
+use compat::report::write::load_results;
 
 #[derive(clap::Args)]
 pub struct DiffArgs {

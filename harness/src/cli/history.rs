@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use compat::report::history::{self, Night};
+use compat::report::write::{load_results, write_atomic};
 use compat::report::{badge, history_html, interop};
-use compat::results::{load_results, write_atomic};
 
 /// Arguments of `compat history`.
 #[derive(clap::Args)]

@@ -6,6 +6,7 @@ pub mod bench_scale;
 pub mod coverage;
 pub mod diff;
 pub mod history;
+pub mod rules;
 pub mod run;
 
 use std::path::Path;

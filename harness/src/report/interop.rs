@@ -23,7 +23,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::html::{esc, symbol};
+use super::html::esc;
 use super::json::Results;
 use super::markdown::md;
 use crate::outcome::Verdict;
@@ -173,11 +173,11 @@ pub fn percent(n: usize, d: usize) -> String {
 /// What the tally holds apart from `pass`, as `≈ 3 · ✗ 1 · ⚠ 2 · ⊘ 1 · – 0` (zeros left out).
 fn apart(t: &Tally) -> String {
     let parts = [
-        (symbol(Verdict::Known), "known", t.known),
-        (symbol(Verdict::Diverges), "diverges", t.diverges),
-        (symbol(Verdict::Fixed), "fixed", t.fixed),
-        (symbol(Verdict::Error), "error", t.error),
-        (symbol(Verdict::Skipped), "skipped", t.skipped),
+        (Verdict::Known.symbol(), "known", t.known),
+        (Verdict::Diverges.symbol(), "diverges", t.diverges),
+        (Verdict::Fixed.symbol(), "fixed", t.fixed),
+        (Verdict::Error.symbol(), "error", t.error),
+        (Verdict::Skipped.symbol(), "skipped", t.skipped),
         ("–", "missing", t.missing),
     ];
     parts.iter().filter(|p| p.2 > 0).map(|(s, name, n)| format!("{s} {n} {name}")).collect::<Vec<_>>().join(" · ")
@@ -285,7 +285,7 @@ pub fn render_html(s: &Scores) -> String {
         out,
         "<p class=\"legend\">Score: cases passing (verdict <span class=\"v v-pass\">{} pass</span>; known, diverges, fixed, error, skipped \
          and missing do not) over the <b>{}</b> cases of this suite (<code>{}</code>). Interop: cases passing on every implementation{}.</p>",
-        symbol(Verdict::Pass),
+        Verdict::Pass.symbol(),
         s.overall.cases,
         esc(&s.suite_id),
         esc(&control_note(s))

@@ -15,7 +15,7 @@
 
 use std::fmt::Write;
 
-use super::{VOLATILE_OPEN, anchor, esc, symbol};
+use super::{VOLATILE_OPEN, anchor, esc};
 use crate::outcome::Outcome;
 
 /// Outcomes up to which every section is complete.
@@ -81,10 +81,7 @@ pub fn pre(out: &mut String, text: &str, view: &View, rest: &str) {
 pub fn compact(out: &mut String, o: &Outcome, view: &View) {
     let v = o.verdict;
     let sev = o.severity.map_or("none", |s| s.name());
-    let badge = match o.severity {
-        Some(s) => format!("{} {v} ({s})", symbol(v)),
-        None => format!("{} {v}", symbol(v)),
-    };
+    let badge = format!("{} {}", v.symbol(), v.with_severity(o.severity));
     let _ = writeln!(
         out,
         "<section class=\"outcome v-{v}\" id=\"{}\" data-verdict=\"{v}\" data-severity=\"{sev}\" data-feature=\"{}\" data-target=\"{}\">\n\
