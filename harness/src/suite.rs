@@ -131,6 +131,9 @@ pub async fn run_all(ctx: &RunContext, pairs: Vec<(Target, LoadedCase)>, paralle
     while let Some(joined) = tasks.join_next().await {
         // run_case_catching turns a case's panic into its own outcome; a task can only fail by cancellation.
         outcomes.extend(joined.ok());
+        if outcomes.len() % 256 == 0 {
+            release_free_memory();
+        }
     }
     outcomes.sort_by_key(Outcome::name);
     outcomes
@@ -157,4 +160,15 @@ pub fn coverage_table(suite: &Suite, outcomes: &[Outcome]) -> String {
         }
     }
     out
+}
+
+/// Hands freed heap pages back to the system. Each case parses and drops far more than the outcome it keeps,
+/// and the kept values pin the heap around the holes: at 5,000 outcomes the resident set was twice the live
+/// heap (heaptrack: 205 MB live, 420 MB resident) until this ran every few hundred outcomes.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the system; it touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

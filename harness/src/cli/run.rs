@@ -132,6 +132,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     drop(runtime);
     // The fixtures' servers are no longer needed; at thousands of fixtures they hold tens of MB.
     compat::fixture::replay::release_servers();
+    compat::suite::release_free_memory();
     outcomes.extend(broken);
     if let Some(b) = &baseline {
         compat::outcome::carry_night_counts(&mut outcomes, &b.outcomes);

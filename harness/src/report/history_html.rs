@@ -54,7 +54,8 @@ pub fn render(nights: &[Rescored]) -> String {
     chart(&mut out, nights, |n| &n.scores.overall);
     let _ = writeln!(out, "<h2>Per feature area</h2>\n<div class=\"grid\">");
     for (i, area) in s.areas.iter().enumerate() {
-        let _ = writeln!(out, "<div><h3>{} <span class=\"muted\">({} cases)</span></h3>", esc(&area.feature), area.cases);
+        let plural = if area.cases == 1 { "" } else { "s" };
+        let _ = writeln!(out, "<div><h3>{} <span class=\"muted\">({} case{plural})</span></h3>", esc(&area.feature), area.cases);
         chart(&mut out, nights, |n| &n.scores.areas[i]);
         out.push_str("</div>\n");
     }
@@ -111,7 +112,15 @@ fn axes(out: &mut String, nights: &[Rescored]) {
     let step = n.div_ceil(6).max(1);
     for (i, night) in nights.iter().enumerate().filter(|(i, _)| i % step == 0 || *i == n - 1) {
         let day = night.date.get(..10).unwrap_or(&night.date);
-        let _ = writeln!(out, "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{}</text>", x_of(i, n), H - 6.0, esc(day));
+        // The first and last labels align inward so that neither is cut at the chart's edge.
+        let anchor = if n > 1 && i == 0 {
+            "start"
+        } else if n > 1 && i == n - 1 {
+            "end"
+        } else {
+            "middle"
+        };
+        let _ = writeln!(out, "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"{anchor}\">{}</text>", x_of(i, n), H - 6.0, esc(day));
     }
 }
 
