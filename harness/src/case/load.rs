@@ -49,11 +49,11 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    fn whole_file(file: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn whole_file(file: &str, message: impl Into<String>) -> Self {
         LoadError { file: file.to_owned(), line: 0, col: 0, message: message.into(), source_line: None }
     }
 
-    fn at(file: &str, text: &str, line: u64, col: u64, message: impl Into<String>) -> Self {
+    pub(crate) fn at(file: &str, text: &str, line: u64, col: u64, message: impl Into<String>) -> Self {
         let source_line = line.checked_sub(1).and_then(|l| text.lines().nth(l as usize)).map(|l| l.trim_end().to_owned());
         LoadError { file: file.to_owned(), line, col, message: message.into(), source_line }
     }
@@ -114,6 +114,9 @@ pub fn discover(root: &Path) -> Result<Vec<String>, LoadError> {
         let feature = feature.map_err(|e| io_err(&cases_dir, e))?;
         if !feature.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             continue; // files directly under cases/ (targets.yaml, the case schema) are not cases
+        }
+        if feature.file_name() == "expectations" {
+            continue; // per-target expectations files (see `case::expectations`), not cases
         }
         let dir = feature.path();
         for entry in std::fs::read_dir(&dir).map_err(|e| io_err(&dir, e))? {
@@ -228,7 +231,7 @@ fn with_did_you_mean(message: String) -> String {
 }
 
 /// Levenshtein distance, for did-you-mean suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -89,8 +89,9 @@ pub fn render_outcome(o: &Outcome) -> String {
         let d = &k.divergence;
         let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
         if k.observed == 0 {
-            let _ = writeln!(out, "  fixed: known divergence `{what}` ({}:{}) was not observed — {}; {}", o.file, k.line, d.reason, d.link);
-            let _ = writeln!(out, "    if the target really changed, remove the entry from the case (or update the fixture)");
+            let file = k.file.as_deref().unwrap_or(&o.file);
+            let _ = writeln!(out, "  fixed: known divergence `{what}` ({file}:{}) was not observed — {}; {}", k.line, d.reason, d.link);
+            let _ = writeln!(out, "    if the target really changed, remove the entry from {file} (or update the fixture)");
         } else if o.verdict == Verdict::Known {
             let _ = writeln!(out, "  known: `{what}` — {} ({})", d.reason, d.link);
         }
