@@ -78,7 +78,10 @@ fn a_broken_file_stops_the_suite_with_its_location() {
     let dir = project(without_created());
     write(dir.path(), "cases/expectations/t.yaml", &EXPECTATIONS.replace("models::list:", "models::lists:"));
     let e = Suite::load(dir.path()).err().expect("an unknown case is a load error");
-    assert_eq!(e.headline(), "cases/expectations/t.yaml:2:1: no case `models::lists` in this suite: did you mean `models::list`? (keys are `<feature>::<id>`)");
+    assert_eq!(
+        e.headline(),
+        "cases/expectations/t.yaml:2:1: no case `models::lists` in this suite: did you mean `models::list`? (keys are `<feature>::<id>`)"
+    );
     assert_eq!(e.source_line.as_deref(), Some("models::lists:"));
 
     write(dir.path(), "cases/expectations/t.yaml", &EXPECTATIONS.replace("    link:", "    lnk:"));
@@ -106,7 +109,10 @@ fn update_writes_the_unexplained_divergences_of_a_run_for_review() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("cases/expectations/t.yaml: added 1 entry for 1 case"), "{stdout}");
     let text = std::fs::read_to_string(dir.path().join("cases/expectations/t.yaml")).unwrap();
-    assert!(text.starts_with("# header kept\n\nmodels::list:\n  - rule: \"schema.spec\"\n    path: \"$.data[*].created\"\n    severity: spec\n"), "{text}");
+    assert!(
+        text.starts_with("# header kept\n\nmodels::list:\n  - rule: \"schema.spec\"\n    path: \"$.data[*].created\"\n    severity: spec\n"),
+        "{text}"
+    );
     assert!(text.contains("    link: \"TODO\"\n"), "{text}");
     // The file now explains the finding: the same run is `known`, and a second update adds nothing.
     assert_eq!(run(dir.path(), "t").verdict, Verdict::Known);

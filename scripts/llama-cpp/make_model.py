@@ -8,9 +8,11 @@ the 256 byte tokens llama.cpp's byte fallback needs (any text tokenizes), single
 Random weights give random text, and the harness treats content-dependent cases on this target as skipped.
 One thing is shaped on purpose: every token embedding shares one large direction, so the final hidden state
 hardly depends on the context, and the output head turns that direction into a fixed token distribution in
-which end-of-sequence is the single most likely token (15%) and twenty words share the rest. So a greedy
-request stops at once (empty content) and a sampled one after a few random words: generations are bounded
-without relying on `max_tokens`, and recorded fixtures stay small.
+which end-of-sequence is the single most likely token (15%); the words, letters, digits and JSON punctuation
+share the rest, the closing `"`, `}` and `]` a larger part. So a greedy request stops at once (empty
+content), a sampled one after a few random tokens, and output constrained by a grammar (response_format, a
+forced tool call) closes its strings and objects soon: generations are bounded without relying on
+`max_tokens`, and recorded fixtures stay small.
 
 Usage: make_model.py OUT.gguf
 """
@@ -26,6 +28,10 @@ N_FF = 96
 N_LAYER = 2
 N_CTX_TRAIN = 8192
 EOS_PROB = 0.15
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# Byte tokens that may be generated (the rest of the 256 never are), and the closers' larger shares.
+GENERATED_BYTES = "0123456789.,:{}[]\" "
+CLOSERS = {'"': 0.08, "}": 0.05, "]": 0.05}
 
 WORDS = [
     "the", "a", "of", "and", "to", "in", "is", "it", "that", "was",
@@ -53,19 +59,23 @@ def vocabulary():
     for b in range(256):
         add(f"<0x{b:02X}>", 0.0, TokenType.BYTE)
     add("\u2581", -1.0, TokenType.NORMAL)
-    for c in "abcdefghijklmnopqrstuvwxyz":
+    for c in LETTERS:
         add(c, -2.0, TokenType.NORMAL)
-    first_word = len(tokens)
     for w in WORDS:
         add("\u2581" + w, -0.5, TokenType.NORMAL)
-    return tokens, scores, types, range(first_word, len(tokens))
+    return tokens, scores, types
 
 
 def main(out):
     rng = np.random.default_rng(20261203)
-    tokens, scores, types, words = vocabulary()
+    tokens, scores, types = vocabulary()
     n_vocab = len(tokens)
     eos = 2
+    index = {t: i for i, t in enumerate(tokens)}
+    byte = lambda c: index[f"<0x{ord(c):02X}>"]  # noqa: E731
+    closers = {byte(c): p for c, p in CLOSERS.items()}
+    others = [index["\u2581" + w] for w in WORDS] + [index[c] for c in LETTERS]
+    others += [byte(c) for c in GENERATED_BYTES if byte(c) not in closers]
 
     def noise(*shape):
         return (rng.standard_normal(shape) * 0.02).astype(np.float32)
@@ -76,7 +86,9 @@ def main(out):
     # Output head: the logit of token t is about sqrt(N_EMBD) * output[t, 0]; set it to log p(t).
     logp = np.full(n_vocab, -30.0)
     logp[eos] = np.log(EOS_PROB)
-    logp[list(words)] = np.log((1.0 - EOS_PROB) / len(words))
+    for t, p in closers.items():
+        logp[t] = np.log(p)
+    logp[others] = np.log((1.0 - EOS_PROB - sum(closers.values())) / len(others))
     output = noise(n_vocab, N_EMBD)
     output[:, 0] = (logp / np.sqrt(N_EMBD)).astype(np.float32)
 

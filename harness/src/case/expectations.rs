@@ -98,10 +98,9 @@ pub fn load_into(root: &Path, targets: &[&str], cases: &mut [LoadedCase]) -> Res
         }
         for (case, entries) in parse(&rel, &text, &names)? {
             let i = names.iter().position(|n| *n == case).expect("parse keeps known cases only");
-            let merged = entries.into_iter().map(|e| Expected {
-                file: rel.clone(),
-                divergence: Spanned::new(e.value.for_target(target), e.referenced, e.defined),
-            });
+            let merged = entries
+                .into_iter()
+                .map(|e| Expected { file: rel.clone(), divergence: Spanned::new(e.value.for_target(target), e.referenced, e.defined) });
             cases[i].case.expected.extend(merged);
         }
     }
@@ -205,7 +204,10 @@ mod tests {
     fn an_unknown_case_is_located_with_a_did_you_mean() {
         let text = GOOD.replace("models::list:", "models::lsit:");
         let e = parse("cases/expectations/x.yaml", &text, &cases()).unwrap_err();
-        assert_eq!(e.headline(), "cases/expectations/x.yaml:2:1: no case `models::lsit` in this suite: did you mean `models::list`? (keys are `<feature>::<id>`)");
+        assert_eq!(
+            e.headline(),
+            "cases/expectations/x.yaml:2:1: no case `models::lsit` in this suite: did you mean `models::list`? (keys are `<feature>::<id>`)"
+        );
     }
 
     #[test]

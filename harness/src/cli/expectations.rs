@@ -96,14 +96,18 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
         for k in o.known.iter().filter(|k| k.observed == 0 && k.file.as_deref() == Some(rel.as_str())) {
             let d = &k.divergence;
             let what = [d.rule.as_deref(), d.path.as_ref().map(PathPattern::as_str)].into_iter().flatten().collect::<Vec<_>>().join(" at ");
-            report.push_str(&format!("not observed (fixed): {rel}:{} {}::{} `{what}` — remove it if the target really changed\n", k.line, o.feature, o.id));
+            report.push_str(&format!(
+                "not observed (fixed): {rel}:{} {}::{} `{what}` — remove it if the target really changed\n",
+                k.line, o.feature, o.id
+            ));
         }
     }
     if added == 0 {
         report.push_str(&format!("{rel}: nothing to add; every divergence {} observed on `{target}` is declared\n", from.display()));
         return Ok(report);
     }
-    std::fs::create_dir_all(path.parent().expect("the file is under cases/")).map_err(|e| format!("cannot create {EXPECTATIONS}: {e}", EXPECTATIONS = compat::case::expectations::EXPECTATIONS_DIR))?;
+    std::fs::create_dir_all(path.parent().expect("the file is under cases/"))
+        .map_err(|e| format!("cannot create {EXPECTATIONS}: {e}", EXPECTATIONS = compat::case::expectations::EXPECTATIONS_DIR))?;
     std::fs::write(&path, render(&header, &entries)).map_err(|e| format!("cannot write {rel}: {e}"))?;
     report.push_str(&format!(
         "{rel}: added {added} entr{} for {} case{}; review each draft reason and replace `link: \"TODO\"` with the evidence\n",
@@ -122,13 +126,7 @@ fn draft(f: &compat::check::Finding) -> Entry {
     if !f.expected.is_empty() || !f.actual.is_empty() {
         reason.push_str(&format!(" (expected {}, actual {})", clip(&f.expected), clip(&f.actual)));
     }
-    Entry {
-        rule: Some(f.rule.clone()),
-        path: PathPattern::parse(&general).ok(),
-        severity: Some(f.severity),
-        reason,
-        link: "TODO".into(),
-    }
+    Entry { rule: Some(f.rule.clone()), path: PathPattern::parse(&general).ok(), severity: Some(f.severity), reason, link: "TODO".into() }
 }
 
 /// At most 200 characters of `s`, marked when cut.
