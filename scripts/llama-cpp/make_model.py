@@ -7,12 +7,14 @@ the 256 byte tokens llama.cpp's byte fallback needs (any text tokenizes), single
 
 Random weights give random text, and the harness treats content-dependent cases on this target as skipped.
 One thing is shaped on purpose: every token embedding shares one large direction, so the final hidden state
-hardly depends on the context, and the output head turns that direction into a fixed token distribution in
-which end-of-sequence is the single most likely token (15%); the words, letters, digits and JSON punctuation
+hardly depends on anything but the last token, and the output head turns that direction into a fixed token
+distribution in which end-of-sequence is the single most likely token (15%); the words, letters, digits and JSON punctuation
 share the rest, the closing `"`, `}` and `]` a larger part. So a greedy request stops at once (empty
 content), a sampled one after a few random tokens, and output constrained by a grammar (response_format, a
 forced tool call) closes its strings and objects soon: generations are bounded without relying on
-`max_tokens`, and recorded fixtures stay small.
+`max_tokens`, and recorded fixtures stay small. The newline ending the chat template's generation prompt
+points along a second direction, whose distribution excludes end-of-sequence (and the newline is never
+generated): so every answer has at least one token, and whether content is empty never depends on chance.
 
 Usage: make_model.py OUT.gguf
 """
@@ -83,6 +85,8 @@ def main(out):
     # Embeddings: a shared direction (dimension 0) plus noise, so RMS-normed states point along it.
     token_embd = noise(n_vocab, N_EMBD)
     token_embd[:, 0] = 1.0
+    newline = byte("\n")
+    token_embd[newline, 0], token_embd[newline, 1] = 0.0, 1.0
     # Output head: the logit of token t is about sqrt(N_EMBD) * output[t, 0]; set it to log p(t).
     logp = np.full(n_vocab, -30.0)
     logp[eos] = np.log(EOS_PROB)
@@ -91,6 +95,9 @@ def main(out):
     logp[others] = np.log((1.0 - EOS_PROB - sum(closers.values())) / len(others))
     output = noise(n_vocab, N_EMBD)
     output[:, 0] = (logp / np.sqrt(N_EMBD)).astype(np.float32)
+    first = logp.copy()  # after the generation prompt's newline: anything but end-of-sequence
+    first[eos] = -30.0
+    output[:, 1] = (first / np.sqrt(N_EMBD)).astype(np.float32)
 
     w = GGUFWriter(out, "llama")
     w.add_name("compat-tiny-random-llama")

@@ -95,5 +95,8 @@ echo "live run exit status: $status (1 = some case diverges, errors or is fixed;
 
 # Snapshots from the new fixtures; the replay must then give the live run's verdicts.
 INSTA_UPDATE=always cargo run --quiet -- run --target llama-cpp --reports "$work/replay" > /dev/null || true
-cargo run --quiet -- run --target llama-cpp --reports "$work/replay" | tail -n 3
+replay_status=0
+cargo run --quiet -- run --target llama-cpp --reports "$work/replay" > "$work/replay.log" || replay_status=$?
+tail -n 2 "$work/replay.log"
+echo "replay exit status: $replay_status (it should equal the live run's)" >&2
 echo "next: git diff fixtures/llama-cpp snapshots/llama-cpp; compat expectations update --target llama-cpp" >&2
