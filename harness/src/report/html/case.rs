@@ -72,8 +72,8 @@ fn where_line(out: &mut String, o: &Outcome) {
         let origin = match &f.origin {
             Origin::Synthesized { basis } => format!("synthesized from {}", linkify(basis)),
             Origin::Recorded { date, model, base_url, server } => {
-                let by = server.as_deref().map(|s| format!(" ({})", esc(s))).unwrap_or_default();
-                format!("recorded {} from {}{by} with {}", esc(date), esc(base_url), esc(model))
+                let by = server.as_deref().map(|s| format!("{} at ", esc(s))).unwrap_or_default();
+                format!("recorded {} from {by}{} with {}", esc(date), esc(base_url), esc(model))
             }
         };
         parts.push(format!("fixture <code>{}</code> ({origin})", esc(&f.path)));
