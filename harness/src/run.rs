@@ -18,15 +18,15 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::case::{AuthMode, LoadedCase};
-use crate::check::{self, Observed, ObservedBody};
+use crate::case::{AuthMode, Case, LoadedCase, Request};
+use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
-use crate::outcome::{self, ErrorKind, Exchange, FixtureInfo, Mode, Outcome, Repeats, RunError, SentRequest, Verdict};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, Verdict};
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
-use crate::snapshot;
+use crate::snapshot::{self, SnapshotPolicy};
 use crate::target::Target;
 use crate::transport::{self, BodyEnd, WireRequest, WireResponse};
 
@@ -46,6 +46,41 @@ pub struct RunContext {
     pub base_url: Option<String>,
     /// Live: pacing per target, shared by all its cases.
     pub pacer: Option<Arc<Pacer>>,
+    /// What to do with snapshots (resolved: never `Auto`).
+    pub snapshots: SnapshotPolicy,
+}
+
+/// [`run_case`] in a task of its own, so that a panic in the harness becomes that case's outcome — an `error`
+/// of kind `harness` under the case's own trial name — instead of taking other outcomes (or the test
+/// process's report) with it.
+pub async fn run_case_catching(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Outcome {
+    let (c, l, t) = (ctx.clone(), loaded.clone(), target.clone());
+    match tokio::spawn(async move { run_case(&c, &l, &t).await }).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let message = match e.try_into_panic() {
+                Ok(payload) => payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned()),
+                Err(e) => e.to_string(),
+            };
+            let mut outcome = Outcome::new(&loaded.case, &loaded.file, loaded.line, &target.name, ctx.mode);
+            outcome.set_error(ErrorKind::Harness, format!("harness bug: the case panicked: {message}"), None);
+            outcome
+        }
+    }
+}
+
+/// Debug builds only: `COMPAT_INJECT_PANIC=<trial name>` makes that case's checks panic, so the tests can
+/// show a panic lands on the case's own trial as a `harness` error. Release builds have no such hook.
+fn inject_panic_for_tests(target: &str, loaded: &LoadedCase) {
+    if cfg!(debug_assertions)
+        && std::env::var("COMPAT_INJECT_PANIC").is_ok_and(|n| n == outcome::trial_name(target, &loaded.case.feature, &loaded.case.id))
+    {
+        panic!("injected by COMPAT_INJECT_PANIC");
+    }
 }
 
 /// Runs `loaded` on `target` and returns its outcome.
@@ -80,10 +115,17 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         Mode::Live => None,
     };
 
+    // The checks compare the answer with the request as sent, model names resolved for this target
+    // (`semantic.model`); the case is otherwise unchanged, so findings keep their lines.
+    let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
     let mut findings = Vec::new();
     let mut passed = 0;
     let mut first_failing_run = None;
     let mut last = None;
+    // Per known divergence (by index: the case's own, then its expectations-file entries): in how many runs it
+    // was due, and observed.
+    let declared = case.known_divergences.len() + case.expected.len();
+    let (mut due_runs, mut seen_runs) = (vec![0u32; declared], vec![0u32; declared]);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
@@ -98,7 +140,8 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
                 break;
             }
         };
-        let ev = check::evaluate(case, &observed, &ctx.schemas);
+        inject_panic_for_tests(&target.name, loaded);
+        let ev = check::evaluate(&checked, &observed, &ctx.schemas);
         let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
         // The body, chunks and message move into the exchange: bodies can be large (embeddings).
         let exchange = Exchange {
@@ -115,14 +158,22 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             break;
         }
         let mut run_findings = ev.findings;
-        let run_verdict = outcome::decide(case, &target.name, &mut run_findings).0;
+        let subject = match &exchange.body {
+            ObservedBody::Json { value } => Some(value),
+            _ => exchange.reassembled.as_ref(),
+        };
+        let (run_verdict, _, run_known) = outcome::decide_on(case, &target.name, &mut run_findings, subject);
+        for k in &run_known {
+            due_runs[k.index] += u32::from(k.due);
+            seen_runs[k.index] += u32::from(k.observed > 0);
+        }
         if run_verdict.fails() {
             first_failing_run.get_or_insert(run_verdict);
         } else {
             passed += 1;
         }
         for f in run_findings {
-            if !findings.iter().any(|g: &check::Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
+            if !findings.iter().any(|g: &Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
                 findings.push(f);
             }
         }
@@ -138,7 +189,10 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         outcome.set_error(error.kind, error.message, error.diff);
         return outcome;
     }
-    let (mut verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    let (mut verdict, severity, mut known) = outcome::decide_with(case, &target.name, &mut findings, |i, _| due_runs[i] > 0);
+    if case.repeat > 1 {
+        known.iter_mut().for_each(|k| k.runs_observed = Some(seen_runs[k.index]));
+    }
     if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
         // Every finding of every run is explained, yet a run failed on its own: a known divergence that some
         // runs did not show. The verdict needs all k runs, so it is that run's (`fixed`).
@@ -152,14 +206,14 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     if case.repeat > 1 {
         outcome.repeats = Some(Repeats { passed, total: case.repeat });
     }
-    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot) {
+    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off) {
         let body = match &exchange.body {
             ObservedBody::Json { value } => Some(value),
             _ => None,
         };
         let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
         let name = snapshot::snapshot_name(&case.feature, &case.id);
-        outcome.snapshot = Some(snapshot::compare(&ctx.root, &target.name, &name, content));
+        outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
     outcome.exchange = last;
     outcome
@@ -173,9 +227,9 @@ fn ms(since: Instant) -> f64 {
 pub fn resolve_request(loaded: &LoadedCase, target: &Target) -> Result<SentRequest, String> {
     let case = &loaded.case;
     let model_for = |role: &str| {
-        target.model_for(&case.feature, &case.id, role).ok_or_else(|| {
-            format!("target `{}` has no model for role `{role}` (add it under `models` in cases/targets.yaml)", target.name)
-        })
+        target
+            .model_for(&case.feature, &case.id, role)
+            .ok_or_else(|| format!("target `{}` has no model for role `{role}` (add it under `models` in cases/targets.yaml)", target.name))
     };
     let substitute = |s: &str| -> Result<String, String> {
         let mut out = String::new();
@@ -344,7 +398,8 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
     let status = observed.status;
     if let ObservedBody::Text { content_type, text } = &observed.body {
         let start: String = text.trim_start().chars().take(15).collect::<String>().to_ascii_lowercase();
-        if content_type.as_deref().is_some_and(|ct| ct.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html") {
+        if content_type.as_deref().is_some_and(|ct| ct.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html")
+        {
             return err(ErrorKind::Endpoint, format!("status {status} with an HTML page instead of an API answer (a gateway or proxy fault)"));
         }
     }

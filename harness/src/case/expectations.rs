@@ -7,7 +7,7 @@
 //! (`known` when observed, `fixed` when not) and is reported with this file's name and line. This is
 //! web-platform-tests' metadata model: a new implementation is added with one file of expectations, without
 //! editing every case. Problems — YAML, an unknown key, a file named after no target, an entry naming no case
-//! (with a did-you-mean) — are [`LoadError`]s with `file:line:col`, fatal like a broken `targets.yaml`.
+//! (with a did-you-mean) — are [`Diagnostic`]s with `file:line:col`, fatal like a broken `targets.yaml`.
 //!
 //! [`render`] writes such a file back in canonical form; `compat expectations update` uses it to add the
 //! unexplained divergences of a run for review.
@@ -18,8 +18,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::load::{LoadError, LoadedCase, edit_distance, parse_yaml};
-use super::{KnownDivergence, PathPattern, Severity, Spanned};
+use super::load::{LoadedCase, parse_yaml};
+use crate::diagnostic::{Diagnostic, closest};
+use super::{KnownDivergence, PathPattern, Severity, Spanned, When};
 
 /// The root-relative folder of expectations files.
 pub const EXPECTATIONS_DIR: &str = "cases/expectations";
@@ -55,6 +56,9 @@ pub struct Entry {
     pub reason: String,
     /// Where it was documented, reported or recorded.
     pub link: String,
+    /// When it is due, as in a case's `known_divergences` (`always` by default, `sometimes`, `{present: …}`).
+    #[serde(default, skip_serializing_if = "When::is_always")]
+    pub when: When,
 }
 
 impl Entry {
@@ -66,6 +70,7 @@ impl Entry {
             reason: self.reason.clone(),
             link: self.link.clone(),
             severity: self.severity,
+            when: self.when.clone(),
         }
     }
 }
@@ -73,9 +78,10 @@ impl Entry {
 /// The entries of one file, by case name.
 pub type Entries = BTreeMap<String, Vec<Entry>>;
 
-/// Reads every `cases/expectations/*.yaml` under `root` and merges its entries into `cases`. A missing
-/// folder is no expectations at all.
-pub fn load_into(root: &Path, targets: &[&str], cases: &mut [LoadedCase]) -> Result<(), LoadError> {
+/// Reads every `cases/expectations/*.yaml` under `root` and merges its entries into `cases`. `names` are all
+/// the suite's case names, those of case files that did not load included: entries for those are checked but
+/// have nothing to merge into (the broken file is reported on its own). A missing folder is no expectations.
+pub fn load_into(root: &Path, targets: &[&str], names: &[String], cases: &mut [LoadedCase]) -> Result<(), Diagnostic> {
     let dir = root.join(EXPECTATIONS_DIR);
     let Ok(read) = std::fs::read_dir(&dir) else { return Ok(()) };
     let mut files: Vec<String> = read
@@ -84,20 +90,19 @@ pub fn load_into(root: &Path, targets: &[&str], cases: &mut [LoadedCase]) -> Res
         .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
         .collect();
     files.sort();
-    let names: Vec<String> = cases.iter().map(|c| c.case.name()).collect();
     for name in files {
         let rel = format!("{EXPECTATIONS_DIR}/{name}");
-        let text = std::fs::read_to_string(root.join(&rel)).map_err(|e| LoadError::whole_file(&rel, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(root.join(&rel)).map_err(|e| Diagnostic::whole_file(&rel, format!("cannot read: {e}")))?;
         let target = name.trim_end_matches(".yaml").trim_end_matches(".yml");
         if !targets.contains(&target) {
-            let hint = did_you_mean(target, targets.iter().copied()).map(|t| format!(" (did you mean `{t}.yaml`?)")).unwrap_or_default();
-            return Err(LoadError::whole_file(
+            let hint = closest(target, targets.iter().copied()).map(|t| format!(" (did you mean `{t}.yaml`?)")).unwrap_or_default();
+            return Err(Diagnostic::whole_file(
                 &rel,
                 format!("no target `{target}` in {}: an expectations file is named after its target{hint}", crate::target::TARGETS_FILE),
             ));
         }
-        for (case, entries) in parse(&rel, &text, &names)? {
-            let i = names.iter().position(|n| *n == case).expect("parse keeps known cases only");
+        for (case, entries) in parse(&rel, &text, names)? {
+            let Some(i) = cases.iter().position(|c| c.case.name() == case) else { continue };
             let merged = entries
                 .into_iter()
                 .map(|e| Expected { file: rel.clone(), divergence: Spanned::new(e.value.for_target(target), e.referenced, e.defined) });
@@ -109,7 +114,7 @@ pub fn load_into(root: &Path, targets: &[&str], cases: &mut [LoadedCase]) -> Res
 
 /// Parses the text of an expectations file; `cases` are the suite's case names. Entries come back with
 /// their positions; a case name not in `cases` is an error at its line, with a did-you-mean.
-pub fn parse(file: &str, text: &str, cases: &[String]) -> Result<BTreeMap<String, Vec<Spanned<Entry>>>, LoadError> {
+pub fn parse(file: &str, text: &str, cases: &[String]) -> Result<BTreeMap<String, Vec<Spanned<Entry>>>, Diagnostic> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(BTreeMap::new()); // comments only: YAML's empty document
     }
@@ -117,23 +122,17 @@ pub fn parse(file: &str, text: &str, cases: &[String]) -> Result<BTreeMap<String
     for (case, entries) in &parsed {
         if !cases.contains(case) {
             let line = key_line(text, case).unwrap_or(1);
-            let hint = did_you_mean(case, cases.iter().map(String::as_str)).map(|c| format!(": did you mean `{c}`?")).unwrap_or_default();
-            return Err(LoadError::at(file, text, line, 1, format!("no case `{case}` in this suite{hint} (keys are `<feature>::<id>`)")));
+            let hint = closest(case, cases.iter().map(String::as_str)).map(|c| format!(": did you mean `{c}`?")).unwrap_or_default();
+            return Err(Diagnostic::at(file, text, line, 1, format!("no case `{case}` in this suite{hint} (keys are `<feature>::<id>`)")));
         }
         for e in entries {
             if e.value.rule.is_none() && e.value.path.is_none() {
                 let (l, c) = (e.referenced.line(), e.referenced.column());
-                return Err(LoadError::at(file, text, l, c, "an expectation needs a `rule`, a `path`, or both"));
+                return Err(Diagnostic::at(file, text, l, c, "an expectation needs a `rule`, a `path`, or both"));
             }
         }
     }
     Ok(parsed)
-}
-
-/// The closest of `candidates` to `word`, when close enough to be a typo.
-fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let (d, best) = candidates.map(|c| (edit_distance(word, c), c)).min()?;
-    (d <= (word.len().max(best.len()) / 3).max(2)).then_some(best)
 }
 
 /// Line of a top-level key, written plain or quoted.
@@ -176,6 +175,9 @@ pub fn render(header: &str, entries: &Entries) -> String {
             }
             field("reason", q(&e.reason));
             field("link", q(&e.link));
+            if !e.when.is_always() {
+                field("when", serde_json::to_string(&e.when).expect("a When serializes")); // JSON is YAML flow style
+            }
         }
     }
     out
@@ -229,6 +231,7 @@ mod tests {
             severity: Some(Severity::Breaking),
             reason: "it said \"no\" # not a comment\nand more".into(),
             link: "https://example.invalid/x?y=1#z".into(),
+            when: When::Sometimes,
         };
         entries.insert("chat::basic".into(), vec![e.clone()]);
         let text = render(&default_header("x"), &entries);

@@ -2,7 +2,7 @@
 //!
 //! A case is one behaviour of one feature: a request, what a conformant response must look like, and the
 //! divergences already known on particular targets. Nothing here does I/O except [`load`], which reads case
-//! files and turns every problem into a [`LoadError`] carrying `file:line:col`. The run layer
+//! files and turns every problem into a [`Diagnostic`](crate::diagnostic::Diagnostic) carrying `file:line:col`. The run layer
 //! ([`crate::run`]) consumes these types; nothing here knows how a request is sent.
 
 mod assertion;
@@ -17,10 +17,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::rules::Severity;
+
 pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
-pub use load::{LoadError, LoadedCase, load_case_file, load_cases};
-pub use path::{JsonPathExpr, PathPattern};
+pub use load::{LoadedCase, load_case_file, load_cases};
 pub(crate) use path::push_name as push_path_name;
+pub use path::{JsonPathExpr, PathPattern};
 
 /// A position in a case file (1-based line and column).
 pub type Spanned<T> = serde_saphyr::Spanned<T>;
@@ -262,29 +264,10 @@ fn default_true() -> bool {
     true
 }
 
-/// How much a divergence matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// The response passes what the official SDKs need but breaks the letter of OpenAI's specification.
-    Spec,
-    /// The official SDKs (or code written against them) cannot handle the response.
-    Breaking,
-}
-
-impl Severity {
-    /// Lower-case name, as in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Spec => "spec",
-            Severity::Breaking => "breaking",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+impl KnownDivergence {
+    /// `rule at path` (either alone when the other is not given), as every report names the declaration.
+    pub fn rule_at_path(&self) -> String {
+        [self.rule.as_deref(), self.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ")
     }
 }
 
@@ -309,4 +292,51 @@ pub struct KnownDivergence {
     /// The severity the divergence is expected to have; a finding of another severity is not explained by it.
     #[serde(default)]
     pub severity: Option<Severity>,
+    /// When it is due: `always` (the default: not observing it is `fixed`), `sometimes` (it depends on the
+    /// answer; not observing it is not news), or `{ present: <JSONPath> }` (due only when that path of the
+    /// response holds a value other than null, false, 0 or empty — "only if reasoning tokens were spent").
+    #[serde(default, skip_serializing_if = "When::is_always")]
+    pub when: When,
+}
+
+/// When a known divergence is due (see [`KnownDivergence::when`]).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum When {
+    /// Every run must show it.
+    #[default]
+    Always,
+    /// It shows on some answers only; a run without it is not `fixed`.
+    Sometimes,
+    /// Due only when the path selects a value that is not null, false, 0 or empty.
+    #[serde(untagged)]
+    Present {
+        /// The JSONPath of the condition, on the body or the reassembled stream message.
+        present: JsonPathExpr,
+    },
+}
+
+impl When {
+    /// Whether it is the default.
+    pub fn is_always(&self) -> bool {
+        *self == When::Always
+    }
+
+    /// Whether the divergence is due on this response (`subject`: the body, or the reassembled message).
+    pub fn due(&self, subject: Option<&Value>) -> bool {
+        match self {
+            When::Always => true,
+            When::Sometimes => false,
+            When::Present { present } => subject.is_some_and(|s| {
+                present.select(s).iter().any(|(_, v)| match v {
+                    Value::Null | Value::Bool(false) => false,
+                    Value::Number(n) => n.as_f64() != Some(0.0),
+                    Value::String(t) => !t.is_empty(),
+                    Value::Array(a) => !a.is_empty(),
+                    Value::Object(o) => !o.is_empty(),
+                    Value::Bool(true) => true,
+                })
+            }),
+        }
+    }
 }

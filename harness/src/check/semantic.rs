@@ -10,13 +10,22 @@
 //! - `semantic.usage`: a chat completion's `usage.total_tokens` is `prompt_tokens + completion_tokens`, as
 //!   `CompletionUsage` defines it (spec; reasoning tokens belong to `completion_tokens`);
 //! - `semantic.embeddings`: one embedding per input, indexes 0..k-1, and with `dimensions` vectors of that
-//!   length, base64 ones decoded (breaking).
+//!   length, base64 ones decoded (breaking);
+//! - `semantic.tool_call_id`: the tool calls of one message have non-empty, distinct ids (breaking: a tool
+//!   result names its call by id, so an empty or repeated id leaves results unmatchable); and every
+//!   `role: tool` message of a request that was answered names a call of an earlier assistant message
+//!   (spec: OpenAI refuses such a request with 400, an endpoint that answers it matched the result some
+//!   other way or dropped it);
+//! - `semantic.model`: a chat completion's or embedding list's `model` names the requested model — the same
+//!   string, or it followed by a `-` suffix (OpenAI answers `gpt-4o-mini` with the snapshot
+//!   `gpt-4o-mini-2024-07-18`); anything else, a `models/` prefix included, is reported (spec).
 
 use base64::Engine;
 use serde_json::Value;
 
-use super::Finding;
-use crate::case::{Case, Severity};
+use crate::case::Case;
+use crate::outcome::Finding;
+use crate::rules::{self, Rule, Severity};
 use crate::schema::{compact, pointer_to_path};
 
 /// Findings of every semantic check that applies to `case`'s request.
@@ -28,9 +37,13 @@ pub fn check(case: &Case, response: &Value) -> Vec<Finding> {
         structured_output(request, response, &mut out);
         choice_count(request, response, &mut out);
         usage_total(response, &mut out);
+        tool_call_ids(response, &mut out);
+        request_tool_call_ids(request, &mut out);
+        model_named(request, response, &mut out);
     }
     if case.request.path.ends_with("embeddings") {
         embeddings(request, response, &mut out);
+        model_named(request, response, &mut out);
     }
     out
 }
@@ -49,7 +62,7 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
             let Some(tool) = tools.iter().find(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name)) else {
                 let declared: Vec<_> = tools.iter().filter_map(|t| t.pointer("/function/name").and_then(Value::as_str)).collect();
                 out.push(
-                    Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.name"), "the call names a tool the request did not declare")
+                    Finding::new(&rules::SEMANTIC_TOOL_ARGUMENTS, format!("{path}.name"), "the call names a tool the request did not declare")
                         .expecting(format!("one of {declared:?}"), format!("{name:?}"))
                         .detail("tool calls name a declared tool")
                         .why("a tool loop dispatches on the name and has no handler for this one"),
@@ -61,7 +74,7 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
                 Ok(v) => v,
                 Err(e) => {
                     out.push(
-                        Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.arguments"), format!("arguments are not JSON: {e}"))
+                        Finding::new(&rules::SEMANTIC_TOOL_ARGUMENTS, format!("{path}.arguments"), format!("arguments are not JSON: {e}"))
                             .expecting("a JSON object string", compact(&Value::String(raw.to_owned()), 120))
                             .detail("tool-call arguments parse as JSON")
                             .why("code calls json.loads / JSON.parse on arguments before dispatching"),
@@ -70,7 +83,15 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
                 }
             };
             let parameters = tool.pointer("/function/parameters").cloned().unwrap_or_else(|| serde_json::json!({}));
-            validate_against(&parameters, &args, "semantic.tool_arguments", Severity::Spec, &format!("{path}.arguments"), &format!("arguments of `{name}` validate against its parameters schema"), out);
+            validate_against(
+                &parameters,
+                &args,
+                &rules::SEMANTIC_TOOL_ARGUMENTS,
+                Severity::Spec,
+                &format!("{path}.arguments"),
+                &format!("arguments of `{name}` validate against its parameters schema"),
+                out,
+            );
         }
     }
 }
@@ -86,7 +107,7 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
         let path = format!("$.choices[{c}].message.content");
         let Some(content) = choice.pointer("/message/content").and_then(Value::as_str) else {
             out.push(
-                Finding::new("semantic.structured_output", Severity::Breaking, path, "no text content to parse")
+                Finding::new(&rules::SEMANTIC_STRUCTURED_OUTPUT, path, "no text content to parse")
                     .expecting("a JSON document as content", compact(&choice["message"]["content"], 60))
                     .detail(format!("content conforms to response_format {kind}")),
             );
@@ -96,7 +117,7 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
             Ok(v) => v,
             Err(e) => {
                 out.push(
-                    Finding::new("semantic.structured_output", Severity::Breaking, path, format!("content is not JSON: {e}"))
+                    Finding::new(&rules::SEMANTIC_STRUCTURED_OUTPUT, path, format!("content is not JSON: {e}"))
                         .expecting("a JSON document", compact(&Value::String(content.to_owned()), 120))
                         .detail(format!("content conforms to response_format {kind}"))
                         .why("the SDKs' parse helpers (client.beta.chat.completions.parse) raise on it"),
@@ -107,7 +128,7 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
         if kind == "json_object" {
             if !parsed.is_object() {
                 out.push(
-                    Finding::new("semantic.structured_output", Severity::Breaking, path, "content is JSON but not an object")
+                    Finding::new(&rules::SEMANTIC_STRUCTURED_OUTPUT, path, "content is JSON but not an object")
                         .expecting("a JSON object", compact(&parsed, 80))
                         .detail("content conforms to response_format json_object"),
                 );
@@ -116,7 +137,15 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
         }
         if let Some(schema) = format.pointer("/json_schema/schema") {
             let severity = if strict { Severity::Breaking } else { Severity::Spec };
-            validate_against(schema, &parsed, "semantic.structured_output", severity, &path, "content validates against response_format.json_schema.schema", out);
+            validate_against(
+                schema,
+                &parsed,
+                &rules::SEMANTIC_STRUCTURED_OUTPUT,
+                severity,
+                &path,
+                "content validates against response_format.json_schema.schema",
+                out,
+            );
         }
     }
 }
@@ -129,7 +158,7 @@ fn choice_count(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     let expected: Vec<i64> = (0..n as i64).collect();
     if sorted != expected {
         out.push(
-            Finding::new("semantic.choices", Severity::Breaking, "$.choices", format!("asked for n={n}, got {} choices", indexes.len()))
+            Finding::new(&rules::SEMANTIC_CHOICES, "$.choices", format!("asked for n={n}, got {} choices", indexes.len()))
                 .expecting(format!("{n} choices with indexes {expected:?}"), format!("indexes {indexes:?}"))
                 .detail("n choices come back with indexes 0..n-1")
                 .why("code reads choices[i] for i < n"),
@@ -145,7 +174,7 @@ fn usage_total(response: &Value, out: &mut Vec<Finding>) {
     };
     if prompt + completion != total {
         out.push(
-            Finding::new("semantic.usage", Severity::Spec, "$.usage.total_tokens", "total_tokens is not prompt_tokens + completion_tokens")
+            Finding::new(&rules::SEMANTIC_USAGE, "$.usage.total_tokens", "total_tokens is not prompt_tokens + completion_tokens")
                 .expecting(format!("{prompt} + {completion} = {}", prompt + completion), total.to_string())
                 .detail("CompletionUsage.total_tokens counts prompt + completion tokens")
                 .why("cost and quota accounting that sums prompt and completion tokens disagrees with total_tokens"),
@@ -165,7 +194,7 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     indexes.sort_unstable();
     if indexes != (0..inputs as i64).collect::<Vec<_>>() {
         out.push(
-            Finding::new("semantic.embeddings", Severity::Breaking, "$.data", format!("{inputs} inputs, {} embeddings", data.len()))
+            Finding::new(&rules::SEMANTIC_EMBEDDINGS, "$.data", format!("{inputs} inputs, {} embeddings", data.len()))
                 .expecting(format!("{inputs} embeddings with indexes 0..{inputs}"), format!("indexes {indexes:?}"))
                 .detail("one embedding per input, indexed 0..k-1")
                 .why("callers zip inputs with data[] by index"),
@@ -183,7 +212,7 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
         lengths.push(len);
         if let Some(d) = dimensions.filter(|d| *d as usize != len) {
             out.push(
-                Finding::new("semantic.embeddings", Severity::Breaking, format!("$.data[{i}].embedding"), format!("asked for {d} dimensions, got {len}"))
+                Finding::new(&rules::SEMANTIC_EMBEDDINGS, format!("$.data[{i}].embedding"), format!("asked for {d} dimensions, got {len}"))
                     .expecting(format!("{d} dimensions"), format!("{len} dimensions"))
                     .detail("vectors have the requested dimensions")
                     .why("a vector index built for the requested dimension rejects other lengths"),
@@ -192,20 +221,103 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     }
     if dimensions.is_none() && lengths.windows(2).any(|w| w[0] != w[1]) {
         out.push(
-            Finding::new("semantic.embeddings", Severity::Breaking, "$.data", "vectors of one response differ in length")
+            Finding::new(&rules::SEMANTIC_EMBEDDINGS, "$.data", "vectors of one response differ in length")
                 .expecting("equal lengths", format!("{lengths:?}"))
                 .detail("vectors of one model have one dimension"),
         );
     }
 }
 
+/// Each message's tool calls carry non-empty ids, no two alike. A missing or non-string id is left to the
+/// schema (client tier) and, in a stream, to `stream.tool_call_index`, so it is not reported twice.
+fn tool_call_ids(response: &Value, out: &mut Vec<Finding>) {
+    for (c, choice) in response_choices(response) {
+        let calls = choice.pointer("/message/tool_calls").and_then(Value::as_array).into_iter().flatten();
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        for (k, call) in calls.enumerate() {
+            let Some(id) = call.get("id").and_then(Value::as_str) else { continue };
+            let path = format!("$.choices[{c}].message.tool_calls[{k}].id");
+            if id.is_empty() {
+                out.push(
+                    Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, "the tool call's id is empty")
+                        .expecting("a non-empty id, unique within the message", "\"\"")
+                        .detail("tool calls carry non-empty ids, unique within a message")
+                        .why(rules::SEMANTIC_TOOL_CALL_ID.why),
+                );
+            } else if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+                out.push(
+                    Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, format!("the id repeats that of tool_calls[{first}]"))
+                        .expecting("a non-empty id, unique within the message", format!("{id:?}"))
+                        .detail("tool calls carry non-empty ids, unique within a message")
+                        .why(rules::SEMANTIC_TOOL_CALL_ID.why),
+                );
+            } else {
+                seen.push((id, k));
+            }
+        }
+    }
+}
+
+/// Every tool message of the request answers a call of an earlier assistant message. Only reached for an
+/// answered (2xx) request: OpenAI refuses an unmatched `tool_call_id` with 400.
+fn request_tool_call_ids(request: &Value, out: &mut Vec<Finding>) {
+    let mut called: Vec<&str> = Vec::new();
+    for (m, message) in request.get("messages").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        match message.get("role").and_then(Value::as_str) {
+            Some("assistant") => {
+                let calls = message.get("tool_calls").and_then(Value::as_array).into_iter().flatten();
+                called.extend(calls.filter_map(|c| c.get("id").and_then(Value::as_str)));
+            }
+            Some("tool") => {
+                let id = message.get("tool_call_id").and_then(Value::as_str).unwrap_or_default();
+                if !called.contains(&id) {
+                    out.push(
+                        Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, format!("$.messages[{m}].tool_call_id"), "the request's tool message answers no earlier tool call, yet it was answered")
+                            .with_severity(Severity::Spec)
+                            .expecting(format!("one of the earlier calls' ids {called:?}, or a 400"), format!("{id:?}"))
+                            .detail("in the request: each tool message's tool_call_id names a call of an earlier assistant message")
+                            .why("OpenAI refuses such a request with 400; an endpoint that answers it matched the result to a call some other way, or dropped it"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The answer's `model` names the requested one: equal, or the requested name followed by `-` (a dated
+/// snapshot). A `models/` prefix the request did not have is reported, not normalized away.
+fn model_named(request: &Value, response: &Value, out: &mut Vec<Finding>) {
+    let (Some(requested), Some(answered)) = (request.get("model").and_then(Value::as_str), response.get("model").and_then(Value::as_str)) else {
+        return; // a missing or mistyped model is the schema's to report
+    };
+    if requested.contains("{{") {
+        return; // a case not resolved for a target (a unit test's) names a role, not a model
+    }
+    if answered == requested || answered.strip_prefix(requested).is_some_and(|rest| rest.starts_with('-')) {
+        return;
+    }
+    let message = if answered.strip_prefix("models/") == Some(requested) {
+        "the answer names the requested model with a `models/` prefix".to_owned()
+    } else {
+        "the answer names another model than the one requested".to_owned()
+    };
+    out.push(
+        Finding::new(&rules::SEMANTIC_MODEL, "$.model", message)
+            .expecting(format!("{requested:?} (or a snapshot of it, {requested:?} followed by `-…`)"), format!("{answered:?}"))
+            .detail("the answer's model names the requested model")
+            .why(rules::SEMANTIC_MODEL.why),
+    );
+}
+
 /// Validates `instance` against a schema taken from the request, one finding per violation.
-fn validate_against(schema: &Value, instance: &Value, rule: &str, severity: Severity, path: &str, detail: &str, out: &mut Vec<Finding>) {
+fn validate_against(schema: &Value, instance: &Value, rule: &Rule, severity: Severity, path: &str, detail: &str, out: &mut Vec<Finding>) {
     let validator = match jsonschema::validator_for(schema) {
         Ok(v) => v,
         Err(e) => {
             out.push(
-                Finding::new(rule, Severity::Spec, path, format!("the request's schema does not compile, so this cannot be checked: {e}"))
+                Finding::new(rule, path, format!("the request's schema does not compile, so this cannot be checked: {e}"))
+                    .with_severity(Severity::Spec)
                     .detail(detail),
             );
             return;
@@ -213,12 +325,11 @@ fn validate_against(schema: &Value, instance: &Value, rule: &str, severity: Seve
     };
     for error in validator.iter_errors(instance) {
         let inner = pointer_to_path(error.instance_path().as_str());
-        let mut message = error.to_string();
-        if message.len() > 200 {
-            message.truncate(200);
-        }
+        // By characters, not bytes: a message quoting non-ASCII content must not be cut inside a character.
+        let message: String = error.to_string().chars().take(200).collect();
         out.push(
-            Finding::new(rule, severity, format!("{path} → {inner}"), message)
+            Finding::new(rule, format!("{path} → {inner}"), message)
+                .with_severity(severity)
                 .expecting(format!("valid against the request's schema at {}", error.schema_path().as_str()), compact(error.instance(), 120))
                 .detail(detail.to_owned()),
         );

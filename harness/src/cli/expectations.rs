@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use compat::case::PathPattern;
 use compat::case::expectations::{Entries, Entry, default_header, expectations_file, parse, render};
 use compat::outcome::Outcome;
-use compat::results::load_results;
+use compat::report::write::load_results;
 use regex::Regex;
 
 #[derive(clap::Args)]
@@ -119,14 +119,14 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
 }
 
 /// The entry explaining one finding: its rule, path (indexes generalized), severity, and the evidence.
-fn draft(f: &compat::check::Finding) -> Entry {
+fn draft(f: &compat::outcome::Finding) -> Entry {
     static INDEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[\d+\]").unwrap());
     let general = INDEX.replace_all(&f.path, "[*]");
     let mut reason = format!("TODO: why — observed: {}", f.message);
     if !f.expected.is_empty() || !f.actual.is_empty() {
         reason.push_str(&format!(" (expected {}, actual {})", clip(&f.expected), clip(&f.actual)));
     }
-    Entry { rule: Some(f.rule.clone()), path: PathPattern::parse(&general).ok(), severity: Some(f.severity), reason, link: "TODO".into() }
+    Entry { rule: Some(f.rule.clone()), path: PathPattern::parse(&general).ok(), severity: Some(f.severity), reason, link: "TODO".into(), when: Default::default() }
 }
 
 /// At most 200 characters of `s`, marked when cut.

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::case::LoadedCase;
 use crate::case::features::Features;
-use crate::outcome::{Outcome, Verdict};
+use crate::outcome::Outcome;
 
 /// Marks the start of the generated table in the README.
 pub const START: &str = "<!-- coverage:start -->";
@@ -17,18 +17,7 @@ pub const END: &str = "<!-- coverage:end -->";
 
 /// A verdict as a table cell: a symbol and the word (and severity), readable without colour.
 pub fn cell(o: &Outcome) -> String {
-    let symbol = match o.verdict {
-        Verdict::Pass => "✅",
-        Verdict::Known => "🟡",
-        Verdict::Diverges => "❌",
-        Verdict::Fixed => "🆕",
-        Verdict::Error => "⚠️",
-        Verdict::Skipped => "⏭️",
-    };
-    match o.severity {
-        Some(s) => format!("{symbol} {} ({s})", o.verdict),
-        None => format!("{symbol} {}", o.verdict),
-    }
+    format!("{} {}", o.verdict.emoji(), o.verdict.with_severity(o.severity))
 }
 
 /// The Markdown table. `targets` fixes the column order; outcomes are looked up by target and case.
@@ -50,10 +39,7 @@ pub fn render(features: &Features, cases: &[LoadedCase], outcomes: &[Outcome], t
             let verdicts: Vec<String> = targets
                 .iter()
                 .map(|t| {
-                    outcomes
-                        .iter()
-                        .find(|o| o.target == *t && o.feature == c.case.feature && o.id == c.case.id)
-                        .map_or_else(|| "—".to_owned(), cell)
+                    outcomes.iter().find(|o| o.target == *t && o.feature == c.case.feature && o.id == c.case.id).map_or_else(|| "—".to_owned(), cell)
                 })
                 .collect();
             let _ = writeln!(out, "| {first} | [`{}`]({}) {} | {} |", c.case.id, c.file, escape(&c.case.title), verdicts.join(" | "));
@@ -109,21 +95,18 @@ pub fn render_known(outcomes: &[Outcome], target: &str) -> String {
     for ((_, source), g) in groups {
         let shown: Vec<&str> = g.cases.iter().take(6).map(String::as_str).collect();
         let more = if g.cases.len() > 6 { format!(" … {} cases in all", g.cases.len()) } else { String::new() };
-        let _ = writeln!(out, "| {} | {} | {} | {}{more} |", source.replace('|', "\\|"), g.rules.join("<br>"), g.severities.join(", "), shown.join(", "));
+        let _ =
+            writeln!(out, "| {} | {} | {} | {}{more} |", source.replace('|', "\\|"), g.rules.join("<br>"), g.severities.join(", "), shown.join(", "));
     }
     out
 }
 
-/// Replaces the text between the markers in `readme` with `table`; `None` when the markers are missing.
+/// `readme` with the generated coverage table between its markers; `None` when they are missing.
 pub fn splice(readme: &str, table: &str) -> Option<String> {
-    let start = readme.find(START)? + START.len();
-    let end = readme[start..].find(END)? + start;
-    Some(format!("{}\n{}{}", &readme[..start], table, &readme[end..]))
+    super::splice_between(readme, START, END, table)
 }
 
-/// The table currently between the markers.
+/// The coverage table currently between the markers.
 pub fn current(readme: &str) -> Option<&str> {
-    let start = readme.find(START)? + START.len();
-    let end = readme[start..].find(END)? + start;
-    Some(readme[start..end].trim_start_matches('\n'))
+    super::between(readme, START, END)
 }

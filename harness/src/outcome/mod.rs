@@ -10,57 +10,30 @@
 //!
 //! `cargo test` and `compat run` fail on `diverges`, `fixed`, `error`, and on a changed or missing snapshot.
 
+//!
+//! The outcome model stands on its own: [`Finding`] (in `finding`), the [`Exchange`] with its [`ObservedBody`]
+//! and the fixture's [`Origin`] (in `exchange`), and the [`Verdict`] table (in `verdict`) live here, so the
+//! reports and recording read outcomes without importing the checks, fixtures or transport.
+
+mod exchange;
+mod finding;
+mod verdict;
+
 use serde::{Deserialize, Serialize};
+
+pub use exchange::{Exchange, FixtureInfo, ObservedBody, Origin, SentRequest};
+pub use finding::Finding;
+pub use verdict::Verdict;
+
 use serde_json::Value;
 
-use crate::case::{Case, KnownDivergence, Method, Severity};
-use crate::check::{Finding, ObservedBody};
-use crate::fixture::Origin;
+use crate::case::{Case, KnownDivergence};
+use crate::rules::Severity;
 
-/// The verdict of a case on a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Conformant.
-    Pass,
-    /// A divergence nobody declared.
-    Diverges,
-    /// Only declared divergences were observed.
-    Known,
-    /// A declared divergence is no longer observed.
-    Fixed,
-    /// The run broke; says nothing about conformance.
-    Error,
-    /// Not run on this target.
-    Skipped,
-}
-
-impl Verdict {
-    /// Every verdict, in report order.
-    pub const ALL: [Verdict; 6] = [Verdict::Pass, Verdict::Known, Verdict::Diverges, Verdict::Fixed, Verdict::Error, Verdict::Skipped];
-
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Diverges => "diverges",
-            Verdict::Known => "known",
-            Verdict::Fixed => "fixed",
-            Verdict::Error => "error",
-            Verdict::Skipped => "skipped",
-        }
-    }
-
-    /// Whether this verdict fails `cargo test` and `compat run`.
-    pub fn fails(self) -> bool {
-        matches!(self, Verdict::Diverges | Verdict::Fixed | Verdict::Error)
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
+/// The name of a case's trial and outcome on a target: `<target>::<feature>::<id>`. The one place it is
+/// formatted: `cargo test` filters, result files, reports and `compat diff` all pair outcomes by it.
+pub fn trial_name(target: &str, feature: &str, id: &str) -> String {
+    format!("{target}::{feature}::{id}")
 }
 
 /// Whether the response came from a fixture or a live endpoint.
@@ -91,7 +64,40 @@ pub enum ErrorKind {
     Fixture,
     /// The case or target cannot run (broken case file, no model for a role, no key).
     Config,
+    /// A bug in the harness itself: a case's run or checks panicked.
+    Harness,
 }
+
+/// Lower-case names as in results.json, for the enums of the outcome model (one `match` each, so a report
+/// never spells them with `format!("{:?}")`).
+macro_rules! names {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// Lower-case name, as serialized.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+names!(Mode { Replay => "replay", Live => "live" });
+names!(ErrorKind {
+    Transport => "transport",
+    Timeout => "timeout",
+    Endpoint => "endpoint",
+    Truncated => "truncated",
+    Unmatched => "unmatched",
+    Fixture => "fixture",
+    Config => "config",
+    Harness => "harness",
+});
+names!(SnapshotStatus { Matched => "matched", Changed => "changed", Missing => "missing" });
 
 /// A broken run, with its cause.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,50 +125,13 @@ pub struct KnownStatus {
     pub divergence: KnownDivergence,
     /// How many findings it explains.
     pub observed: usize,
-}
-
-/// The request as sent (model names resolved; no headers, so no key).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SentRequest {
-    /// HTTP method.
-    pub method: Method,
-    /// Path relative to the base URL.
-    pub path: String,
-    /// JSON body.
+    /// Whether it was due on this answer (see `when`); one not due and not observed does not make the case
+    /// `fixed`. Serialized only when false.
+    #[serde(default = "gates_by_default", skip_serializing_if = "is_true")]
+    pub due: bool,
+    /// For a case run `repeat: k` times: in how many of the k runs it was observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-    /// Raw body, when the case sends one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw_body: Option<String>,
-}
-
-/// The exchange, as evidence for the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exchange {
-    /// The request.
-    pub request: SentRequest,
-    /// Response status.
-    pub status: u16,
-    /// Response content type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// The response body.
-    pub body: ObservedBody,
-    /// For a stream: the parsed chunks.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub chunks: Vec<Value>,
-    /// For a stream: the reassembled message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reassembled: Option<Value>,
-}
-
-/// Where the fixture came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FixtureInfo {
-    /// Root-relative path.
-    pub path: String,
-    /// Its origin.
-    pub origin: Origin,
+    pub runs_observed: Option<u32>,
 }
 
 /// How a case's snapshot compared.
@@ -189,9 +158,22 @@ pub struct SnapshotCheck {
     /// Unified diff from the stored to the new content, when changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Whether a change fails the run: true in replay (`cargo test`, `compat run`) and under `--snapshots strict`;
+    /// false in a live run, where a changed shape is a note (the answer varies; a nightly is red only for a
+    /// real reason). Serialized only when false.
+    #[serde(default = "gates_by_default", skip_serializing_if = "is_true")]
+    pub gating: bool,
     /// The new normalized content (kept to write a pending `.snap.new`).
     #[serde(skip)]
     pub content: String,
+}
+
+fn gates_by_default() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Time spent and attempts made.
@@ -295,14 +277,47 @@ impl Outcome {
         }
     }
 
-    /// `<target>::<feature>::<id>`, the trial name.
-    pub fn name(&self) -> String {
-        format!("{}::{}::{}", self.target, self.feature, self.id)
+    /// An outcome that is only an error, for what has no case to run: a case file that does not load, a
+    /// result file that does not read. `file` and `line` say where to look.
+    pub fn error_only(name: [&str; 3], title: &str, file: &str, line: u64, kind: ErrorKind, message: String) -> Self {
+        let [target, feature, id] = name;
+        Outcome {
+            target: target.to_owned(),
+            feature: feature.to_owned(),
+            id: id.to_owned(),
+            title: title.to_owned(),
+            doc: String::new(),
+            file: file.to_owned(),
+            line,
+            mode: Mode::Replay,
+            verdict: Verdict::Error,
+            severity: None,
+            findings: Vec::new(),
+            known: Vec::new(),
+            extensions: Vec::new(),
+            error: Some(RunError { kind, message, diff: None }),
+            skip_reason: None,
+            exchange: None,
+            fixture: None,
+            snapshot: None,
+            timing: Timing::default(),
+            repeats: None,
+        }
     }
 
-    /// Whether this outcome fails the run: a failing verdict, or a changed or missing snapshot.
+    /// `<target>::<feature>::<id>`, the trial name ([`trial_name`]).
+    pub fn name(&self) -> String {
+        trial_name(&self.target, &self.feature, &self.id)
+    }
+
+    /// Whether this outcome fails the run: a failing verdict, or a changed or missing snapshot that gates.
     pub fn fails(&self) -> bool {
-        self.verdict.fails() || self.snapshot.as_ref().is_some_and(|s| s.status != SnapshotStatus::Matched)
+        self.verdict.fails() || self.snapshot.as_ref().is_some_and(|s| s.gating && s.status != SnapshotStatus::Matched)
+    }
+
+    /// Whether its snapshot changed without failing the run (a live run's note).
+    pub fn snapshot_note(&self) -> bool {
+        self.snapshot.as_ref().is_some_and(|s| !s.gating && s.status == SnapshotStatus::Changed)
     }
 
     /// Marks the outcome as an error.
@@ -316,6 +331,23 @@ impl Outcome {
 /// Matches `findings` against the known divergences declared for `target` and returns the verdict,
 /// the deciding severity and the status of each declaration. Findings get `known` set when explained.
 pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
+    decide_with(case, target, findings, |_, k| k.when.due(None))
+}
+
+/// [`decide`] for one answer: `subject` (the body, or the reassembled stream message) decides which known
+/// divergences were due (their `when`); one that was not due and not observed does not make the case `fixed`.
+pub fn decide_on(case: &Case, target: &str, findings: &mut [Finding], subject: Option<&Value>) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
+    decide_with(case, target, findings, |_, k| k.when.due(subject))
+}
+
+/// [`decide`] with `due(index, divergence)` saying which known divergences were due (for `repeat: k`: due in
+/// any of the runs).
+pub fn decide_with(
+    case: &Case,
+    target: &str,
+    findings: &mut [Finding],
+    due: impl Fn(usize, &KnownDivergence) -> bool,
+) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
     let mut known: Vec<KnownStatus> = case
         .known_for(target)
         .map(|(index, file, k)| KnownStatus {
@@ -324,6 +356,8 @@ pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, 
             file: file.map(str::to_owned),
             divergence: k.value.clone(),
             observed: 0,
+            due: due(index, &k.value),
+            runs_observed: None,
         })
         .collect();
     for f in findings.iter_mut() {
@@ -335,7 +369,7 @@ pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, 
     let worst = |explained: bool| findings.iter().filter(|f| f.known.is_some() == explained).map(|f| f.severity).max();
     let verdict = if let Some(s) = worst(false) {
         return (Verdict::Diverges, Some(s), known);
-    } else if known.iter().any(|k| k.observed == 0) {
+    } else if known.iter().any(|k| k.observed == 0 && k.due) {
         Verdict::Fixed
     } else if findings.is_empty() {
         Verdict::Pass
