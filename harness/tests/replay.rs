@@ -193,7 +193,7 @@ fn llama_cpp_fixtures_are_recorded_from_the_server() {
             (Some(_), _) => {}
             (None, None) => panic!("{rel} is missing: re-record with scripts/llama-cpp/record.sh"),
             (None, Some(f)) => match f.origin {
-                compat::fixture::Origin::Recorded { base_url, server, .. } => {
+                compat::outcome::Origin::Recorded { base_url, server, .. } => {
                     assert!(base_url.starts_with("http://127.0.0.1:"), "{rel}: {base_url}");
                     assert!(server.as_deref().is_some_and(|s| s.starts_with("llama-cpp-python 0.3.")), "{rel}: {server:?}");
                     recorded += 1;

@@ -19,8 +19,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::load::{LoadedCase, parse_yaml};
-use crate::diagnostic::{Diagnostic, closest};
 use super::{KnownDivergence, PathPattern, Severity, Spanned, When};
+use crate::diagnostic::{Diagnostic, closest};
 
 /// The root-relative folder of expectations files.
 pub const EXPECTATIONS_DIR: &str = "cases/expectations";
@@ -98,7 +98,8 @@ pub fn load_into(root: &Path, targets: &[&str], names: &[String], cases: &mut [L
             let hint = closest(target, targets.iter().copied()).map(|t| format!(" (did you mean `{t}.yaml`?)")).unwrap_or_default();
             return Err(Diagnostic::whole_file(
                 &rel,
-                format!("no target `{target}` in {}: an expectations file is named after its target{hint}", crate::target::TARGETS_FILE),
+                // The targets file's name is spelled out: the case model sits beneath `target` and may not import it.
+                format!("no target `{target}` in cases/targets.yaml: an expectations file is named after its target{hint}"),
             ));
         }
         for (case, entries) in parse(&rel, &text, names)? {

@@ -80,10 +80,7 @@ impl Case {
     /// The known divergences declared for `target`: the case's own, then those of expectations files, each
     /// with its index (expectations number on after the case's entries) and the file declaring it when that
     /// is not the case file.
-    pub fn known_for<'a>(
-        &'a self,
-        target: &'a str,
-    ) -> impl Iterator<Item = (usize, Option<&'a str>, &'a Spanned<KnownDivergence>)> + 'a {
+    pub fn known_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = (usize, Option<&'a str>, &'a Spanned<KnownDivergence>)> + 'a {
         let own = self.known_divergences.iter().map(|k| (None, k));
         let expected = self.expected.iter().map(|e| (Some(e.file.as_str()), &e.divergence));
         own.chain(expected).enumerate().filter(move |(_, (_, k))| k.value.targets.iter().any(|t| t == target)).map(|(i, (f, k))| (i, f, k))

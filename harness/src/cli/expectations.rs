@@ -126,7 +126,14 @@ fn draft(f: &compat::outcome::Finding) -> Entry {
     if !f.expected.is_empty() || !f.actual.is_empty() {
         reason.push_str(&format!(" (expected {}, actual {})", clip(&f.expected), clip(&f.actual)));
     }
-    Entry { rule: Some(f.rule.clone()), path: PathPattern::parse(&general).ok(), severity: Some(f.severity), reason, link: "TODO".into(), when: Default::default() }
+    Entry {
+        rule: Some(f.rule.clone()),
+        path: PathPattern::parse(&general).ok(),
+        severity: Some(f.severity),
+        reason,
+        link: "TODO".into(),
+        when: Default::default(),
+    }
 }
 
 /// At most 200 characters of `s`, marked when cut.

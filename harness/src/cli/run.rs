@@ -134,7 +134,8 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, mine, args.jobs)));
     }
     outcomes.extend(broken);
-    let recorded = compat::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref(), args.server.as_deref());
+    let recorded =
+        compat::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref(), args.server.as_deref());
     for r in &recorded {
         println!("{r}");
     }
