@@ -93,7 +93,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
     }
     let mut report = String::new();
     for o in &outcomes {
-        for k in o.known.iter().filter(|k| k.observed == 0 && k.file.as_deref() == Some(rel.as_str())) {
+        for k in o.known.iter().filter(|k| k.observed == 0 && k.due && k.file.as_deref() == Some(rel.as_str())) {
             let d = &k.divergence;
             let what = [d.rule.as_deref(), d.path.as_ref().map(PathPattern::as_str)].into_iter().flatten().collect::<Vec<_>>().join(" at ");
             report.push_str(&format!(
@@ -103,7 +103,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
         }
     }
     if added == 0 {
-        report.push_str(&format!("{rel}: nothing to add; every divergence {} observed on `{target}` is declared\n", from.display()));
+        report.push_str(&format!("{rel}: nothing to add; every divergence observed on `{target}` in {} is declared\n", from.display()));
         return Ok(report);
     }
     std::fs::create_dir_all(path.parent().expect("the file is under cases/"))
