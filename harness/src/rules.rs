@@ -114,6 +114,9 @@ rules! {
     SEMANTIC_EMBEDDINGS = "semantic.embeddings", Breaking, "",
         "one embedding per input, indexes 0..k-1, requested `dimensions` (base64 vectors decoded)",
         "callers zip inputs with data[] by index and size their vector index by the requested dimension";
+    STEP_CAPTURE = "step.capture", Breaking, "",
+        "in a multi-step case, each capture finds a value in its step's answer (later steps are not sent without it)",
+        "a client loop takes the id, tool call or signature from this answer to make its next request";
     ASSERT_EQUALS = "assert.equals", Spec, "the assertion's `severity`",
         "a case assertion: the value at a path equals the one given",
         "the case's own statement of the documented behaviour";

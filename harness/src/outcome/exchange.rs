@@ -70,6 +70,18 @@ pub struct Exchange {
     pub reassembled: Option<Value>,
 }
 
+/// One step of a multi-step case as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step's name.
+    pub name: String,
+    /// Its exchanges in order: one, or one per attempt of a poll (the last is the one checked).
+    pub exchanges: Vec<Exchange>,
+    /// The values it captured for later steps, by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub captured: std::collections::BTreeMap<String, Value>,
+}
+
 /// Where the fixture came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixtureInfo {
