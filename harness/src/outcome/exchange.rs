@@ -82,6 +82,18 @@ pub struct StepRecord {
     pub captured: std::collections::BTreeMap<String, Value>,
 }
 
+impl StepRecord {
+    /// One line for the reports: `poll: GET videos/v1 → 200 (4 attempts)`.
+    pub fn summary(&self) -> String {
+        let Some(last) = self.exchanges.last() else { return format!("{}: not sent", self.name) };
+        let attempts = match self.exchanges.len() {
+            1 => String::new(),
+            n => format!(" ({n} attempts)"),
+        };
+        format!("{}: {} {} → {}{attempts}", self.name, last.request.method, last.request.path, last.status)
+    }
+}
+
 /// Where the fixture came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixtureInfo {

@@ -66,9 +66,13 @@ impl Finding {
         self
     }
 
-    /// `rule at path`, as every report names a finding in one line (and `compat diff` pairs them).
+    /// `rule at path` (`… in step <name>` in a multi-step case), as every report names a finding in one line (and
+    /// `compat diff` pairs them).
     pub fn rule_at_path(&self) -> String {
-        format!("{} at {}", self.rule, self.path)
+        match &self.step {
+            Some(step) => format!("{} at {} in step {step}", self.rule, self.path),
+            None => format!("{} at {}", self.rule, self.path),
+        }
     }
 
     /// Where in the response: `chunk 2, $.choices[0]…` for a stream chunk, else the path; in a multi-step
