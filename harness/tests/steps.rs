@@ -12,6 +12,11 @@ use compat::outcome::{ErrorKind, Outcome, Verdict};
 use compat::suite::{Suite, default_root, replay_context};
 use serde_json::{Value, json};
 
+/// One runtime for every test of this file: the transport's HTTP client is shared by the process, and a pooled
+/// connection opened on a runtime that was since dropped fails ("dispatch task is gone").
+static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> =
+    std::sync::LazyLock::new(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap());
+
 const TARGETS: &str = "targets:\n  t:\n    base_url: https://example.invalid/v1/\n    auth: { env: NO_KEY_NEEDED }\n    models: { chat: model-a }\n";
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -25,7 +30,11 @@ fn run_one(root: &Path, target: &str, name: &str) -> Outcome {
     let ctx = replay_context(root).unwrap();
     let case = suite.cases.iter().find(|c| c.case.name() == name).expect("case is in the suite").clone();
     let target = suite.target(target).unwrap().clone();
-    tokio::runtime::Runtime::new().unwrap().block_on(compat::run::run_case(&ctx, &case, &target))
+    let o = RUNTIME.block_on(compat::run::run_case(&ctx, &case, &target));
+    if let Some(e) = &o.error {
+        eprintln!("{name} on {}: error {e:?}", target.name);
+    }
+    o
 }
 
 fn exchange(method: &str, path: &str, body: Option<Value>, answer: Value) -> Value {
@@ -184,7 +193,8 @@ fn a_poll_completes_on_its_nth_replayed_answer_without_waiting() {
     assert_eq!(o.timing.attempts, 5);
     assert!(compat::report::terminal::render_outcome(&o).contains("  step wait: GET jobs/j1 → 200 (4 attempts)\n"));
     // A second run gets the whole sequence again (each run mounts its own copy).
-    assert_eq!(run_one(dir.path(), "t", "selftest::job").verdict, Verdict::Pass);
+    let again = run_one(dir.path(), "t", "selftest::job");
+    assert_eq!(again.verdict, Verdict::Pass, "{:?}", again.error);
 }
 
 #[test]
@@ -207,7 +217,7 @@ fn a_poll_longer_than_the_recorded_sequence_is_an_unmatched_error() {
     let dir = poll_project(10, &["queued", "in_progress"]);
     let o = run_one(dir.path(), "t", "selftest::job");
     let e = o.error.as_ref().unwrap();
-    assert_eq!(e.kind, ErrorKind::Unmatched);
+    assert_eq!(e.kind, ErrorKind::Unmatched, "{e:?}");
     assert_eq!(e.message, "step `wait`: fixtures/t/selftest/job.json holds 3 exchanges and the case sent a request after the last one");
 }
 

@@ -96,15 +96,18 @@ fn testcase(out: &mut String, o: &Outcome) {
     // A multi-step case lists its steps as properties (one-step cases have none).
     let known: Vec<(&str, String)> =
         o.steps.iter().map(|s| ("step", s.summary())).chain(known.into_iter().map(|k| ("known_divergence", k))).collect();
-    if body.is_none() && known.is_empty() && o.verdict != Verdict::Skipped {
+    if body.is_none() && known.is_empty() && !o.snapshot_note() && o.verdict != Verdict::Skipped {
         out.push_str("/>\n");
         return;
     }
     out.push_str(">\n");
-    if !known.is_empty() {
+    if !known.is_empty() || o.snapshot_note() {
         let _ = writeln!(out, "      <properties>");
         for (name, value) in &known {
             property(out, 8, name, value);
+        }
+        if o.snapshot_note() {
+            property(out, 8, "snapshot_note", "changed");
         }
         let _ = writeln!(out, "      </properties>");
     }

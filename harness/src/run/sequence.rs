@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Attempt, Captures, Headers, RunContext, classify, live_once, ms, observe, request_diff, resolve_with, transport_error, wire_request};
-use crate::case::{Case, LoadedCase};
+use crate::case::{Case, KnownDivergence, LoadedCase, Request, When};
 use crate::check::{self, assertions};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture};
@@ -28,7 +28,7 @@ use crate::outcome::{
 };
 use crate::rules;
 use crate::schema::compact;
-use crate::snapshot;
+use crate::snapshot::{self, SnapshotPolicy};
 use crate::target::Target;
 use crate::transport;
 
@@ -74,6 +74,8 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
     let mut first_failing_run = None;
     let mut last_steps = Vec::new();
     let mut error = None;
+    // Per known divergence (by index in the case): in how many runs it was due, and observed.
+    let (mut due_runs, mut seen_runs) = (vec![0u32; case.known_divergences.len()], vec![0u32; case.known_divergences.len()]);
     for _ in 0..case.repeat {
         let pass = run_once(ctx, loaded, target, fixtures.as_ref(), &mut outcome.timing).await;
         if pass.error.is_some() {
@@ -82,7 +84,11 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
             break;
         }
         let mut run_findings = pass.findings;
-        let run_verdict = outcome::decide(case, &target.name, &mut run_findings).0;
+        let (run_verdict, _, run_known) = outcome::decide_with(case, &target.name, &mut run_findings, |_, k| due_in(k, &pass.steps));
+        for k in &run_known {
+            due_runs[k.index] += u32::from(k.due);
+            seen_runs[k.index] += u32::from(k.observed > 0);
+        }
         if run_verdict.fails() {
             first_failing_run.get_or_insert(run_verdict);
         } else {
@@ -108,7 +114,10 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
         outcome.set_error(e.kind, e.message, e.diff);
         return outcome;
     }
-    let (mut verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    let (mut verdict, severity, mut known) = outcome::decide_with(case, &target.name, &mut findings, |i, _| due_runs[i] > 0);
+    if case.repeat > 1 {
+        known.iter_mut().for_each(|k| k.runs_observed = Some(seen_runs[k.index]));
+    }
     if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
         verdict = failed; // as for a one-step case: every run must pass (pass^k)
     }
@@ -120,7 +129,7 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
     if case.repeat > 1 {
         outcome.repeats = Some(Repeats { passed, total: case.repeat });
     }
-    let snapshot_wanted = case.steps.last().is_some_and(|s| s.value.expect.snapshot);
+    let snapshot_wanted = case.steps.last().is_some_and(|s| s.value.expect.snapshot) && ctx.snapshots != SnapshotPolicy::Off;
     if let Some(exchange) = outcome.exchange.as_ref().filter(|_| snapshot_wanted) {
         let body = match &exchange.body {
             ObservedBody::Json { value } => Some(value),
@@ -128,9 +137,20 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
         };
         let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
         let name = snapshot::snapshot_name(&case.feature, &case.id);
-        outcome.snapshot = Some(snapshot::compare(&ctx.root, &target.name, &name, content));
+        outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
     outcome
+}
+
+/// Whether a known divergence was due on a run: `when: present` is due when its path holds a value in the
+/// checked answer of its step (of any step, when it names none).
+fn due_in(k: &KnownDivergence, steps: &[StepRecord]) -> bool {
+    match &k.when {
+        When::Present { .. } => {
+            steps.iter().filter(|s| k.step.as_ref().is_none_or(|name| *name == s.name)).any(|s| k.when.due(s.exchanges.last().and_then(subject)))
+        }
+        other => other.due(None),
+    }
 }
 
 /// What a step's captures and a poll's condition read: a stream's reassembled message, else the JSON body.
@@ -158,7 +178,6 @@ async fn run_once(ctx: &RunContext, loaded: &LoadedCase, target: &Target, fixtur
             e.message = format!("step `{}`: {}", step.name, e.message);
             e
         };
-        let step_case = case.step_case(index);
         let sent = match resolve_with(loaded, &step.request, target, &captures) {
             Ok(s) => s,
             Err(message) => {
@@ -166,6 +185,9 @@ async fn run_once(ctx: &RunContext, loaded: &LoadedCase, target: &Target, fixtur
                 return pass;
             }
         };
+        // As for a one-step case, the checks see the request as sent (model names and captures resolved).
+        let step_case = case.step_case(index);
+        let step_case = Case { request: Request { body: sent.body.clone(), ..step_case.request.clone() }, ..step_case };
         let mut record = StepRecord { name: step.name.clone(), exchanges: Vec::new(), captured: Default::default() };
         let max_attempts = step.poll.as_ref().map_or(1, |p| p.max_attempts);
         let mut checked = None;
@@ -177,6 +199,12 @@ async fn run_once(ctx: &RunContext, loaded: &LoadedCase, target: &Target, fixtur
             served += 1;
             timing.attempts += a.attempts;
             timing.retries += a.attempts.saturating_sub(1);
+            if ctx.mode == Mode::Live {
+                *timing.queued_ms.get_or_insert(0.0) += a.queued.as_secs_f64() * 1000.0;
+                if let Some((head, body)) = a.wire {
+                    (timing.first_byte_ms, timing.body_ms) = (Some(head.as_secs_f64() * 1000.0), Some(body.as_secs_f64() * 1000.0));
+                }
+            }
             let (observed, ended) = match a.result {
                 Ok(ok) => ok,
                 Err(e) => {
@@ -299,5 +327,5 @@ async fn replay_send(
         }),
         Ok(r) => Ok(observe(r)),
     };
-    Attempt { result, attempts: 1 }
+    Attempt { result, attempts: 1, queued: Duration::ZERO, wire: None }
 }
