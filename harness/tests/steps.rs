@@ -267,3 +267,13 @@ fn the_repositorys_multi_step_cases_replay_green_on_both_targets() {
     let o = run_one(&root, "gemini", "video-generation::create_and_poll");
     assert_eq!(o.steps[1].exchanges.len(), 3);
 }
+
+#[test]
+fn reports_group_findings_per_step() {
+    use compat::outcome::Finding;
+    let f = |step: &str| Finding::new(&compat::rules::SCHEMA_SPEC, "$.choices[0].logprobs", "required property is missing").in_step(step);
+    let findings = [f("call"), f("answer"), f("answer")];
+    let groups = compat::report::group_findings(&findings);
+    let shape: Vec<(Option<&str>, usize)> = groups.iter().map(|g| (g.first.step.as_deref(), g.count)).collect();
+    assert_eq!(shape, [(Some("call"), 1), (Some("answer"), 2)], "the same path in two steps is two findings");
+}
