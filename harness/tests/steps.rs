@@ -277,3 +277,14 @@ fn reports_group_findings_per_step() {
     let shape: Vec<(Option<&str>, usize)> = groups.iter().map(|g| (g.first.step.as_deref(), g.count)).collect();
     assert_eq!(shape, [(Some("call"), 1), (Some("answer"), 2)], "the same path in two steps is two findings");
 }
+
+#[test]
+fn a_broken_sequence_fixture_is_located() {
+    let text = "{\n  \"origin\": { \"kind\": \"synthesized\", \"basis\": \"t\" },\n  \"exchanges\": [\n    { \"request\": { \"method\": \"GET\", \"path\": \"x\" }, \"respons\": {} }\n  ]\n}\n";
+    let e = compat::fixture::parse_sequence("fixtures/t/a/b.json", text).unwrap_err();
+    assert_eq!(e.line, 4, "{e}");
+    assert!(e.message.starts_with("unknown field `respons`"), "{e}");
+    let empty = "{ \"origin\": { \"kind\": \"synthesized\", \"basis\": \"t\" }, \"exchanges\": [] }";
+    let e = compat::fixture::parse_sequence("fixtures/t/a/b.json", empty).unwrap_err();
+    assert_eq!(e.message, "`exchanges` needs at least one exchange");
+}
