@@ -59,6 +59,9 @@ pub struct Entry {
     /// When it is due, as in a case's `known_divergences` (`always` by default, `sometimes`, `{present: …}`).
     #[serde(default, skip_serializing_if = "When::is_always")]
     pub when: When,
+    /// In a multi-step case, the step (by name) whose findings it explains; absent, any step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 impl Entry {
@@ -71,6 +74,7 @@ impl Entry {
             link: self.link.clone(),
             severity: self.severity,
             when: self.when.clone(),
+            step: self.step.clone(),
         }
     }
 }
@@ -174,6 +178,9 @@ pub fn render(header: &str, entries: &Entries) -> String {
             if let Some(s) = e.severity {
                 field("severity", s.name().to_owned());
             }
+            if let Some(step) = &e.step {
+                field("step", q(step));
+            }
             field("reason", q(&e.reason));
             field("link", q(&e.link));
             if !e.when.is_always() {
@@ -233,6 +240,7 @@ mod tests {
             reason: "it said \"no\" # not a comment\nand more".into(),
             link: "https://example.invalid/x?y=1#z".into(),
             when: When::Sometimes,
+            step: Some("create".into()),
         };
         entries.insert("chat::basic".into(), vec![e.clone()]);
         let text = render(&default_header("x"), &entries);

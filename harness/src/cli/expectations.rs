@@ -83,7 +83,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
         for f in o.findings.iter().filter(|f| f.known.is_none()) {
             let entry = draft(f);
             let list = entries.entry(case.clone()).or_default();
-            let same = |e: &Entry| e.rule == entry.rule && e.path == entry.path && e.severity == entry.severity;
+            let same = |e: &Entry| e.rule == entry.rule && e.path == entry.path && e.severity == entry.severity && e.step == entry.step;
             if !list.iter().any(same) {
                 list.push(entry);
                 added += 1;
@@ -133,6 +133,7 @@ fn draft(f: &compat::outcome::Finding) -> Entry {
         reason,
         link: "TODO".into(),
         when: Default::default(),
+        step: f.step.clone(),
     }
 }
 
