@@ -90,7 +90,11 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     let started = Instant::now();
     let case = &loaded.case;
     let mut outcome = Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode);
-    if let Some(reason) = target.skip_reason(&case.feature, &case.id) {
+    let skip = match ctx.mode {
+        Mode::Live => target.live_skip_reason(&case.feature, &case.id),
+        Mode::Replay => target.skip_reason(&case.feature, &case.id),
+    };
+    if let Some(reason) = skip {
         outcome.verdict = Verdict::Skipped;
         outcome.skip_reason = Some(reason.to_owned());
         return outcome;
