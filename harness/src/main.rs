@@ -36,6 +36,8 @@ enum Command {
     History(cli::history::HistoryArgs),
     /// Write the score badges (SVG, shields style, and shields endpoint JSON) of a results.json.
     Badge(cli::history::BadgeArgs),
+    /// Per-target expectations files (`cases/expectations/<target>.yaml`): `update` adds a run's unexplained divergences.
+    Expectations(cli::expectations::ExpectationsArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => cli::diff::run(&root, args),
         Command::History(args) => cli::history::run(&root, args),
         Command::Badge(args) => cli::history::badge(&root, args),
+        Command::Expectations(args) => cli::expectations::run(&root, args),
         Command::Rules(args) => cli::rules::run(&root, args),
     }
 }

@@ -5,6 +5,7 @@ pub mod bench_pacing;
 pub mod bench_scale;
 pub mod coverage;
 pub mod diff;
+pub mod expectations;
 pub mod history;
 pub mod rules;
 pub mod run;

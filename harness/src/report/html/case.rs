@@ -3,7 +3,8 @@
 //! is, the error, each finding (path, rule, severity, message, expected vs actual or their diff, why it
 //! matters), the known divergences with reason and link, the snapshot and its diff, extensions, timing, and
 //! the exchange — the request, then the response as pretty JSON, or for a stream its chunk list and the
-//! reassembled message. Every value is escaped with [`super::esc`].
+//! reassembled message; for a multi-step case, each step with its captures and exchanges. Every value is
+//! escaped with [`super::esc`].
 
 use std::fmt::Write;
 
@@ -52,8 +53,12 @@ pub(super) fn render(out: &mut String, o: &Outcome, view: &View) {
         let items: Vec<String> = o.extensions.iter().map(|e| format!("<code>{}</code>", esc(e))).collect();
         let _ = writeln!(out, "<h3>Extensions</h3>\n<p>fields the spec does not define (not failures): {}</p>", items.join(", "));
     }
-    if let Some(x) = &o.exchange {
-        exchange(out, x, o.fails(), view);
+    if o.steps.is_empty() {
+        if let Some(x) = &o.exchange {
+            exchange(out, x, o.fails(), view, "exchange");
+        }
+    } else {
+        steps(out, o, view);
     }
     let _ = writeln!(out, "</div>\n</details>\n</section>");
 }
@@ -67,7 +72,10 @@ fn where_line(out: &mut String, o: &Outcome) {
     if let Some(f) = &o.fixture {
         let origin = match &f.origin {
             Origin::Synthesized { basis } => format!("synthesized from {}", linkify(basis)),
-            Origin::Recorded { date, model, base_url } => format!("recorded {} from {} with {}", esc(date), esc(base_url), esc(model)),
+            Origin::Recorded { date, model, base_url, server } => {
+                let by = server.as_deref().map(|s| format!("{} at ", esc(s))).unwrap_or_default();
+                format!("recorded {} from {by}{} with {}", esc(date), esc(base_url), esc(model))
+            }
         };
         parts.push(format!("fixture <code>{}</code> ({origin})", esc(&f.path)));
     }
@@ -210,7 +218,7 @@ fn known(out: &mut String, o: &Outcome) {
             esc(&what),
             esc(&d.reason),
             linkify(&d.link),
-            esc(&o.file),
+            esc(k.file.as_deref().unwrap_or(&o.file)),
             k.line
         );
     }
@@ -244,14 +252,37 @@ fn snapshot(out: &mut String, o: &Outcome) {
     }
 }
 
-fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View) {
+/// A multi-step case: each step with its line, what it captured and its exchanges (every attempt of a poll,
+/// the last one — the one checked — open when the outcome fails).
+fn steps(out: &mut String, o: &Outcome, view: &View) {
+    let _ = writeln!(out, "<h3>Steps</h3>");
+    for (k, step) in o.steps.iter().enumerate() {
+        let _ = writeln!(out, "<h4>step {}</h4>", esc(&step.summary()));
+        if !step.captured.is_empty() {
+            let items: Vec<String> =
+                step.captured.iter().map(|(k, v)| format!("<code>{}</code> = <code>{}</code>", esc(k), esc(&v.to_string()))).collect();
+            let _ = writeln!(out, "<p>captured: {}</p>", items.join(", "));
+        }
+        let n = step.exchanges.len();
+        for (i, x) in step.exchanges.iter().enumerate() {
+            if n > 1 {
+                let _ = writeln!(out, "<p>attempt {} of {n}</p>", i + 1);
+            }
+            exchange(out, x, o.fails() && i + 1 == n, view, &format!("steps/{k}/exchanges/{i}"));
+        }
+    }
+}
+
+/// `base` is where the exchange sits in the outcome (`exchange`, `steps/0/exchanges/1`), for the pointers of cut
+/// bodies.
+fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View, base: &str) {
     let r = &x.request;
     let _ = writeln!(out, "<details><summary>Request: {} <code>{}</code></summary>", r.method.as_str(), esc(&r.path));
     if let Some(body) = &r.body {
-        pre(out, &pretty(body), view, "exchange/request/body");
+        pre(out, &pretty(body), view, &format!("{base}/request/body"));
     }
     if let Some(raw) = &r.raw_body {
-        pre(out, raw, view, "exchange/request/raw_body");
+        pre(out, raw, view, &format!("{base}/request/raw_body"));
     }
     let _ = writeln!(out, "</details>");
     let ct = x.content_type.as_deref().map(|c| format!(" <code>{}</code>", esc(c))).unwrap_or_default();
@@ -260,10 +291,10 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View) {
         ObservedBody::Empty => {
             let _ = writeln!(out, "<p>(empty body)</p>");
         }
-        ObservedBody::Json { value } => pre(out, &pretty(value), view, "exchange/body/value"),
+        ObservedBody::Json { value } => pre(out, &pretty(value), view, &format!("{base}/body/value")),
         ObservedBody::Text { text, .. } => {
             let _ = writeln!(out, "<p>not JSON, shown as text:</p>");
-            pre(out, text, view, "exchange/body/text");
+            pre(out, text, view, &format!("{base}/body/text"));
         }
         ObservedBody::Stream { events, truncated } => {
             let cut = if *truncated { " — <b>cut inside an event</b>" } else { "" };
@@ -272,10 +303,10 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View) {
                 let _ = writeln!(out, "<p>{} events{cut}:</p>\n<ol class=\"chunks\" start=\"0\">", events.len());
                 let items =
                     events.iter().map(|e| e.event.as_deref().map(|n| format!("event: {}\n", esc(n))).unwrap_or_default() + &esc(&e.data)).collect();
-                (items, "exchange/body/events")
+                (items, "body/events")
             } else {
                 let _ = writeln!(out, "<p>{} chunks ({} events){cut}:</p>\n<ol class=\"chunks\" start=\"0\">", x.chunks.len(), events.len());
-                (x.chunks.iter().map(|c| esc(&c.to_string())).collect(), "exchange/chunks")
+                (x.chunks.iter().map(|c| esc(&c.to_string())).collect(), "chunks")
             };
             let (mut bytes, mut listed) = (0, 0);
             for item in &items {
@@ -292,12 +323,12 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View) {
                     out,
                     "<p class=\"cut\">{} more; all of them are in <code>results.json</code> at <code>{}</code></p>",
                     items.len() - listed,
-                    esc(&view.pointer(what))
+                    esc(&view.pointer(&format!("{base}/{what}")))
                 );
             }
             if let Some(m) = &x.reassembled {
                 let _ = writeln!(out, "<p>reassembled message:</p>");
-                pre(out, &pretty(m), view, "exchange/reassembled");
+                pre(out, &pretty(m), view, &format!("{base}/reassembled"));
             }
         }
     }
