@@ -30,6 +30,8 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
     Diff(cli::diff::DiffArgs),
+    /// Serve fixtures on loopback as an OpenAI-compatible endpoint, one base URL per case (for SDKs and apps).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::coverage::run(&root, args),
         Command::Bench(args) => cli::bench::run(&root, args),
         Command::Diff(args) => cli::diff::run(&root, args),
+        Command::Serve(args) => cli::serve::run(&root, args),
     }
 }

@@ -5,6 +5,7 @@ pub mod bench_pacing;
 pub mod coverage;
 pub mod diff;
 pub mod run;
+pub mod serve;
 
 use std::path::Path;
 use std::process::ExitCode;
