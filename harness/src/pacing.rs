@@ -42,11 +42,7 @@ pub struct Pacer {
 impl Pacer {
     /// A pacer for a target's configuration.
     pub fn new(pacing: Pacing) -> Self {
-        Pacer {
-            in_flight: Semaphore::new(pacing.concurrency.max(1) as usize),
-            pacing,
-            next_slot: Mutex::new(Instant::now()),
-        }
+        Pacer { in_flight: Semaphore::new(pacing.concurrency.max(1) as usize), pacing, next_slot: Mutex::new(Instant::now()) }
     }
 
     /// No budget, no retries: one attempt per request.

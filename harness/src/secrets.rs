@@ -4,7 +4,7 @@
 //! values). Everything that comes back — status, headers, body bytes, transport error text — passes through a
 //! [`Redactor`] in the run layer before it becomes part of an [`crate::outcome::Outcome`], so reports,
 //! snapshots and printed lines never see the key even when an endpoint echoes it (in an error message, a
-//! header, a URL). Recording ([`crate::fixture::record`]) applies the same redactor once more to the fixture
+//! header, a URL). Recording ([`crate::record`]) applies the same redactor once more to the fixture
 //! it writes, and adds the structural rules: credential headers are never kept, and a `key=` query
 //! parameter's value is replaced wherever a URL appears.
 
@@ -17,8 +17,7 @@ use regex::Regex;
 pub const REDACTED: &str = "REDACTED";
 
 /// Header names that carry credentials; never recorded, never shown.
-pub const CREDENTIAL_HEADERS: &[&str] =
-    &["authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie", "set-cookie"];
+pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie", "set-cookie"];
 
 /// Whether a header (any case) carries credentials.
 pub fn is_credential_header(name: &str) -> bool {
@@ -28,8 +27,7 @@ pub fn is_credential_header(name: &str) -> bool {
 /// `key=` (or `api_key=`, `apikey=`, `access_token=`) as a URL query parameter, up to the next delimiter.
 const KEY_PARAM_RE: &str = r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\s"'\\<>]+"#;
 static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(KEY_PARAM_RE).expect("a valid regex"));
-static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> =
-    LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
+static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> = LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 
 /// Replaces secret values, and `key=` query parameters, in text and bytes.
 #[derive(Clone, Default)]

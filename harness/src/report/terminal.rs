@@ -16,8 +16,7 @@
 use std::fmt::Write;
 
 use super::structured_diff;
-use crate::check::Finding;
-use crate::outcome::{Outcome, SnapshotStatus, Verdict};
+use crate::outcome::{Finding, Outcome, SnapshotStatus, Verdict};
 
 /// One finding, indented for a case block. `file` and `case_line` locate findings without a line of their own.
 pub fn render_finding(f: &Finding, file: &str, case_line: u64) -> String {
