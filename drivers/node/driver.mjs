@@ -61,11 +61,19 @@ const g = (o, ...names) => names.reduce((x, n) => (x == null ? undefined : x[n])
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const excText = (e) => `${e?.constructor?.name ?? 'Error'}: ${e?.message ?? e}`.slice(0, 400);
 
+// What a tool loop does with each function call: JSON.parse(arguments) (throws on anything but JSON text).
+function parseToolArguments(choices) {
+  for (const c of Array.isArray(choices) ? choices : []) {
+    const calls = g(c, 'message', 'tool_calls');
+    for (const t of Array.isArray(calls) ? calls : []) if (t.type !== 'custom') JSON.parse(g(t, 'function', 'arguments'));
+  }
+}
+
 function chatView(choices) {
-  return (choices ?? []).map((c) => ({
+  return (Array.isArray(choices) ? choices : []).map((c) => ({
     content: g(c, 'message', 'content') || null,
     finish_reason: g(c, 'finish_reason') ?? null,
-    tool_calls: (g(c, 'message', 'tool_calls') ?? []).map((t) => [g(t, 'id') ?? null, g(t, 'function', 'name') ?? null, g(t, 'function', 'arguments') ?? null]),
+    tool_calls: (Array.isArray(g(c, 'message', 'tool_calls')) ? g(c, 'message', 'tool_calls') : []).map((t) => [g(t, 'id') ?? null, g(t, 'function', 'name') ?? null, g(t, 'function', 'arguments') ?? null]),
   }));
 }
 
@@ -207,6 +215,7 @@ class Driver {
   }
 
   checkCompletion(r) {
+    parseToolArguments(r.choices);
     const wire = chatView(this.wireJson().choices);
     const got = chatView(r.choices);
     return same(got, wire) ? ['ok'] : ['degraded', `the SDK's choices differ from the wire's: ${JSON.stringify(got)} vs ${JSON.stringify(wire)}`.slice(0, 400)];
@@ -221,6 +230,7 @@ class Driver {
   }
 
   checkFinal(f) {
+    parseToolArguments(f.choices);
     const problems = [];
     for (const [i, a] of wireStreamView(sseChunks(this.wire.text))) {
       const c = (f.choices ?? []).find((c) => c.index === i);

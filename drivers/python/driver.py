@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 
 import openai
+import pydantic
 
 RANK = {"ok": 0, "degraded": 1, "breaks": 2}
 ERROR_CLASSES = {
@@ -145,6 +146,32 @@ def wire_stream_view(chunks):
     return acc
 
 
+JSON_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool, "object": dict}
+
+
+def model_from_schema(name, schema):
+    """A pydantic model for a response_format's JSON schema, as a user of `parse` would write it."""
+    fields = {}
+    required = set(schema.get("required", []))
+    for key, prop in (schema.get("properties") or {}).items():
+        t = JSON_TYPES.get(prop.get("type"), object)
+        if prop.get("type") == "array":
+            t = list[JSON_TYPES.get((prop.get("items") or {}).get("type"), object)]
+        elif prop.get("type") == "object" and prop.get("properties"):
+            t = model_from_schema(name + "_" + key, prop)
+        fields[key] = (t, ...) if key in required else (t | None, None)
+    return pydantic.create_model(name, **fields)
+
+
+def parse_tool_arguments(choices):
+    """What a tool loop does with each function call: json.loads(arguments) (raises on anything but JSON text)."""
+    for c in choices if isinstance(choices, list) else []:
+        calls = g(c, "message", "tool_calls")
+        for t in calls if isinstance(calls, list) else []:
+            if g(t, "type") != "custom":
+                json.loads(g(t, "function", "arguments"))
+
+
 def worst(calls):
     return max((c["outcome"] for c in calls), key=RANK.__getitem__, default="ok")
 
@@ -255,10 +282,17 @@ class Driver:
         kw = self.chat_kwargs(c.create)
         self.attempt("chat.completions.create", lambda: c.create(**kw), self.check_completion)
         fmt = self.body.get("response_format") or {}
-        if fmt.get("type") in ("json_schema", "json_object"):
+        if fmt.get("type") == "json_object":
             self.attempt("chat.completions.parse + json.loads(content)", lambda: c.parse(**self.chat_kwargs(c.parse)), self.check_parsed)
+        elif fmt.get("type") == "json_schema":
+            # A user of parse() passes a model; the SDK validates the content against it.
+            model = model_from_schema("Answer", (fmt.get("json_schema") or {}).get("schema") or {})
+            kw = self.chat_kwargs(c.parse)
+            kw["response_format"] = model
+            self.attempt("chat.completions.parse(response_format=<pydantic model>)", lambda: c.parse(**kw), lambda r: ("ok", ""))
 
     def check_completion(self, r):
+        parse_tool_arguments(r.choices)
         wire = chat_view(self.wire_json().get("choices"))
         got = chat_view(r.choices)
         if got != wire:
@@ -281,6 +315,7 @@ class Driver:
         return "ok", ""
 
     def check_final(self, final):
+        parse_tool_arguments(final.choices)
         wire = wire_stream_view(sse_chunks(self.raw))
         problems = []
         for i, a in wire.items():
