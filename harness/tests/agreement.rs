@@ -22,7 +22,9 @@ use std::process::{Child, Command, Stdio};
 
 use compat::case::LoadedCase;
 use compat::check::{Observed, evaluate};
+use compat::clients::{CaseEvidence, EVIDENCE_FILE, Evidence, fixture_digest};
 use compat::fixture::{Fixture, fixture_path, load_fixture};
+use compat::outcome::ClientRun;
 use compat::rules::Severity;
 use compat::schema::SchemaSet;
 use compat::suite::{Suite, default_root};
@@ -103,11 +105,14 @@ fn harness_severity_agrees_with_the_official_sdks() {
     let suite = Suite::load(&root).unwrap_or_else(|e| panic!("{e}"));
     let schemas = SchemaSet::builtin().unwrap();
     let mut harness: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    let mut digests: BTreeMap<String, String> = BTreeMap::new();
     for target in suite.replayable_targets() {
         for case in &suite.cases {
             let rel = fixture_path(&target.fixtures_dir(), &case.case.feature, &case.case.id);
             if let Ok(Some(fixture)) = load_fixture(&root, &rel) {
-                harness.insert(format!("{}::{}::{}", target.name, case.case.feature, case.case.id), harness_view(case, &fixture, &schemas));
+                let name = format!("{}::{}::{}", target.name, case.case.feature, case.case.id);
+                digests.insert(name.clone(), fixture_digest(&fixture));
+                harness.insert(name, harness_view(case, &fixture, &schemas));
             }
         }
     }
@@ -185,6 +190,23 @@ fn harness_severity_agrees_with_the_official_sdks() {
             "name": name, "harness": severity, "clients": per_driver.iter().map(|(d, _, r)| json!({"driver": d, "outcome": r["outcome"], "calls": r["calls"]})).collect::<Vec<_>>(),
             "agrees": ok, "exception": excepted.get(name.as_str()),
         }));
+    }
+    // The evidence replay outcomes carry (compat::clients): written only when it changed, so a run leaves no diff.
+    let evidence = Evidence {
+        drivers: drivers.iter().map(|d| format!("{} {}", d["driver"].as_str().unwrap(), d["sdk_version"].as_str().unwrap())).collect(),
+        cases: evidence
+            .iter()
+            .filter_map(|e| {
+                let name = e["name"].as_str().unwrap();
+                let clients: Vec<ClientRun> = serde_json::from_value(e["clients"].clone()).ok()?;
+                Some(CaseEvidence { name: name.to_owned(), fixture_sha256: digests.get(name)?.clone(), clients })
+            })
+            .collect(),
+    };
+    let text = serde_json::to_string_pretty(&evidence).unwrap() + "\n";
+    if std::fs::read_to_string(root.join(EVIDENCE_FILE)).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(root.join(EVIDENCE_FILE), text).expect("drivers/evidence.json is written");
+        eprintln!("wrote {EVIDENCE_FILE} ({} cases): commit it", evidence.cases.len());
     }
     let report = json!({"served": total, "agreed": agreed, "drivers": drivers.iter().map(|d| json!({"driver": d["driver"], "sdk_version": d["sdk_version"]})).collect::<Vec<_>>(), "cases": evidence});
     let _ = std::fs::create_dir_all(root.join("reports"));
