@@ -28,6 +28,8 @@ impl Selection {
 }
 
 /// One trial of a run.
+// One per trial, built once per run: the size difference between the variants costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PlannedTrial {
     /// A case on a target.
