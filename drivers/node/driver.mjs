@@ -181,6 +181,13 @@ class Driver {
       await this.attempt('images.generate', () => cl.images.generate(this.body), (r) => this.checkImages(r));
     } else if (path === 'batches') {
       await this.attempt('batches.create', () => cl.batches.create(this.body), (b) => this.checkBatch(b));
+    } else if (path === 'responses') {
+      await this.attempt('responses.create', () => cl.responses.create(this.body), (r) => {
+        const w = this.wireJson();
+        const want = [w.id ?? null, (w.output ?? []).length];
+        const got = [r.id ?? null, (r.output ?? []).length];
+        return same(got, want) ? ['ok'] : ['degraded', `response ${JSON.stringify(got)} vs the wire's ${JSON.stringify(want)}`];
+      });
     } else if (path.startsWith('batches/')) {
       await this.attempt('batches.retrieve', () => cl.batches.retrieve(path.slice('batches/'.length)), (b) => this.checkBatch(b));
     } else this.record('none', 'ok', `no SDK call for ${this.c.request.method} ${path}`);

@@ -249,6 +249,9 @@ class Driver:
         elif path == "batches":
             fn = self.client.batches.create
             self.attempt("batches.create", lambda: fn(**split_kwargs(fn, self.body)), self.check_batch)
+        elif path == "responses":
+            fn = self.client.responses.create
+            self.attempt("responses.create", lambda: fn(**split_kwargs(fn, self.body)), self.check_response)
         elif path.startswith("batches/"):
             self.attempt("batches.retrieve", lambda: self.client.batches.retrieve(path[len("batches/"):]), self.check_batch)
         else:
@@ -371,6 +374,12 @@ class Driver:
         wire = [(d.get("b64_json"), d.get("url")) for d in self.wire_json().get("data") or []]
         got = [(g(d, "b64_json"), g(d, "url")) for d in r.data or []]
         return ("ok", "") if got == wire else ("degraded", "the SDK's images differ from the wire's")
+
+    def check_response(self, r):
+        wire = self.wire_json()
+        want = (wire.get("id"), len(wire.get("output") or []))
+        got = (g(r, "id"), len(g(r, "output") or []))
+        return ("ok", "") if got == want else ("degraded", f"response {got} vs the wire's {want}")
 
     def check_batch(self, b):
         wire = self.wire_json()

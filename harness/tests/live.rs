@@ -360,6 +360,7 @@ async fn run_repeated(case_yaml: &str, answers: Vec<Value>) -> (Outcome, usize) 
         mode: Mode::Live,
         base_url: Some(format!("{}/v1/", server.uri())),
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Strict,
     };
     let o = run_case(&ctx, &loaded, &target).await;
     let sent = server.received_requests().await.unwrap().len();
@@ -399,4 +400,123 @@ async fn repeat_turns_fixed_when_a_known_divergence_shows_in_some_runs_only() {
     // Known in two runs of three: the verdict needs all three, so `fixed`, 2 of 3.
     let (o, _) = run_repeated(&case, vec![without.clone(), completion("hi"), without]).await;
     assert_eq!((o.verdict, o.repeats.as_ref().unwrap().passed), (Verdict::Fixed, 2));
+}
+
+/// The snapshot policy of live runs: a conformant server and a new target with no snapshots is green, prints no
+/// insta text and writes nothing into the project; a stored snapshot of another shape is a note, not a failure,
+/// unless `--snapshots strict`; `--snapshots update` writes `.snap.new` files for review.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_snapshots_are_notes_unless_strict_and_written_only_when_asked() {
+    let server = endpoint("plain").await;
+    let dir = project(BEARER, &[("cases/chat/basic.yaml", CHAT_CASE)]);
+    let reports = tempfile::tempdir().unwrap();
+    let base = format!("{}/v1/", server.uri());
+    let args = |extra: &[&str]| {
+        let mut a = vec!["run", "--live", "--target", "t", "--base-url", &base, "--reports", reports.path().to_str().unwrap()];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let root = dir.path().to_owned();
+    let run = |extra: &[&str]| {
+        let (a, root) = (args(extra), root.clone());
+        async move {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            compat_async(&root, &a, Some("k-long-enough-key")).await
+        }
+    };
+    let before = files_under(dir.path());
+    let out = run(&[]).await;
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    for noise in ["insta", "Stopped on the first failure", "panicked", ".snap.new"] {
+        assert!(!printed.contains(noise), "`{noise}` in:\n{printed}");
+    }
+    assert_eq!(files_under(dir.path()), before, "a live run wrote into the project");
+
+    // A stored snapshot of another shape: a note in the terminal and results.json, exit 0.
+    write(dir.path(), "snapshots/t/chat__basic.snap", "---\nsource: harness/src/snapshot.rs\n---\n{\n  \"status\": 200,\n  \"body\": {}\n}\n");
+    let out = run(&[]).await;
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("snapshot changes (notes, not failures; diffs in the report): t::chat::basic"), "{printed}");
+    let results = read_json(&reports.path().join("results.json"));
+    let snap = &results["outcomes"][0]["snapshot"];
+    assert_eq!((snap["status"].as_str(), snap["gating"].as_bool()), (Some("changed"), Some(false)), "{snap}");
+    assert!(std::fs::read_to_string(reports.path().join("junit.xml")).unwrap().contains("name=\"snapshot_note\" value=\"changed\""));
+
+    let strict = run(&["--snapshots", "strict"]).await;
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
+    assert!(text(&strict).contains("snapshot snapshots/t/chat__basic.snap changed:"), "{}", text(&strict));
+
+    let update = run(&["--snapshots", "update"]).await;
+    assert_eq!(update.status.code(), Some(0), "{}", text(&update));
+    let pending = dir.path().join("snapshots/t/chat__basic.snap.new");
+    assert!(pending.is_file() && std::fs::read_to_string(&pending).unwrap().contains("\"object\": \"chat.completion\""));
+}
+
+/// Conditional known divergences: one that shows only on some answers (`when: sometimes`, or due only when a path
+/// of the answer holds a value) is not `fixed` when the answer did not trigger it, and a repeated case says in
+/// how many runs it was observed.
+#[tokio::test]
+async fn a_conditional_known_divergence_not_triggered_is_not_fixed() {
+    let declare = |when: &str| {
+        format!(
+            "{REPEAT_CASE}known_divergences:\n  - targets: [t]\n    rule: semantic.usage\n    when: {when}\n    reason: thinking tokens counted in the total only\n    link: gemini-compat.md #3\n"
+        )
+        .replace("repeat: 3", "repeat: 1")
+    };
+    let usage = |prompt: u64, completion_tokens: u64, total: u64, reasoning: u64| {
+        let mut c = completion("hi");
+        c["usage"] = json!({"prompt_tokens": prompt, "completion_tokens": completion_tokens, "total_tokens": total,
+            "completion_tokens_details": {"reasoning_tokens": reasoning}});
+        c
+    };
+    // The 2026 round-trip recording's arithmetic (66 + 6 = 72): the model did not think, nothing to see.
+    let (o, _) = run_repeated(&declare("sometimes"), vec![usage(66, 6, 72, 0)]).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{:#?}", o.known);
+    assert!(!o.known[0].due && o.known[0].observed == 0);
+    assert!(!compat::report::terminal::render_outcome(&o).contains("fixed"), "{}", compat::report::terminal::render_outcome(&o));
+    let (o, _) = run_repeated(&declare("sometimes"), vec![usage(17, 2, 49, 0)]).await;
+    assert_eq!(o.verdict, Verdict::Known);
+    // Due only when reasoning tokens were spent: not spent and not seen is fine; spent and not seen is news.
+    let when_thought = "{ present: \"$.usage.completion_tokens_details.reasoning_tokens\" }";
+    let (o, _) = run_repeated(&declare(when_thought), vec![usage(66, 6, 72, 0)]).await;
+    assert_eq!(o.verdict, Verdict::Pass);
+    let (o, _) = run_repeated(&declare(when_thought), vec![usage(66, 6, 72, 30)]).await;
+    assert_eq!(o.verdict, Verdict::Fixed);
+    // Repeated: observed in 2 of 3 runs, known, and the count is kept.
+    let case = declare("sometimes").replace("repeat: 1", "repeat: 3");
+    let (o, _) = run_repeated(&case, vec![usage(17, 2, 49, 0), usage(66, 6, 72, 0), usage(17, 2, 49, 0)]).await;
+    assert_eq!((o.verdict, o.known[0].runs_observed), (Verdict::Known, Some(2)));
+    assert_eq!(o.repeats.as_ref().unwrap().passed, 3);
+}
+
+/// Honest timing: two cases through one pacer at 60 requests a minute — the second waits its slot, and that wait
+/// is `queued_ms`, not time on the wire; the wire time shows the server's delay as time to first byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_queued_behind_the_pacer_is_apart_from_time_on_the_wire() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion("hi")).set_delay(std::time::Duration::from_millis(150)))
+        .mount(&server)
+        .await;
+    let mut target = parse_targets(&targets_yaml(BEARER)).unwrap().remove(0);
+    target.config.pacing.rpm = 60;
+    let loaded = parse_case("cases/chat/repeated.yaml", &REPEAT_CASE.replace("repeat: 3", "repeat: 1")).unwrap();
+    let ctx = RunContext {
+        root: std::env::temp_dir(),
+        schemas: Arc::new(SchemaSet::builtin().unwrap()),
+        mode: Mode::Live,
+        base_url: Some(format!("{}/v1/", server.uri())),
+        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
+    };
+    let first = run_case(&ctx, &loaded, &target).await;
+    let second = run_case(&ctx, &loaded, &target).await;
+    let t = &second.timing;
+    let (queued, head, body) = (t.queued_ms.unwrap(), t.first_byte_ms.unwrap(), t.body_ms.unwrap());
+    assert!(first.timing.queued_ms.unwrap() < 100.0, "the first slot is free: {:?}", first.timing);
+    assert!(queued > 600.0, "the second waited for its slot: {t:?}");
+    assert!((140.0..600.0).contains(&head) && body < 100.0, "the wire time is the server's: {t:?}");
+    assert!(t.duration_ms >= queued + head, "{t:?}");
 }
