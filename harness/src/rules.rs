@@ -70,15 +70,15 @@ rules! {
     STATUS = "status", Breaking, "",
         "the status the case expects",
         "the SDKs turn any non-2xx status into an exception, and a 2xx into a result";
-    BODY_JSON = "body.json", Breaking, "",
+    BODY_JSON = "body.json", Breaking, "breaking / typed (on an error status)",
         "a JSON body where one is due",
         "the SDKs parse every non-streamed body as JSON";
     BODY_STREAM = "body.stream", Breaking, "",
         "an event stream for `stream: true`",
         "the SDKs read a streamed answer only from server-sent events";
-    SCHEMA_CLIENT = "schema.client", Breaking, "",
-        "the body, or every chunk, against the **client** tier of its OpenAI object",
-        "the official SDKs read these fields; without them they raise or lose data";
+    SCHEMA_CLIENT = "schema.client", Breaking, "breaking / typed",
+        "the body, or every chunk, against the **client** tier of its OpenAI object (typed where `client.json`'s `x-severity` says so)",
+        "where the SDKs process a field (stream chunks, error bodies, embeddings data) they raise or lose data without it; elsewhere they return the object and only code trusting their types breaks";
     SCHEMA_SPEC = "schema.spec", Spec, "",
         "the same against the **spec** tier (a client violation is not repeated here)",
         "only the letter of OpenAI's document; strict validators and typed clients may still reject it";
