@@ -130,7 +130,7 @@ fn harness_severity_agrees_with_the_official_sdks() {
     let excepted: BTreeMap<&str, &str> =
         exceptions["exceptions"].as_array().unwrap().iter().map(|e| (e["name"].as_str().unwrap(), e["reason"].as_str().unwrap())).collect();
 
-    let mut evidence = Vec::new();
+    let mut served = Vec::new();
     let mut failures = Vec::new();
     let (mut agreed, mut total) = (0, 0);
     for (name, (severity, findings)) in &harness {
@@ -186,7 +186,7 @@ fn harness_severity_agrees_with_the_official_sdks() {
             )),
             _ => {}
         }
-        evidence.push(json!({
+        served.push(json!({
             "name": name, "harness": severity, "clients": per_driver.iter().map(|(d, _, r)| json!({"driver": d, "outcome": r["outcome"], "calls": r["calls"]})).collect::<Vec<_>>(),
             "agrees": ok, "exception": excepted.get(name.as_str()),
         }));
@@ -194,7 +194,7 @@ fn harness_severity_agrees_with_the_official_sdks() {
     // The evidence replay outcomes carry (compat::clients): written only when it changed, so a run leaves no diff.
     let evidence = Evidence {
         drivers: drivers.iter().map(|d| format!("{} {}", d["driver"].as_str().unwrap(), d["sdk_version"].as_str().unwrap())).collect(),
-        cases: evidence
+        cases: served
             .iter()
             .filter_map(|e| {
                 let name = e["name"].as_str().unwrap();
@@ -208,7 +208,7 @@ fn harness_severity_agrees_with_the_official_sdks() {
         std::fs::write(root.join(EVIDENCE_FILE), text).expect("drivers/evidence.json is written");
         eprintln!("wrote {EVIDENCE_FILE} ({} cases): commit it", evidence.cases.len());
     }
-    let report = json!({"served": total, "agreed": agreed, "drivers": drivers.iter().map(|d| json!({"driver": d["driver"], "sdk_version": d["sdk_version"]})).collect::<Vec<_>>(), "cases": evidence});
+    let report = json!({"served": total, "agreed": agreed, "drivers": drivers.iter().map(|d| json!({"driver": d["driver"], "sdk_version": d["sdk_version"]})).collect::<Vec<_>>(), "cases": served});
     let _ = std::fs::create_dir_all(root.join("reports"));
     let _ = std::fs::write(root.join("reports/agreement.json"), serde_json::to_string_pretty(&report).unwrap());
     eprintln!("agreement: {agreed} of {total} served cases agree ({} planted), {} listed exceptions", mutations.len(), excepted.len());
