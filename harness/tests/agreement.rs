@@ -107,7 +107,8 @@ fn harness_severity_agrees_with_the_official_sdks() {
     let mut harness: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     let mut digests: BTreeMap<String, String> = BTreeMap::new();
     for target in suite.replayable_targets() {
-        for case in &suite.cases {
+        // A multi-step case (create, then poll) is a conversation, not one SDK call: the drivers make single calls.
+        for case in suite.cases.iter().filter(|c| !c.case.is_multi_step()) {
             let rel = fixture_path(&target.fixtures_dir(), &case.case.feature, &case.case.id);
             if let Ok(Some(fixture)) = load_fixture(&root, &rel) {
                 let name = format!("{}::{}::{}", target.name, case.case.feature, case.case.id);

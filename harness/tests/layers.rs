@@ -32,7 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("snapshot", &["outcome"]),
     // The client drivers' evidence for a fixture (what the official SDKs did with it): run layer, beside fixture.
     ("clients", &["fixture", "outcome"]),
-    ("run", &["case", "check", "clients", "fixture", "outcome", "pacing", "schema", "secrets", "snapshot", "target", "transport", "time"]),
+    ("run", &["case", "check", "clients", "fixture", "outcome", "pacing", "rules", "schema", "secrets", "snapshot", "target", "transport", "time"]),
     // consumers of outcomes
     ("report", &["case", "outcome", "rules", "time"]),
     ("record", &["case", "fixture", "outcome", "secrets", "sse", "target", "time"]),

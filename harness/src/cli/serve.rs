@@ -5,7 +5,8 @@
 //! the wire ([`response_template`], the builder replay uses). A planted-divergence corpus (`--planted`) is served
 //! the same way under `/planted/<name>/`. Requests are routed by prefix, method and path only, because an SDK
 //! adds fields of its own to a request (`encoding_format: "base64"` on embeddings) that a fixture recorded from
-//! the harness does not have; `--match-body` demands the fixture's JSON body exactly, as replay does.
+//! the harness does not have; `--match-body` demands the fixture's JSON body exactly, as replay does. A multi-step
+//! fixture serves its exchanges in order: a request that a later exchange answers too (a poll) gets each answer once.
 //! `GET /_compat/index.json` lists every case: its base URL, the request, the status and object it expects —
 //! what the client drivers under `drivers/` read. Binds 127.0.0.1 unless `--host` says otherwise; runs until
 //! killed.
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use compat::case::Case;
 use compat::fixture::replay::{request_mock, response_template};
-use compat::fixture::{Fixture, fixture_path, load_fixture};
+use compat::fixture::{Fixture, fixture_path, load_fixtures};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -48,6 +49,8 @@ struct Served {
     prefix: String,
     case: Case,
     fixture: Fixture,
+    /// The exchanges after the first of a multi-step fixture (create, then poll), served in order.
+    later: Vec<Fixture>,
 }
 
 /// Runs `compat serve`: exit 2 on a configuration error, otherwise serves until killed.
@@ -66,14 +69,16 @@ pub fn run(root: &Path, args: ServeArgs) -> ExitCode {
         };
         for c in &suite.cases {
             let rel = fixture_path(&target.fixtures_dir(), &c.case.feature, &c.case.id);
-            match load_fixture(root, &rel) {
-                Ok(Some(fixture)) => served.push(Served {
+            match load_fixtures(root, &rel) {
+                Ok(Some(mut all)) if !all.is_empty() => served.push(Served {
                     target: name.clone(),
                     name: format!("{name}::{}::{}", c.case.feature, c.case.id),
                     prefix: format!("/{name}/{}/{}/", c.case.feature, c.case.id),
                     case: c.case.clone(),
-                    fixture,
+                    fixture: all.remove(0),
+                    later: all,
                 }),
+                Ok(Some(_)) => {}
                 Ok(None) => {}
                 Err(e) => {
                     eprint!("{e}");
@@ -105,16 +110,20 @@ pub fn run(root: &Path, args: ServeArgs) -> ExitCode {
         let base = format!("http://{address}");
         let mut index = Vec::new();
         for s in &served {
-            let mock = if args.match_body {
-                request_mock(&s.fixture, &s.prefix)
-            } else {
-                Mock::given(method(s.fixture.request.method.as_str())).and(path(format!(
-                    "{}{}",
-                    s.prefix,
-                    s.fixture.request.path.trim_start_matches('/')
-                )))
-            };
-            mock.respond_with(response_template(&s.fixture)).named(s.name.as_str()).mount(&server).await;
+            let exchanges: Vec<&Fixture> = std::iter::once(&s.fixture).chain(&s.later).collect();
+            for (i, fixture) in exchanges.iter().enumerate() {
+                let route = format!("{}{}", s.prefix, fixture.request.path.trim_start_matches('/'));
+                let mock = if args.match_body {
+                    request_mock(fixture, &s.prefix)
+                } else {
+                    Mock::given(method(fixture.request.method.as_str())).and(path(route))
+                };
+                // A request a later exchange answers too (a poll) gets this answer once, then the next one's.
+                let repeated =
+                    exchanges[i + 1..].iter().any(|l| l.request.method == fixture.request.method && l.request.path == fixture.request.path);
+                let mock = mock.respond_with(response_template(fixture)).named(s.name.as_str());
+                if repeated { mock.up_to_n_times(1).mount(&server).await } else { mock.mount(&server).await }
+            }
             index.push(json!({
                 "name": s.name,
                 "target": s.target,
@@ -124,6 +133,7 @@ pub fn run(root: &Path, args: ServeArgs) -> ExitCode {
                 "request": s.fixture.request,
                 "expect": { "status": s.case.expect.status, "schema": s.case.expect.schema },
                 "stream": s.case.is_streaming(),
+                "exchanges": exchanges.len(),
             }));
         }
         Mock::given(method("GET"))
@@ -158,6 +168,7 @@ fn planted(file: &Path, cases: &[compat::case::LoadedCase]) -> Result<Vec<Served
             prefix: format!("/planted/{name}/"),
             case: case.case.clone(),
             fixture,
+            later: Vec::new(),
         });
     }
     Ok(out)
