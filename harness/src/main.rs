@@ -38,6 +38,8 @@ enum Command {
     Badge(cli::history::BadgeArgs),
     /// Per-target expectations files (`cases/expectations/<target>.yaml`): `update` adds a run's unexplained divergences.
     Expectations(cli::expectations::ExpectationsArgs),
+    /// Serve fixtures on loopback as an OpenAI-compatible endpoint, one base URL per case (for SDKs and apps).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::History(args) => cli::history::run(&root, args),
         Command::Badge(args) => cli::history::badge(&root, args),
         Command::Expectations(args) => cli::expectations::run(&root, args),
+        Command::Serve(args) => cli::serve::run(&root, args),
         Command::Rules(args) => cli::rules::run(&root, args),
     }
 }

@@ -9,6 +9,7 @@ pub mod expectations;
 pub mod history;
 pub mod rules;
 pub mod run;
+pub mod serve;
 
 use std::path::Path;
 use std::process::ExitCode;
