@@ -16,6 +16,7 @@
 pub mod case;
 pub mod check;
 pub mod fixture;
+pub mod import;
 pub mod outcome;
 pub mod pacing;
 pub mod report;

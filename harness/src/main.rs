@@ -28,6 +28,8 @@ enum Command {
     Coverage(cli::coverage::CoverageArgs),
     /// Benchmarks whose figures the README quotes.
     Bench(cli::bench::BenchArgs),
+    /// Check recorded traffic (VCR cassettes, HAR files, raw JSON/SSE bodies) without writing a case.
+    Check(cli::check::CheckArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
     Diff(cli::diff::DiffArgs),
 }
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(&root, args),
         Command::Coverage(args) => cli::coverage::run(&root, args),
         Command::Bench(args) => cli::bench::run(&root, args),
+        Command::Check(args) => cli::check::run(args),
         Command::Diff(args) => cli::diff::run(&root, args),
     }
 }

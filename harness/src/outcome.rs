@@ -71,6 +71,8 @@ pub enum Mode {
     Replay,
     /// Sent to the target's endpoint.
     Live,
+    /// Recorded traffic checked by `compat check` (nothing was sent).
+    Recorded,
 }
 
 /// Why a run broke.

@@ -78,6 +78,11 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             }
         },
         Mode::Live => None,
+        Mode::Recorded => {
+            // `compat check` builds its outcomes from recorded traffic (crate::import); no case runs in it.
+            outcome.set_error(ErrorKind::Config, "a case cannot run in recorded mode: that mode is `compat check`'s", None);
+            return outcome;
+        }
     };
 
     let mut findings = Vec::new();

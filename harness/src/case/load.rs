@@ -49,11 +49,13 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    fn whole_file(file: &str, message: impl Into<String>) -> Self {
+    /// An error about the whole file (no line).
+    pub fn whole_file(file: &str, message: impl Into<String>) -> Self {
         LoadError { file: file.to_owned(), line: 0, col: 0, message: message.into(), source_line: None }
     }
 
-    fn at(file: &str, text: &str, line: u64, col: u64, message: impl Into<String>) -> Self {
+    /// An error at a 1-based line and column of `text`, quoting that line.
+    pub fn at(file: &str, text: &str, line: u64, col: u64, message: impl Into<String>) -> Self {
         let source_line = line.checked_sub(1).and_then(|l| text.lines().nth(l as usize)).map(|l| l.trim_end().to_owned());
         LoadError { file: file.to_owned(), line, col, message: message.into(), source_line }
     }
