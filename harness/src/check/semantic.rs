@@ -163,7 +163,7 @@ fn choice_count(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn usage_total(response: &Value, out: &mut Vec<Finding>) {
+pub(crate) fn usage_total(response: &Value, out: &mut Vec<Finding>) {
     let Some(usage) = response.get("usage").filter(|u| u.is_object()) else { return };
     let count = |k: &str| usage.get(k).and_then(Value::as_i64);
     let (Some(prompt), Some(completion), Some(total)) = (count("prompt_tokens"), count("completion_tokens"), count("total_tokens")) else {

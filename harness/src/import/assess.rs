@@ -50,7 +50,8 @@ pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
             let mut each = case.clone();
             each.expect.schema = Some(ObjectKind::Model);
             for (i, item) in items.iter().enumerate() {
-                let one = Observed { status: x.response.status, headers: x.response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
+                let one =
+                    Observed { status: x.response.status, headers: x.response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
                 let ev = check::evaluate(&each, &one, schemas);
                 let at = |p: &str| format!("$[{i}]{}", p.strip_prefix('$').unwrap_or(p));
                 findings.extend(ev.findings.into_iter().map(|mut f| {
@@ -80,6 +81,10 @@ pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
             });
             if let Some(subject) = subject.filter(|_| success) {
                 findings.extend(pending_checks(x, subject));
+                if !x.request_known && matches!(x.kind, ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk) {
+                    // The one semantic check that needs no request.
+                    check::semantic::usage_total(subject, &mut findings);
+                }
             }
             chunks = ev.chunks;
             reassembled = ev.reassembled;
@@ -145,7 +150,7 @@ fn in_memory_case(x: &RecordedExchange) -> Case {
             headers: Default::default(),
             auth: AuthMode::Target,
         },
-        expect: Expect { status: x.response.status, schema: Some(schema), assert: Vec::new(), semantic: true, snapshot: false },
+        expect: Expect { status: x.response.status, schema: Some(schema), assert: Vec::new(), semantic: x.request_known, snapshot: false },
         known_divergences: Vec::new(),
         repeat: 1,
     }

@@ -126,6 +126,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             url: request.url,
             endpoint,
             kind,
+            request_known: body.is_some(),
             request: body,
             response: Observed::from_bytes(status, headers, &bytes),
             notes,

@@ -62,6 +62,7 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
         url,
         endpoint,
         kind,
+        request_known: body.is_some(),
         request: body,
         response: observed,
         notes,

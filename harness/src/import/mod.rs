@@ -39,8 +39,12 @@ pub struct RecordedExchange {
     pub endpoint: String,
     /// The object a success on that endpoint returns (`chat.completion.chunk` for a streamed chat request).
     pub kind: ObjectKind,
-    /// The JSON request body, when one was recorded.
+    /// The JSON request body, when one was recorded (for a raw stream without `--request`, a stand-in saying
+    /// only `stream: true` and whether usage was included; see `request_known`).
     pub request: Option<Value>,
+    /// Whether `request` is the request that was sent. When not, the semantic checks that compare the answer
+    /// with the request (tool names and arguments, structured output, `n`, embeddings) are not run.
+    pub request_known: bool,
     /// The response.
     pub response: Observed,
     /// What this form of recording cannot show (said in the report, so nobody reads it as checked).

@@ -37,9 +37,9 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
         let observed = Observed::from_bytes(status, vec![("content-type".into(), "text/event-stream".into())], text.as_bytes());
         if request.is_none() {
             let usage_seen = match &observed.body {
-                ObservedBody::Stream { events, .. } => events.iter().any(|e| {
-                    serde_json::from_str::<Value>(&e.data).ok().is_some_and(|c| c.get("usage").is_some_and(|u| !u.is_null()))
-                }),
+                ObservedBody::Stream { events, .. } => {
+                    events.iter().any(|e| serde_json::from_str::<Value>(&e.data).ok().is_some_and(|c| c.get("usage").is_some_and(|u| !u.is_null())))
+                }
                 _ => false,
             };
             notes.push(
@@ -69,7 +69,10 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
         None => kind_of("POST", &stated, request.as_ref()).map_err(|e| LoadError::whole_file(file, format!("--endpoint: {e}")))?,
     };
     if is_stream && kind != ObjectKind::ChatCompletionChunk {
-        return Err(LoadError::whole_file(file, format!("the body is an event stream, but a {kind} is not streamed (a stream is chat.completion.chunk)")));
+        return Err(LoadError::whole_file(
+            file,
+            format!("the body is an event stream, but a {kind} is not streamed (a stream is chat.completion.chunk)"),
+        ));
     }
     if !is_stream && kind == ObjectKind::ChatCompletionChunk {
         return Err(LoadError::whole_file(file, "chat.completion.chunk was stated, but the body is not an event stream (`data: {…}` lines)"));
@@ -82,6 +85,7 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
         url: stated.clone(),
         endpoint: stated,
         kind,
+        request_known: opts.request.is_some(),
         request,
         response,
         notes,

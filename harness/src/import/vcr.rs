@@ -107,6 +107,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             url: request.uri,
             endpoint,
             kind,
+            request_known: request_body.is_some(),
             request: request_body,
             response: observed,
             notes,
