@@ -52,7 +52,10 @@ fn compat_bin() -> Command {
 /// 2025 tool call's empty id. The 2025 cassette's interaction 0 has no `content` key either (its message holds
 /// `extra_content`, `role`, `thought_signature` and `tool_calls` only, and pydantic-ai's serializer drops no
 /// null), so a true harness reports it there too; refusal and logprobs are absent from every interaction.
-const EXPECTED_CASSETTES: &[(&str, usize, &[(&str, &str)], &[&str])] = &[
+/// `(pydantic-ai commit, interaction, (rule, path) of each finding, extensions)`.
+type Expected = (&'static str, usize, &'static [(&'static str, &'static str)], &'static [&'static str]);
+
+const EXPECTED_CASSETTES: &[Expected] = &[
     (
         "b0d3ebdff",
         0,

@@ -113,10 +113,10 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             (None, _) => Vec::new(),
         };
         let mut headers: Vec<(String, String)> = response.headers.into_iter().map(|h| (h.name.to_ascii_lowercase(), h.value)).collect();
-        if !headers.iter().any(|(k, _)| k == "content-type") {
-            if let Some(mime) = response.content.mime_type.filter(|m| !m.is_empty()) {
-                headers.push(("content-type".into(), mime));
-            }
+        if !headers.iter().any(|(k, _)| k == "content-type")
+            && let Some(mime) = response.content.mime_type.filter(|m| !m.is_empty())
+        {
+            headers.push(("content-type".into(), mime));
         }
         out.exchanges.push(RecordedExchange {
             file: file.to_owned(),

@@ -99,29 +99,14 @@ pub fn import(file: &str, text: &str, raw: &RawOptions) -> Result<Imported, Load
     if ext == "yaml" || ext == "yml" {
         return vcr::import(file, text);
     }
-    let trimmed = text.trim_start();
-    if ext == "har" || (trimmed.starts_with('{') && looks_like(text, &["\"log\"", "\"entries\""])) {
-        if let Ok(doc) = serde_json::from_str::<Value>(text) {
-            if doc.pointer("/log/entries").is_some() {
-                return har::import(file, text);
-            }
-        }
-        if ext == "har" {
-            return har::import(file, text); // reports what is wrong with it
-        }
+    let doc = if text.trim_start().starts_with('{') { serde_json::from_str::<Value>(text).ok() } else { None };
+    if ext == "har" || doc.as_ref().is_some_and(|d| d.pointer("/log/entries").is_some()) {
+        return har::import(file, text); // a broken .har gets its located error there
     }
-    if trimmed.starts_with('{') {
-        if let Ok(doc) = serde_json::from_str::<Value>(text) {
-            if doc.pointer("/request/url").is_some() && doc.pointer("/response/body").is_some() {
-                return llama_stack::import(file, &doc);
-            }
-        }
+    if let Some(doc) = doc.filter(|d| d.pointer("/request/url").is_some() && d.pointer("/response/body").is_some()) {
+        return llama_stack::import(file, &doc);
     }
     raw::import(file, text, raw)
-}
-
-fn looks_like(text: &str, needles: &[&str]) -> bool {
-    needles.iter().all(|n| text.contains(n))
 }
 
 /// The OpenAI endpoint a recorded URL or path addresses, relative to a base URL: the part after an `openai`

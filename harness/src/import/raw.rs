@@ -59,10 +59,8 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
         }
         Observed { status, headers: vec![("content-type".into(), "application/json".into())], body: ObservedBody::Json { value } }
     };
-    if let Some(r) = request.as_mut().filter(|_| is_stream) {
-        if let Some(m) = r.as_object_mut() {
-            m.entry("stream").or_insert(Value::Bool(true)); // the body is a stream, so one was asked for
-        }
+    if let Some(m) = request.as_mut().and_then(Value::as_object_mut).filter(|_| is_stream) {
+        m.entry("stream").or_insert(Value::Bool(true)); // the body is a stream, so one was asked for
     }
     let kind = match opts.kind {
         Some(k) => k,
