@@ -392,3 +392,89 @@ fn broken_files_are_located_errors_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an object kind"));
 }
+
+/// vcrpy's own form: bodies as strings (`body: {string: …}`), a stream as its SSE text, another API's
+/// interaction beside them.
+fn cassette(stream: &str, total_tokens: u64) -> String {
+    let request = json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}).to_string();
+    let usage_request = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}).to_string();
+    let answer = json!({
+        "id": "chatcmpl-3", "object": "chat.completion", "created": 1741569952, "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "logprobs": null, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hello", "refusal": null}}],
+        "usage": {"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": total_tokens}
+    })
+    .to_string();
+    let q = |s: &str| serde_json::to_string(s).unwrap(); // a JSON string is a YAML double-quoted scalar
+    format!(
+        "interactions:
+- request:
+    body: {req}
+    headers:
+      Content-Type: [application/json]
+    method: POST
+    uri: https://api.example.test/v1/chat/completions
+  response:
+    body: {{string: {stream}}}
+    headers:
+      Content-Type: [text/event-stream; charset=utf-8]
+    status: {{code: 200, message: OK}}
+- request:
+    body: null
+    headers: {{}}
+    method: GET
+    uri: https://weather.example.test/today
+  response:
+    body: {{string: sunny}}
+    headers: {{}}
+    status: {{code: 200, message: OK}}
+- request:
+    body: {usage_req}
+    headers: {{}}
+    method: POST
+    uri: https://api.example.test/v1/chat/completions
+  response:
+    body: {{string: {answer}}}
+    headers:
+      Content-Type: [application/json]
+    status: {{code: 200, message: OK}}
+version: 1
+",
+        req = q(&request),
+        stream = q(stream),
+        usage_req = q(&usage_request),
+        answer = q(&answer),
+    )
+}
+
+#[test]
+fn vcrpy_cassettes_with_raw_string_bodies_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("test_chat.yaml");
+    std::fs::write(&good, cassette(&text_stream(true), 10)).unwrap();
+    let (imported, outcomes) = check_file(&good, &RawOptions::default());
+    assert_eq!(imported.form, "VCR cassette");
+    assert_eq!(imported.left_out.iter().map(|l| l.index).collect::<Vec<_>>(), [1]);
+    assert_eq!(outcomes.iter().map(Outcome::name).collect::<Vec<_>>(), ["check::test_chat::0", "check::test_chat::2"]);
+    for o in &outcomes {
+        assert_eq!((o.verdict, o.findings.len()), (Verdict::Pass, 0), "{}: {:?}", o.name(), o.findings);
+    }
+    assert_eq!(outcomes[0].exchange.as_ref().unwrap().chunks.len(), 3, "the SSE string body is parsed event by event");
+    let starts: Vec<u64> =
+        std::fs::read_to_string(&good).unwrap().lines().zip(1..).filter(|(l, _)| l.starts_with("- request:")).map(|(_, n)| n).collect();
+    assert_eq!(vec![outcomes[0].line, outcomes[1].line], [starts[0], starts[2]], "each outcome at its interaction's line");
+
+    let bad = dir.path().join("test_chat_bad.yaml");
+    std::fs::write(&bad, cassette(&text_stream(false), 11)).unwrap();
+    let (_, outcomes) = check_file(&bad, &RawOptions::default());
+    assert_eq!(findings(&outcomes[0]), set(&[("stream.done", "$")]));
+    assert_eq!(findings(&outcomes[1]), set(&[("semantic.usage", "$.usage.total_tokens")]));
+    let usage = &outcomes[1].findings[0];
+    assert_eq!((usage.expected.as_str(), usage.actual.as_str()), ("8 + 2 = 10", "11"));
+
+    // A body vcrpy kept as bytes is a located error, not a silent skip.
+    let binary = dir.path().join("test_gzip.yaml");
+    let text = cassette(&text_stream(true), 10).replacen("body: {string: \"data:", "body: {string: !!binary \"H4sI\", x: \"data:", 1);
+    std::fs::write(&binary, text).unwrap();
+    let e = import::load_file(&binary, &RawOptions::default()).unwrap_err();
+    assert!(e.message.contains("decode_compressed_response") && e.line == 9, "{e}");
+}

@@ -60,6 +60,8 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
     let cassette: Cassette = parse_yaml(file, text).map_err(|mut e| {
         if e.message.contains("interactions") {
             e.message = format!("{} (a VCR cassette holds `interactions: [{{request, response}}]`)", e.message);
+        } else if e.message.contains("!!binary") {
+            e.message = format!("a body is stored as bytes, not text (a compressed body?); {BINARY_HINT} ({})", e.message);
         }
         e
     })?;
@@ -116,15 +118,14 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
     Ok(out)
 }
 
+const BINARY_HINT: &str = "record with vcrpy's `decode_compressed_response=True` so the body can be checked";
+
 fn binary_body(file: &str, text: &str, line: u64, col: u64, index: usize) -> LoadError {
     LoadError::at(
         file,
         text,
         line,
         col,
-        format!(
-            "interaction {index}: the response body is stored as bytes, not text (a compressed body?); record with vcrpy's \
-             `decode_compressed_response=True` so the body can be checked"
-        ),
+        format!("interaction {index}: the response body is stored as bytes, not text (a compressed body?); {BINARY_HINT}"),
     )
 }
