@@ -478,3 +478,16 @@ fn vcrpy_cassettes_with_raw_string_bodies_both_ways() {
     let e = import::load_file(&binary, &RawOptions::default()).unwrap_err();
     assert!(e.message.contains("decode_compressed_response") && e.line == 9, "{e}");
 }
+
+#[test]
+fn a_bare_model_list_is_excused_only_where_the_recorder_dropped_the_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("models.json");
+    std::fs::write(&path, json!([{"id": "gpt-4o-mini", "object": "model", "created": 1686935002, "owned_by": "openai"}]).to_string()).unwrap();
+    // Stated as the items' kind: each checked as a model object, and conformant.
+    let (_, outcomes) = check_file(&path, &RawOptions { kind: Some(compat::case::ObjectKind::Model), ..Default::default() });
+    assert_eq!((outcomes[0].verdict, outcomes[0].findings.len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings);
+    // Stated as what GET models answered: a server that sends the bare list breaks `client.models.list()`.
+    let (_, outcomes) = check_file(&path, &RawOptions { endpoint: Some("models".into()), ..Default::default() });
+    assert!(findings(&outcomes[0]).contains(&("schema.client".to_owned(), "$".to_owned())), "{:?}", outcomes[0].findings);
+}

@@ -5,9 +5,9 @@
 //! object otherwise. Everything else a case run applies follows: both schema tiers, the stream invariants and
 //! the semantic checks (tool arguments against the request's tools, structured output against its
 //! `response_format`, usage totals, `n`, embeddings). What only a case can give — assertions, known divergences,
-//! snapshots — is not applied, and every outcome says so. A body that is a bare array of model objects (what
-//! llama-stack records for `GET models`) is checked object by object as `model`, paths `$[i]…`, and never
-//! blamed for the list envelope the recorder dropped.
+//! snapshots — is not applied, and every outcome says so. A body the importer marks as a bare list of items
+//! (llama-stack keeps `GET models` as the model objects alone) is checked item by item, paths `$[i]…`, and
+//! never blamed for the list envelope the recorder dropped.
 //!
 //! Two checks that issue 11 asks of the semantic layer are applied here until `check/semantic.rs` has them,
 //! since on recorded traffic no case assertion stands in for them:
@@ -46,19 +46,17 @@ pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
     let mut reassembled = None;
     let mut truncated = false;
     match &x.response.body {
-        ObservedBody::Json { value: Value::Array(items) } if success && matches!(x.kind, ObjectKind::ModelList | ObjectKind::Model) => {
-            let mut each = case.clone();
-            each.expect.schema = Some(ObjectKind::Model);
+        ObservedBody::Json { value: Value::Array(items) } if success && x.items => {
             for (i, item) in items.iter().enumerate() {
                 let one =
                     Observed { status: x.response.status, headers: x.response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
-                let ev = check::evaluate(&each, &one, schemas);
+                let ev = check::evaluate(&case, &one, schemas);
                 let at = |p: &str| format!("$[{i}]{}", p.strip_prefix('$').unwrap_or(p));
                 findings.extend(ev.findings.into_iter().map(|mut f| {
                     f.path = at(&f.path);
                     f
                 }));
-                findings.extend(model_name(item, "$.id").into_iter().map(|mut f| {
+                findings.extend(pending_checks(x, item).into_iter().map(|mut f| {
                     f.path = at(&f.path);
                     f
                 }));
@@ -121,8 +119,8 @@ fn in_memory_case(x: &RecordedExchange) -> Case {
     let success = (200..300).contains(&x.response.status);
     let schema = if success { x.kind } else { ObjectKind::Error };
     let object = match &x.response.body {
-        ObservedBody::Json { value: Value::Array(_) } if success && matches!(x.kind, ObjectKind::ModelList | ObjectKind::Model) => {
-            "a bare list of model objects, each checked as model".to_owned()
+        ObservedBody::Json { value: Value::Array(_) } if success && x.items => {
+            format!("a bare list of {schema} objects, each checked as {schema}")
         }
         _ => schema.to_string(),
     };

@@ -129,6 +129,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             request_known: body.is_some(),
             request: body,
             response: Observed::from_bytes(status, headers, &bytes),
+            items: false,
             notes,
         });
     }

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::{Imported, RecordedExchange, kind_of};
-use crate::case::LoadError;
+use crate::case::{LoadError, ObjectKind};
 use crate::check::Observed;
 
 /// Imports a llama-stack recording already parsed as `doc`.
@@ -23,7 +23,7 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
     let body = body.filter(|b| b.as_object().is_none_or(|m| !m.is_empty()));
     let endpoint = super::endpoint_of(&url);
     let mut out = Imported { form: "llama-stack recording", exchanges: Vec::new(), left_out: Vec::new() };
-    let kind = match kind_of(&method, &endpoint, body.as_ref()) {
+    let mut kind = match kind_of(&method, &endpoint, body.as_ref()) {
         Ok(k) => k,
         Err(reason) => {
             out.left_out.push(super::LeftOut { index: 0, reason: format!("{method} {url} — {reason}") });
@@ -47,7 +47,8 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
             Observed::from_bytes(200, vec![("content-type".into(), "text/event-stream".into())], sse.as_bytes())
         }
         (value, _) => {
-            if value.is_array() {
+            if value.is_array() && kind == ObjectKind::ModelList {
+                kind = ObjectKind::Model;
                 notes.push("llama-stack keeps a list's items only: the `{object, data}` envelope is not in the file".into());
             }
             let bytes = serde_json::to_vec(value).map_err(|e| LoadError::whole_file(file, e.to_string()))?;
@@ -65,6 +66,7 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
         request_known: body.is_some(),
         request: body,
         response: observed,
+        items: kind == ObjectKind::Model && response_body.is_array() && !streamed,
         notes,
     });
     Ok(out)

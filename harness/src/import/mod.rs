@@ -47,6 +47,10 @@ pub struct RecordedExchange {
     pub request_known: bool,
     /// The response.
     pub response: Observed,
+    /// The body is a bare JSON array of `kind` objects, checked one by one: the recorder kept a list's items
+    /// without its envelope (llama-stack), or the user stated the items' kind (`--kind model`). A bare array
+    /// anywhere else is checked as the body it is, so a server that drops the envelope is caught.
+    pub items: bool,
     /// What this form of recording cannot show (said in the report, so nobody reads it as checked).
     pub notes: Vec<String>,
 }

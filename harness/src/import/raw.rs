@@ -75,6 +75,7 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
     if !is_stream && kind == ObjectKind::ChatCompletionChunk {
         return Err(LoadError::whole_file(file, "chat.completion.chunk was stated, but the body is not an event stream (`data: {…}` lines)"));
     }
+    let items = kind == ObjectKind::Model && matches!(&response.body, ObservedBody::Json { value: Value::Array(_) });
     let exchange = RecordedExchange {
         file: file.to_owned(),
         index: 0,
@@ -83,6 +84,7 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
         url: stated.clone(),
         endpoint: stated,
         kind,
+        items,
         request_known: opts.request.is_some(),
         request,
         response,

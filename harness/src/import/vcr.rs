@@ -112,6 +112,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             request_known: request_body.is_some(),
             request: request_body,
             response: observed,
+            items: false,
             notes,
         });
     }
