@@ -491,3 +491,37 @@ fn a_bare_model_list_is_excused_only_where_the_recorder_dropped_the_envelope() {
     let (_, outcomes) = check_file(&path, &RawOptions { endpoint: Some("models".into()), ..Default::default() });
     assert!(findings(&outcomes[0]).contains(&("schema.client".to_owned(), "$".to_owned())), "{:?}", outcomes[0].findings);
 }
+
+/// A llama-stack recording of a chat completion: openai-python's `model_dump()`, every optional field `null`.
+fn llama_stack_chat(created: Value, total_tokens: u64) -> String {
+    json!({
+        "test_id": null,
+        "request": {"method": "POST", "url": "http://0.0.0.0:11434/v1/v1/chat/completions", "headers": {},
+            "body": {"model": "llama3.2:3b", "messages": [{"role": "user", "content": "Hi"}], "stream": false, "extra_body": null},
+            "endpoint": "/v1/chat/completions", "model": "llama3.2:3b"},
+        "response": {"body": {"__type__": "openai.types.chat.chat_completion.ChatCompletion", "__data__": {
+            "id": "rec-1", "created": created, "model": "llama3.2:3b", "object": "chat.completion", "service_tier": null, "system_fingerprint": "fp_ollama",
+            "choices": [{"finish_reason": "stop", "index": 0, "logprobs": null, "message": {
+                "content": "Hello", "refusal": null, "role": "assistant", "annotations": null, "audio": null, "function_call": null, "tool_calls": null}}],
+            "usage": {"completion_tokens": 2, "prompt_tokens": 8, "total_tokens": total_tokens, "completion_tokens_details": null, "prompt_tokens_details": null}}},
+            "is_streaming": false}
+    })
+    .to_string()
+}
+
+#[test]
+fn llama_stack_nulls_count_only_when_a_finding_holds_either_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("chat.json");
+    std::fs::write(&good, llama_stack_chat(json!(0), 10)).unwrap();
+    let (imported, outcomes) = check_file(&good, &RawOptions::default());
+    assert_eq!(imported.form, "llama-stack recording");
+    // `annotations`, `function_call`, `tool_calls`, `service_tier`, the token details: null stands for absent.
+    assert_eq!((outcomes[0].verdict, outcomes[0].findings.len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings);
+
+    let bad = dir.path().join("chat_bad.json");
+    std::fs::write(&bad, llama_stack_chat(Value::Null, 11)).unwrap();
+    let (_, outcomes) = check_file(&bad, &RawOptions::default());
+    // `created` is wrong whether null was sent or the key was absent; the total is wrong either way.
+    assert_eq!(findings(&outcomes[0]), set(&[("schema.spec", "$.created"), ("semantic.usage", "$.usage.total_tokens")]));
+}

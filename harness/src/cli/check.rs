@@ -93,6 +93,13 @@ pub fn run(args: CheckArgs) -> ExitCode {
         for l in &imported.left_out {
             println!("  left out: interaction {}: {}", l.index, l.reason);
         }
+        let mut notes: Vec<&str> = Vec::new();
+        for n in imported.exchanges.iter().flat_map(|x| &x.notes) {
+            if !notes.contains(&n.as_str()) {
+                notes.push(n);
+                println!("  note: {n}");
+            }
+        }
         for x in &imported.exchanges {
             if let Some(origin) = origin_of(&x.url).filter(|o| !urls.contains(o)) {
                 urls.push(origin);

@@ -27,6 +27,7 @@ use crate::check::{self, Finding, Observed, ObservedBody};
 use crate::outcome::{self, ErrorKind, Exchange, Mode, Outcome, SentRequest};
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
+use crate::sse::SseEvent;
 
 /// The pseudo-target of recorded-traffic outcomes.
 pub const TARGET: &str = "check";
@@ -39,55 +40,13 @@ pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
     let started = std::time::Instant::now();
     let case = in_memory_case(x);
     let mut outcome = Outcome::new(&case, &x.file, x.line, TARGET, Mode::Recorded);
-    let success = (200..300).contains(&x.response.status);
-    let mut findings = Vec::new();
-    let mut extensions = Vec::new();
-    let mut chunks = Vec::new();
-    let mut reassembled = None;
-    let mut truncated = false;
-    match &x.response.body {
-        ObservedBody::Json { value: Value::Array(items) } if success && x.items => {
-            for (i, item) in items.iter().enumerate() {
-                let one =
-                    Observed { status: x.response.status, headers: x.response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
-                let ev = check::evaluate(&case, &one, schemas);
-                let at = |p: &str| format!("$[{i}]{}", p.strip_prefix('$').unwrap_or(p));
-                findings.extend(ev.findings.into_iter().map(|mut f| {
-                    f.path = at(&f.path);
-                    f
-                }));
-                findings.extend(pending_checks(x, item).into_iter().map(|mut f| {
-                    f.path = at(&f.path);
-                    f
-                }));
-                for e in ev.extensions {
-                    let e = format!("$[*]{}", e.strip_prefix('$').unwrap_or(&e));
-                    if !extensions.contains(&e) {
-                        extensions.push(e);
-                    }
-                }
-            }
-        }
-        _ => {
-            let ev = check::evaluate(&case, &x.response, schemas);
-            findings = ev.findings;
-            extensions = ev.extensions;
-            truncated = ev.truncated;
-            let subject = ev.reassembled.as_ref().or(match &x.response.body {
-                ObservedBody::Json { value } => Some(value),
-                _ => None,
-            });
-            if let Some(subject) = subject.filter(|_| success) {
-                findings.extend(pending_checks(x, subject));
-                if !x.request_known && matches!(x.kind, ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk) {
-                    // The one semantic check that needs no request.
-                    check::semantic::usage_total(subject, &mut findings);
-                }
-            }
-            chunks = ev.chunks;
-            reassembled = ev.reassembled;
-        }
+    let mut ev = evaluate(x, &case, &x.response, schemas);
+    if x.nulls_ambiguous {
+        // A `null` may stand for an absent key: a finding counts only when it holds either way.
+        let alt = evaluate(x, &case, &without_nulls(&x.response), schemas);
+        ev.findings.retain(|f| alt.findings.iter().any(|g| g.chunk == f.chunk && g.path == f.path));
     }
+    let Evaluated { mut findings, extensions, chunks, reassembled, truncated } = ev;
     outcome.exchange = Some(Exchange {
         request: SentRequest { method: case.request.method, path: Redactor::new([""; 0]).text(&x.url), body: x.request.clone(), raw_body: None },
         status: x.response.status,
@@ -108,6 +67,86 @@ pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
     outcome.known = known;
     outcome.findings = findings;
     outcome
+}
+
+/// What the checks gave on one exchange.
+struct Evaluated {
+    findings: Vec<Finding>,
+    extensions: Vec<String>,
+    chunks: Vec<Value>,
+    reassembled: Option<Value>,
+    truncated: bool,
+}
+
+/// The checks of a case run (and the pending ones) on `response`, item by item for a bare list.
+fn evaluate(x: &RecordedExchange, case: &Case, response: &Observed, schemas: &SchemaSet) -> Evaluated {
+    let success = (200..300).contains(&response.status);
+    let mut out = Evaluated { findings: Vec::new(), extensions: Vec::new(), chunks: Vec::new(), reassembled: None, truncated: false };
+    match &response.body {
+        ObservedBody::Json { value: Value::Array(items) } if success && x.items => {
+            for (i, item) in items.iter().enumerate() {
+                let one = Observed { status: response.status, headers: response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
+                let at = |p: &str| format!("$[{i}]{}", p.strip_prefix('$').unwrap_or(p));
+                let ev = check::evaluate(case, &one, schemas);
+                for mut f in ev.findings.into_iter().chain(pending_checks(x, item)) {
+                    f.path = at(&f.path);
+                    out.findings.push(f);
+                }
+                for e in ev.extensions {
+                    let e = format!("$[*]{}", e.strip_prefix('$').unwrap_or(&e));
+                    if !out.extensions.contains(&e) {
+                        out.extensions.push(e);
+                    }
+                }
+            }
+        }
+        _ => {
+            let ev = check::evaluate(case, response, schemas);
+            out.findings = ev.findings;
+            out.extensions = ev.extensions;
+            out.truncated = ev.truncated;
+            let subject = ev.reassembled.as_ref().or(match &response.body {
+                ObservedBody::Json { value } => Some(value),
+                _ => None,
+            });
+            if let Some(subject) = subject.filter(|_| success) {
+                out.findings.extend(pending_checks(x, subject));
+                if !x.request_known && matches!(x.kind, ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk) {
+                    // The one semantic check that needs no request.
+                    check::semantic::usage_total(subject, &mut out.findings);
+                }
+            }
+            out.chunks = ev.chunks;
+            out.reassembled = ev.reassembled;
+        }
+    }
+    out
+}
+
+/// The response with every object member whose value is `null` removed (from the body, or from every chunk).
+fn without_nulls(o: &Observed) -> Observed {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip(v))).collect()),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    let body = match &o.body {
+        ObservedBody::Json { value } => ObservedBody::Json { value: strip(value) },
+        ObservedBody::Stream { events, truncated } => ObservedBody::Stream {
+            events: events
+                .iter()
+                .map(|e| match serde_json::from_str::<Value>(&e.data) {
+                    Ok(v) => SseEvent { data: strip(&v).to_string(), ..e.clone() },
+                    Err(_) => e.clone(),
+                })
+                .collect(),
+            truncated: *truncated,
+        },
+        other => other.clone(),
+    };
+    Observed { status: o.status, headers: o.headers.clone(), body }
 }
 
 /// The outcome's feature: the file's stem (`test_tool_calls` for `cassettes/test_tool_calls.yaml`).

@@ -130,6 +130,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             request: body,
             response: Observed::from_bytes(status, headers, &bytes),
             items: false,
+            nulls_ambiguous: false,
             notes,
         });
     }

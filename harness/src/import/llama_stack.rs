@@ -6,7 +6,8 @@
 //! objects without the `{object, data}` envelope), a stream as the list of its chunks. So the recording cannot
 //! show the status (none is kept: 200 is assumed), the SSE framing and `[DONE]` (a stream is rebuilt from its
 //! chunks and `[DONE]` added, so `stream.done` is not evidence here), nor whether a `null` was sent or stands
-//! for an absent key (`model_dump` writes both as `null`). The report says so on every exchange.
+//! for an absent key (`model_dump` writes both as `null`), so a finding counts only when it holds either way.
+//! The report says so on every exchange.
 
 use serde_json::Value;
 
@@ -32,7 +33,8 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
     };
     let mut notes = vec![
         "llama-stack keeps no status: 200 is assumed".to_owned(),
-        "llama-stack stores openai-python's model_dump(): a null may stand for an absent key".to_owned(),
+        "llama-stack stores openai-python's model_dump(), where a null may stand for an absent key: a finding counts only when it holds either way"
+            .to_owned(),
     ];
     let response_body = unwrap(&doc["response"]["body"]).unwrap_or(Value::Null);
     let streamed = doc["response"]["is_streaming"].as_bool() == Some(true);
@@ -66,6 +68,7 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
         request_known: body.is_some(),
         request: body,
         response: observed,
+        nulls_ambiguous: true,
         items: kind == ObjectKind::Model && response_body.is_array() && !streamed,
         notes,
     });

@@ -51,6 +51,9 @@ pub struct RecordedExchange {
     /// without its envelope (llama-stack), or the user stated the items' kind (`--kind model`). A bare array
     /// anywhere else is checked as the body it is, so a server that drops the envelope is caught.
     pub items: bool,
+    /// A `null` in the response may stand for an absent key (the recorder stored a `model_dump()`): a finding
+    /// then counts only when it holds both with the nulls and without them.
+    pub nulls_ambiguous: bool,
     /// What this form of recording cannot show (said in the report, so nobody reads it as checked).
     pub notes: Vec<String>,
 }

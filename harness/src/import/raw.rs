@@ -85,6 +85,7 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
         endpoint: stated,
         kind,
         items,
+        nulls_ambiguous: false,
         request_known: opts.request.is_some(),
         request,
         response,

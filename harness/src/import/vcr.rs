@@ -113,6 +113,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             request: request_body,
             response: observed,
             items: false,
+            nulls_ambiguous: false,
             notes,
         });
     }
