@@ -525,3 +525,15 @@ fn llama_stack_nulls_count_only_when_a_finding_holds_either_way() {
     // `created` is wrong whether null was sent or the key was absent; the total is wrong either way.
     assert_eq!(findings(&outcomes[0]), set(&[("schema.spec", "$.created"), ("semantic.usage", "$.usage.total_tokens")]));
 }
+
+#[test]
+fn a_cassette_in_vcrpys_json_serializer_is_a_cassette() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = cassette(&text_stream(true), 11);
+    let doc: Value = serde_saphyr::from_str(&yaml).unwrap();
+    let path = dir.path().join("test_chat.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let (imported, outcomes) = check_file(&path, &RawOptions::default());
+    assert_eq!((imported.form, outcomes.len()), ("VCR cassette", 2));
+    assert_eq!(findings(&outcomes[1]), set(&[("semantic.usage", "$.usage.total_tokens")]));
+}

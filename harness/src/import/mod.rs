@@ -91,8 +91,9 @@ pub struct RawOptions {
     pub status: Option<u16>,
 }
 
-/// Reads `path` and imports it by its form: `.yaml`/`.yml` a VCR cassette; `.har`, or JSON with `log.entries`,
-/// a HAR file; JSON with `request.url` and `response.body` a llama-stack recording; anything else a raw body.
+/// Reads `path` and imports it by its form: `.yaml`/`.yml`, or JSON with `interactions`, a VCR cassette;
+/// `.har`, or JSON with `log.entries`, a HAR file; JSON with `request.url` and `response.body` a llama-stack
+/// recording; anything else a raw body.
 pub fn load_file(path: &Path, raw: &RawOptions) -> Result<Imported, LoadError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| LoadError::whole_file(&file, format!("cannot read it: {e}")))?;
@@ -109,6 +110,9 @@ pub fn import(file: &str, text: &str, raw: &RawOptions) -> Result<Imported, Load
     let doc = if text.trim_start().starts_with('{') { serde_json::from_str::<Value>(text).ok() } else { None };
     if ext == "har" || doc.as_ref().is_some_and(|d| d.pointer("/log/entries").is_some()) {
         return har::import(file, text); // a broken .har gets its located error there
+    }
+    if doc.as_ref().is_some_and(|d| d.get("interactions").is_some_and(Value::is_array)) {
+        return vcr::import(file, text); // vcrpy's JSON serializer; JSON is YAML, so lines stay exact
     }
     if let Some(doc) = doc.filter(|d| d.pointer("/request/url").is_some() && d.pointer("/response/body").is_some()) {
         return llama_stack::import(file, &doc);
