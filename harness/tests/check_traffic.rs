@@ -296,7 +296,13 @@ fn a_conformant_har_gives_no_finding_and_leaves_out_what_is_not_an_openai_exchan
     let reports = dir.path().join("reports");
     let out = compat_bin().arg("check").arg(&path).arg("--reports").arg(&reports).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(reports.join("results.json").is_file());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(reports.join("results.json")).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(compat::report::json::SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&written).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "results.json of compat check breaks its schema: {errors:?}");
+    assert_eq!(written["run"]["targets"][0]["mode"], "recorded");
+    assert_eq!(written["run"]["targets"][0]["base_url"], "https://api.example.test");
 }
 
 #[test]
