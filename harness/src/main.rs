@@ -30,6 +30,8 @@ enum Command {
     Bench(cli::bench::BenchArgs),
     /// Check recorded traffic (VCR cassettes, HAR files, raw JSON/SSE bodies) without writing a case.
     Check(cli::check::CheckArgs),
+    /// Print the rule table (every rule id, its severity and why it matters); --write puts it into README.md.
+    Rules(cli::rules::RulesArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
     Diff(cli::diff::DiffArgs),
 }
@@ -38,7 +40,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.clone().unwrap_or_else(|| {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        if cwd.join(compat::target::TARGETS_FILE).is_file() { cwd } else { default_root() }
+        if cwd.join(compat::target::TARGETS_FILE).is_file() {
+            cwd
+        } else {
+            let root = default_root();
+            eprintln!(
+                "note: {} has no {}; using the checkout compat was built from, {} (pass --root to choose)",
+                cwd.display(),
+                compat::target::TARGETS_FILE,
+                root.display()
+            );
+            root
+        }
     });
     match cli.command {
         Command::Run(args) => cli::run::run(&root, args),
@@ -46,5 +59,6 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(&root, args),
         Command::Check(args) => cli::check::run(args),
         Command::Diff(args) => cli::diff::run(&root, args),
+        Command::Rules(args) => cli::rules::run(&root, args),
     }
 }

@@ -4,7 +4,7 @@
 //! values). Everything that comes back — status, headers, body bytes, transport error text — passes through a
 //! [`Redactor`] in the run layer before it becomes part of an [`crate::outcome::Outcome`], so reports,
 //! snapshots and printed lines never see the key even when an endpoint echoes it (in an error message, a
-//! header, a URL). Recording ([`crate::fixture::record`]) applies the same redactor once more to the fixture
+//! header, a URL). Recording ([`crate::record`]) applies the same redactor once more to the fixture
 //! it writes, and adds the structural rules: credential headers are never kept, and a `key=` query
 //! parameter's value is replaced wherever a URL appears.
 

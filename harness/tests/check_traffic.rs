@@ -137,7 +137,7 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
             assert_eq!(imported.form, "llama-stack recording");
             let [o] = outcomes.as_slice() else { panic!("{name}: one exchange") };
             let body = match &o.exchange.as_ref().unwrap().body {
-                compat::check::ObservedBody::Json { value } => value.clone(),
+                compat::outcome::ObservedBody::Json { value } => value.clone(),
                 other => panic!("{other:?}"),
             };
             let n = body.as_array().expect("a bare list of model objects").len();
@@ -170,7 +170,7 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
     for f in ["index.html", "junit.xml", "results.json", "summary.md"] {
         assert!(reports.path().join(f).is_file(), "{f}");
     }
-    let results = compat::results::load_results(&reports.path().join("results.json")).unwrap();
+    let results = compat::report::write::load_results(&reports.path().join("results.json")).unwrap();
     assert_eq!(results.outcomes.len(), 6);
     assert!(results.outcomes.iter().all(|o| o.target == "check" && o.verdict == Verdict::Diverges));
 }
@@ -317,7 +317,7 @@ fn a_broken_har_gives_each_planted_divergence_at_its_path() {
     assert_eq!(findings(by_index("4")), set(&[("stream.done", "$")]));
     assert_eq!(findings(by_index("5")), set(&[("schema.client", "$")]));
     let args = &by_index("0").findings[0];
-    assert_eq!((args.actual.as_str(), args.severity), ("\"four\"", compat::case::Severity::Spec));
+    assert_eq!((args.actual.as_str(), args.severity), ("\"four\"", compat::rules::Severity::Spec));
     let model = &by_index("2").findings[0];
     assert_eq!((model.expected.as_str(), model.actual.as_str()), ("\"gpt-4o-mini\"", "\"models/gpt-4o-mini\""));
     assert!(outcomes.iter().all(|o| o.verdict == Verdict::Diverges));

@@ -3,11 +3,13 @@
 //! as the run layer drives them: a case parsed from YAML, an observed response, `check::evaluate`,
 //! `outcome::decide`, and the terminal renderer.
 
+use compat::case::LoadedCase;
 use compat::case::load::parse_case;
-use compat::case::{LoadedCase, Severity};
-use compat::check::{Finding, Observed, evaluate};
+use compat::check::{Observed, evaluate};
+use compat::outcome::Finding;
 use compat::outcome::{Verdict, decide};
 use compat::report::terminal::render_finding;
+use compat::rules::Severity;
 use compat::schema::SchemaSet;
 use serde_json::{Value, json};
 use std::sync::LazyLock;

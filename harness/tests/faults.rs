@@ -231,7 +231,7 @@ async fn plain_text_where_json_was_due_is_a_breaking_divergence_not_an_error() {
     chat().respond_with(ResponseTemplate::new(200).set_body_raw("Hello!", "text/plain")).mount(&server).await;
     let o = run_live(CHAT_CASE, &base).await;
     assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
-    assert_eq!((o.findings[0].rule.as_str(), o.severity), ("body.json", Some(compat::case::Severity::Breaking)));
+    assert_eq!((o.findings[0].rule.as_str(), o.severity), ("body.json", Some(compat::rules::Severity::Breaking)));
 }
 
 #[tokio::test]
@@ -242,7 +242,7 @@ async fn an_array_rooted_json_error_is_a_breaking_divergence_not_an_error() {
     chat().respond_with(ResponseTemplate::new(400).set_body_json(body)).mount(&server).await;
     let o = run_live(ERROR_CASE, &base).await;
     assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
-    assert_eq!(o.severity, Some(compat::case::Severity::Breaking));
+    assert_eq!(o.severity, Some(compat::rules::Severity::Breaking));
     assert!(o.findings.iter().any(|f| f.rule == "schema.client" && f.path == "$"), "{:#?}", o.findings);
     assert_eq!(o.timing.attempts, 1);
     // The other way: the object-rooted error the spec describes passes.

@@ -2,7 +2,7 @@
 //!
 //! A case is one behaviour of one feature: a request, what a conformant response must look like, and the
 //! divergences already known on particular targets. Nothing here does I/O except [`load`], which reads case
-//! files and turns every problem into a [`LoadError`] carrying `file:line:col`. The run layer
+//! files and turns every problem into a [`Diagnostic`](crate::diagnostic::Diagnostic) carrying `file:line:col`. The run layer
 //! ([`crate::run`]) consumes these types; nothing here knows how a request is sent.
 
 mod assertion;
@@ -16,8 +16,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::rules::Severity;
+
 pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
-pub use load::{LoadError, LoadedCase, load_case_file, load_cases};
+pub use load::{LoadedCase, load_case_file, load_cases};
 pub(crate) use path::push_name as push_path_name;
 pub use path::{JsonPathExpr, PathPattern};
 
@@ -250,29 +252,10 @@ fn default_true() -> bool {
     true
 }
 
-/// How much a divergence matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// The response passes what the official SDKs need but breaks the letter of OpenAI's specification.
-    Spec,
-    /// The official SDKs (or code written against them) cannot handle the response.
-    Breaking,
-}
-
-impl Severity {
-    /// Lower-case name, as in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Spec => "spec",
-            Severity::Breaking => "breaking",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+impl KnownDivergence {
+    /// `rule at path` (either alone when the other is not given), as every report names the declaration.
+    pub fn rule_at_path(&self) -> String {
+        [self.rule.as_deref(), self.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ")
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::LazyLock;
 
-use compat::check::Finding;
+use compat::outcome::Finding;
 use compat::outcome::Outcome;
 use regex::Regex;
 
@@ -117,7 +117,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let reports = args.reports.clone().unwrap_or_else(|| PathBuf::from("reports"));
     let results = compat::report::json::build(info, outcomes.clone());
-    match compat::results::write_reports(&reports, &results, None) {
+    match compat::report::write::write_reports(&reports, &results, None) {
         Ok(_) => println!("reports: {}", reports.join("index.html").display()),
         Err(e) => {
             eprintln!("error: reports: {e}");

@@ -5,6 +5,7 @@ pub mod bench_pacing;
 pub mod check;
 pub mod coverage;
 pub mod diff;
+pub mod rules;
 pub mod run;
 
 use std::path::Path;

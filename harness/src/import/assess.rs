@@ -22,9 +22,10 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::RecordedExchange;
-use crate::case::{AuthMode, Case, Expect, Method, ObjectKind, Request, Severity};
-use crate::check::{self, Finding, Observed, ObservedBody};
-use crate::outcome::{self, ErrorKind, Exchange, Mode, Outcome, SentRequest};
+use crate::case::{AuthMode, Case, Expect, Method, ObjectKind, Request};
+use crate::check::{self, Observed};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, Mode, ObservedBody, Outcome, SentRequest};
+use crate::rules;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
 use crate::sse::SseEvent;
@@ -252,7 +253,7 @@ fn tool_call_ids(response: &Value, out: &mut Vec<Finding>) {
             };
             if let Some(message) = problem {
                 out.push(
-                    Finding::new("semantic.tool_call_id", Severity::Breaking, path, message)
+                    Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, message)
                         .expecting("a non-empty id, unique within the message", format!("{id:?}"))
                         .detail("tool-call ids are non-empty and unique within a message")
                         .why(why),
@@ -269,7 +270,7 @@ fn model_name(object: &Value, path: &str) -> Option<Finding> {
     let name = object.get(key).and_then(Value::as_str)?;
     let bare = name.strip_prefix("models/")?;
     Some(
-        Finding::new("semantic.model", Severity::Spec, path, "the model is named by its resource name `models/…`, not the name callers send")
+        Finding::new(&rules::SEMANTIC_MODEL, path, "the model is named by its resource name `models/…`, not the name callers send")
             .expecting(format!("{bare:?}"), format!("{name:?}"))
             .detail("model ids and a response's `model` are the names sent as `model`")
             .why("code compares the listed or answered model with its configured name, and that comparison fails on the prefix"),

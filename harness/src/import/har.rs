@@ -10,8 +10,8 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::{Imported, LeftOut, RecordedExchange, kind_of, request_json};
-use crate::case::LoadError;
 use crate::check::Observed;
+use crate::diagnostic::Diagnostic;
 
 #[derive(Deserialize)]
 struct Har {
@@ -71,10 +71,10 @@ struct Content {
 }
 
 /// Imports a HAR document.
-pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
+pub fn import(file: &str, text: &str) -> Result<Imported, Diagnostic> {
     let har: Har = serde_json::from_str(text).map_err(|e| {
         let hint = if e.is_data() { " (a HAR file holds `log.entries[]` of `{request, response}`)" } else { "" };
-        LoadError::at(file, text, e.line() as u64, e.column() as u64, format!("not a HAR file: {e}{hint}"))
+        Diagnostic::at(file, text, e.line() as u64, e.column() as u64, format!("not a HAR file: {e}{hint}"))
     })?;
     let lines = entry_lines(text);
     let mut out = Imported { form: "HAR", exchanges: Vec::new(), left_out: Vec::new() };
@@ -102,7 +102,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
             (Some(t), Some("base64")) => match base64::engine::general_purpose::STANDARD.decode(t.trim()) {
                 Ok(b) => b,
                 Err(e) => {
-                    return Err(LoadError::at(file, text, line, 1, format!("entry {index}: response.content.text is not valid base64: {e}")));
+                    return Err(Diagnostic::at(file, text, line, 1, format!("entry {index}: response.content.text is not valid base64: {e}")));
                 }
             },
             (Some(t), _) => t.clone().into_bytes(),

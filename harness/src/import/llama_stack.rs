@@ -12,11 +12,12 @@
 use serde_json::Value;
 
 use super::{Imported, RecordedExchange, kind_of};
-use crate::case::{LoadError, ObjectKind};
+use crate::case::ObjectKind;
 use crate::check::Observed;
+use crate::diagnostic::Diagnostic;
 
 /// Imports a llama-stack recording already parsed as `doc`.
-pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
+pub fn import(file: &str, doc: &Value) -> Result<Imported, Diagnostic> {
     let request = &doc["request"];
     let url = request["url"].as_str().unwrap_or_default().to_owned();
     let method = request["method"].as_str().unwrap_or("POST").to_ascii_uppercase();
@@ -53,7 +54,7 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, LoadError> {
                 kind = ObjectKind::Model;
                 notes.push("llama-stack keeps a list's items only: the `{object, data}` envelope is not in the file".into());
             }
-            let bytes = serde_json::to_vec(value).map_err(|e| LoadError::whole_file(file, e.to_string()))?;
+            let bytes = serde_json::to_vec(value).map_err(|e| Diagnostic::whole_file(file, e.to_string()))?;
             Observed::from_bytes(200, vec![("content-type".into(), "application/json".into())], &bytes)
         }
     };

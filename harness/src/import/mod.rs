@@ -7,7 +7,7 @@
 //! recorded, the response as the checks see it ([`Observed`]), the OpenAI endpoint it addressed and the object
 //! kind a success there returns. Interactions that address no OpenAI endpoint the harness has schemas for are
 //! left out, each with the reason, so a cassette of a whole app can be pointed at as it is. Every problem with
-//! the file itself is a located [`LoadError`], never a panic. Checking the exchanges is [`assess`]'s job.
+//! the file itself is a located [`Diagnostic`], never a panic. Checking the exchanges is [`assess`]'s job.
 
 pub mod assess;
 pub mod har;
@@ -19,8 +19,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::case::{LoadError, ObjectKind};
+use crate::case::ObjectKind;
 use crate::check::Observed;
+use crate::diagnostic::Diagnostic;
 
 /// One recorded request and its response, whatever file form it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,15 +95,15 @@ pub struct RawOptions {
 /// Reads `path` and imports it by its form: `.yaml`/`.yml`, or JSON with `interactions`, a VCR cassette;
 /// `.har`, or JSON with `log.entries`, a HAR file; JSON with `request.url` and `response.body` a llama-stack
 /// recording; anything else a raw body.
-pub fn load_file(path: &Path, raw: &RawOptions) -> Result<Imported, LoadError> {
+pub fn load_file(path: &Path, raw: &RawOptions) -> Result<Imported, Diagnostic> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| LoadError::whole_file(&file, format!("cannot read it: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| LoadError::whole_file(&file, format!("not UTF-8 text: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic::whole_file(&file, format!("cannot read it: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| Diagnostic::whole_file(&file, format!("not UTF-8 text: {e}")))?;
     import(&file, &text, raw)
 }
 
 /// Imports `text` (the contents of `file`) by its form; see [`load_file`].
-pub fn import(file: &str, text: &str, raw: &RawOptions) -> Result<Imported, LoadError> {
+pub fn import(file: &str, text: &str, raw: &RawOptions) -> Result<Imported, Diagnostic> {
     let ext = Path::new(file).extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
     if ext == "yaml" || ext == "yml" {
         return vcr::import(file, text);

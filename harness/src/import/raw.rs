@@ -11,16 +11,18 @@
 use serde_json::{Value, json};
 
 use super::{Imported, RawOptions, RecordedExchange, endpoint_for_kind, kind_of};
-use crate::case::{LoadError, ObjectKind};
-use crate::check::{Observed, ObservedBody};
+use crate::case::ObjectKind;
+use crate::check::Observed;
+use crate::diagnostic::Diagnostic;
+use crate::outcome::ObservedBody;
 
 /// Imports a raw body.
-pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, LoadError> {
+pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Diagnostic> {
     let stated = match (&opts.endpoint, opts.kind) {
         (Some(e), _) => e.trim_matches('/').to_owned(),
         (None, Some(k)) => endpoint_for_kind(k).to_owned(),
         (None, None) => {
-            return Err(LoadError::whole_file(
+            return Err(Diagnostic::whole_file(
                 file,
                 "a raw body does not say what it answers: state it with --endpoint (chat/completions, embeddings, models, \
                  models/{id}, images/generations, batches) or --kind (chat.completion, chat.completion.chunk, \
@@ -52,7 +54,7 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
         observed
     } else {
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            LoadError::at(file, text, e.line() as u64, e.column() as u64, format!("the body is neither an event stream nor JSON: {e}"))
+            Diagnostic::at(file, text, e.line() as u64, e.column() as u64, format!("the body is neither an event stream nor JSON: {e}"))
         })?;
         if request.is_none() {
             notes.push("no request was given (--request): checks that compare with the request were not run".into());
@@ -64,16 +66,16 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Loa
     }
     let kind = match opts.kind {
         Some(k) => k,
-        None => kind_of("POST", &stated, request.as_ref()).map_err(|e| LoadError::whole_file(file, format!("--endpoint: {e}")))?,
+        None => kind_of("POST", &stated, request.as_ref()).map_err(|e| Diagnostic::whole_file(file, format!("--endpoint: {e}")))?,
     };
     if is_stream && kind != ObjectKind::ChatCompletionChunk {
-        return Err(LoadError::whole_file(
+        return Err(Diagnostic::whole_file(
             file,
             format!("the body is an event stream, but a {kind} is not streamed (a stream is chat.completion.chunk)"),
         ));
     }
     if !is_stream && kind == ObjectKind::ChatCompletionChunk {
-        return Err(LoadError::whole_file(file, "chat.completion.chunk was stated, but the body is not an event stream (`data: {…}` lines)"));
+        return Err(Diagnostic::whole_file(file, "chat.completion.chunk was stated, but the body is not an event stream (`data: {…}` lines)"));
     }
     let items = kind == ObjectKind::Model && matches!(&response.body, ObservedBody::Json { value: Value::Array(_) });
     let exchange = RecordedExchange {

@@ -11,8 +11,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Imported, LeftOut, RecordedExchange, header_pairs, kind_of, request_json};
-use crate::case::{LoadError, Spanned, load::parse_yaml};
-use crate::check::{Observed, ObservedBody};
+use crate::case::{Spanned, load::parse_yaml};
+use crate::check::Observed;
+use crate::diagnostic::Diagnostic;
+use crate::outcome::ObservedBody;
 
 #[derive(Deserialize)]
 struct Cassette {
@@ -56,7 +58,7 @@ enum Status {
 }
 
 /// Imports a cassette.
-pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
+pub fn import(file: &str, text: &str) -> Result<Imported, Diagnostic> {
     let cassette: Cassette = parse_yaml(file, text).map_err(|mut e| {
         if e.message.contains("interactions") {
             e.message = format!("{} (a VCR cassette holds `interactions: [{{request, response}}]`)", e.message);
@@ -122,8 +124,8 @@ pub fn import(file: &str, text: &str) -> Result<Imported, LoadError> {
 
 const BINARY_HINT: &str = "record with vcrpy's `decode_compressed_response=True` so the body can be checked";
 
-fn binary_body(file: &str, text: &str, line: u64, col: u64, index: usize) -> LoadError {
-    LoadError::at(
+fn binary_body(file: &str, text: &str, line: u64, col: u64, index: usize) -> Diagnostic {
+    Diagnostic::at(
         file,
         text,
         line,

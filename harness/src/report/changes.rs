@@ -17,8 +17,9 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::json::Results;
-use crate::case::Severity;
+use crate::outcome::Finding;
 use crate::outcome::{Outcome, Verdict};
+use crate::rules::Severity;
 
 /// One case whose result changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +154,7 @@ fn change(name: &str, before: Option<&Outcome>, after: Option<&Outcome>, note: S
 
 /// `rule at path` of each unexplained finding (the chunk index is left out: chunking varies between runs).
 fn unexplained(o: &Outcome) -> BTreeSet<String> {
-    o.findings.iter().filter(|f| f.known.is_none()).map(|f| format!("{} at {}", f.rule, f.path)).collect()
+    o.findings.iter().filter(|f| f.known.is_none()).map(Finding::rule_at_path).collect()
 }
 
 /// Plain text for the terminal: a summary line, then each non-empty group.

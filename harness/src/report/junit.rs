@@ -49,7 +49,7 @@ pub fn render(results: &Results) -> String {
         );
         let _ = writeln!(out, "    <properties>");
         property(&mut out, 6, "base_url", &target.base_url);
-        property(&mut out, 6, "mode", &format!("{:?}", target.mode).to_lowercase());
+        property(&mut out, 6, "mode", target.mode.as_str());
         property(&mut out, 6, "spec_version", &results.run.spec_version);
         property(&mut out, 6, "harness_version", &results.run.harness_version);
         let _ = writeln!(out, "    </properties>");
@@ -83,13 +83,13 @@ fn testcase(out: &mut String, o: &Outcome) {
         .filter(|k| k.observed > 0)
         .map(|k| {
             let d = &k.divergence;
-            let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+            let what = d.rule_at_path();
             format!("{what} — {} ({})", d.reason, d.link)
         })
         .collect();
     let body = match o.verdict {
         Verdict::Diverges | Verdict::Fixed => Some(("failure", o.verdict.name())),
-        Verdict::Error => Some(("error", o.error.as_ref().map_or("error", |e| kind_name(e.kind)))),
+        Verdict::Error => Some(("error", o.error.as_ref().map_or("error", |e| e.kind.as_str()))),
         _ if o.fails() => Some(("failure", "snapshot")),
         _ => None,
     };
@@ -126,24 +126,7 @@ fn testcase(out: &mut String, o: &Outcome) {
 }
 
 fn snapshot_state(o: &Outcome) -> &'static str {
-    match o.snapshot.as_ref().map(|s| s.status) {
-        Some(SnapshotStatus::Changed) => "changed",
-        Some(SnapshotStatus::Missing) => "missing",
-        _ => "matched",
-    }
-}
-
-fn kind_name(kind: crate::outcome::ErrorKind) -> &'static str {
-    use crate::outcome::ErrorKind::*;
-    match kind {
-        Transport => "transport",
-        Timeout => "timeout",
-        Endpoint => "endpoint",
-        Truncated => "truncated",
-        Unmatched => "unmatched",
-        Fixture => "fixture",
-        Config => "config",
-    }
+    o.snapshot.as_ref().map_or(SnapshotStatus::Matched, |s| s.status).as_str()
 }
 
 fn property(out: &mut String, indent: usize, name: &str, value: &str) {

@@ -16,16 +16,12 @@
 use std::fmt::Write;
 
 use super::structured_diff;
-use crate::check::Finding;
-use crate::outcome::{Outcome, SnapshotStatus, Verdict};
+use crate::outcome::{Finding, Outcome, SnapshotStatus, Verdict};
 
 /// One finding, indented for a case block. `file` and `case_line` locate findings without a line of their own.
 pub fn render_finding(f: &Finding, file: &str, case_line: u64) -> String {
     let mut out = String::new();
-    let place = match f.chunk {
-        Some(c) => format!("chunk {c}, {}", f.path),
-        None => f.path.clone(),
-    };
+    let place = f.location();
     let known = if f.known.is_some() { " [known]" } else { "" };
     let _ = writeln!(out, "  {place}: {}{known}", f.message);
     let _ = writeln!(out, "    --> {file}:{}", f.line.unwrap_or(case_line));
@@ -87,7 +83,7 @@ pub fn render_outcome(o: &Outcome) -> String {
     }
     for k in &o.known {
         let d = &k.divergence;
-        let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+        let what = d.rule_at_path();
         if k.observed == 0 {
             let _ = writeln!(out, "  fixed: known divergence `{what}` ({}:{}) was not observed — {}; {}", o.file, k.line, d.reason, d.link);
             let _ = writeln!(out, "    if the target really changed, remove the entry from the case (or update the fixture)");

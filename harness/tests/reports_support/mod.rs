@@ -35,7 +35,7 @@ pub fn replay_once() -> &'static Vec<Outcome> {
 /// The header of a replay of the project's suite.
 pub fn info() -> RunInfo {
     let suite = Suite::load(&default_root()).expect("the project's suite loads");
-    compat::results::replay_run_info(&suite, "spec-test")
+    compat::plan::replay_run_info(&suite, "spec-test")
 }
 
 /// A fixed header for hand-made documents.
