@@ -14,7 +14,7 @@ use std::process::Command;
 use compat::import::{self, RawOptions, assess};
 use compat::outcome::{Outcome, Verdict};
 use compat::schema::SchemaSet;
-use compat::suite::default_root;
+use compat::suite::{default_root, shared_material};
 use serde_json::{Value, json};
 
 fn schemas() -> SchemaSet {
@@ -88,21 +88,9 @@ const EXPECTED_CASSETTES: &[Expected] = &[
     ("111dda9bc", 1, &[("schema.spec", "$.choices[0].logprobs"), ("schema.spec", "$.choices[0].message.refusal")], &[]),
 ];
 
-fn recordings_dir() -> Option<PathBuf> {
-    let dir = default_root().join("../shared/recordings");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is absent, and CI=true: the recordings must be beside the project for this test", dir.display());
-    }
-    eprintln!("skipped: {} absent (real recordings beside the project, not part of it)", dir.display());
-    None
-}
-
 #[test]
 fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
-    let Some(dir) = recordings_dir() else { return };
+    let Some(dir) = shared_material(&default_root(), "recordings") else { return };
     let mut files: Vec<PathBuf> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e != "md")).collect();
     files.sort();
