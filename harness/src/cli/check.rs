@@ -21,6 +21,14 @@ use compat::report::json::{RunInfo, TargetInfo};
 use compat::report::terminal;
 use compat::schema::SchemaSet;
 
+/// A line to stdout; a closed pipe (`compat check … | head`) ends the output, never the command.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Extensions taken from a directory argument.
 const EXTENSIONS: [&str; 6] = ["yaml", "yml", "har", "json", "sse", "txt"];
 
@@ -89,15 +97,15 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 continue;
             }
         };
-        println!("{}: {}, {} exchange(s) checked, {} left out", file.display(), imported.form, imported.exchanges.len(), imported.left_out.len());
+        say!("{}: {}, {} exchange(s) checked, {} left out", file.display(), imported.form, imported.exchanges.len(), imported.left_out.len());
         for l in &imported.left_out {
-            println!("  left out: interaction {}: {}", l.index, l.reason);
+            say!("  left out: interaction {}: {}", l.index, l.reason);
         }
         let mut notes: Vec<&str> = Vec::new();
         for n in imported.exchanges.iter().flat_map(|x| &x.notes) {
             if !notes.contains(&n.as_str()) {
                 notes.push(n);
-                println!("  note: {n}");
+                say!("  note: {n}");
             }
         }
         for x in &imported.exchanges {
@@ -107,8 +115,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
             outcomes.push(assess::check_exchange(x, &schemas));
         }
     }
-    println!("{}", assess::NOT_CHECKED);
-    print!("{}", render(&outcomes));
+    say!("{}", assess::NOT_CHECKED);
+    say!("{}", render(&outcomes).trim_end());
     let info = RunInfo {
         date: compat::time::now_rfc3339(),
         harness_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -118,7 +126,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let reports = args.reports.clone().unwrap_or_else(|| PathBuf::from("reports"));
     let results = compat::report::json::build(info, outcomes.clone());
     match compat::report::write::write_reports(&reports, &results, None) {
-        Ok(_) => println!("reports: {}", reports.join("index.html").display()),
+        Ok(_) => say!("reports: {}", reports.join("index.html").display()),
         Err(e) => {
             eprintln!("error: reports: {e}");
             unusable = true;
