@@ -10,6 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::outcome::{ErrorKind, Mode, Outcome};
 use crate::run::{RunContext, run_case_catching};
 use crate::schema::SchemaSet;
+use crate::snapshot::SnapshotPolicy;
 use crate::target::{TARGETS_FILE, Target, check_override_patterns, load_targets};
 
 /// Everything under a project root.
@@ -103,7 +104,14 @@ pub fn broken_case_outcome(error: &Diagnostic) -> Outcome {
 
 /// A replay context for `root` with freshly compiled builtin schemas.
 pub fn replay_context(root: &Path) -> Result<RunContext, String> {
-    Ok(RunContext { root: root.to_owned(), schemas: Arc::new(SchemaSet::builtin()?), mode: Mode::Replay, base_url: None, pacer: None })
+    Ok(RunContext {
+        root: root.to_owned(),
+        schemas: Arc::new(SchemaSet::builtin()?),
+        mode: Mode::Replay,
+        base_url: None,
+        pacer: None,
+        snapshots: SnapshotPolicy::Strict,
+    })
 }
 
 /// Runs every (target, case) pair concurrently (at most `parallel` at once) and returns the outcomes sorted

@@ -192,12 +192,12 @@ fn matrix(out: &mut String, results: &Results) {
     let _ = writeln!(out, "</table>");
 }
 
-/// ` ✗ snapshot changed` (or `missing`) when the snapshot fails an outcome whose verdict does not.
+/// ` ✗ snapshot changed` (or `missing`) when the snapshot fails an outcome whose verdict does not; ` ≠ snapshot
+/// changed` when it changed without failing (a live run's note).
 pub(crate) fn snapshot_flag(o: &Outcome) -> String {
     match o.snapshot.as_ref().map(|s| s.status) {
-        Some(s) if !o.verdict.fails() && o.fails() => {
-            format!(" <span class=\"v v-diverges\">✗ snapshot {}</span>", format!("{s:?}").to_lowercase())
-        }
+        Some(s) if !o.verdict.fails() && o.fails() => format!(" <span class=\"v v-diverges\">✗ snapshot {s}</span>"),
+        Some(_) if o.snapshot_note() => " <span class=\"v v-known\" title=\"a note: live answers vary\">≠ snapshot changed</span>".to_owned(),
         _ => String::new(),
     }
 }

@@ -58,6 +58,10 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
             let _ = writeln!(out, "\n… and {} more (see index.html)", failing.len() - MAX_ROWS);
         }
     }
+    let notes: Vec<String> = results.outcomes.iter().filter(|o| o.snapshot_note()).map(|o| md(&o.name())).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\n### Snapshot changes (notes, not failures)\n\n{}", notes.join(", "));
+    }
     out
 }
 

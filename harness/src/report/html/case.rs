@@ -204,8 +204,19 @@ fn snapshot(out: &mut String, o: &Outcome) {
         SnapshotStatus::Matched => {
             let _ = writeln!(out, "<p class=\"detail\">snapshot <code>{}</code> matched</p>", esc(&s.file));
         }
+        SnapshotStatus::Missing if !s.gating => {
+            let _ = writeln!(out, "<p class=\"detail\">no stored snapshot <code>{}</code> (not compared)</p>", esc(&s.file));
+        }
         SnapshotStatus::Missing => {
             let _ = writeln!(out, "<h3>Snapshot</h3>\n<p><code>{}</code> is missing (review with <code>cargo insta review</code>)</p>", esc(&s.file));
+        }
+        SnapshotStatus::Changed if !s.gating => {
+            let _ = writeln!(
+                out,
+                "<h3>Snapshot changed (a note)</h3>\n<p><code>{}</code> (stored → new); live answers vary, so this fails nothing (<code>--snapshots strict</code> would):</p>",
+                esc(&s.file)
+            );
+            diff_block(out, s.diff.as_deref().unwrap_or(""));
         }
         SnapshotStatus::Changed => {
             let _ = writeln!(out, "<h3>Snapshot changed</h3>\n<p><code>{}</code> (stored → new):</p>", esc(&s.file));
