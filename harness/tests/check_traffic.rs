@@ -531,3 +531,39 @@ fn a_cassette_in_vcrpys_json_serializer_is_a_cassette() {
     assert_eq!((imported.form, outcomes.len()), ("VCR cassette", 2));
     assert_eq!(findings(&outcomes[1]), set(&[("semantic.usage", "$.usage.total_tokens")]));
 }
+
+/// A streamed tool call shaped as Gemini's captures and reports describe it (gemini-compat #9, #14, the
+/// September 2026 capture's `models/` model name): no `index` on the tool-call delta, usage on every chunk
+/// although `include_usage` was not asked, the model named `models/gemini-2.5-flash`.
+#[test]
+fn a_gemini_shaped_streamed_tool_call_in_a_cassette_gives_each_of_its_divergences() {
+    let chunk = |delta: Value, finish: Value| {
+        let c = json!({"id": "g-1", "object": "chat.completion.chunk", "created": 1757000000, "model": "models/gemini-2.5-flash",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}});
+        format!("data: {c}\n\n")
+    };
+    let mut stream = chunk(
+        json!({"role": "assistant", "tool_calls": [{"id": "function-call-1", "type": "function", "function": {"name": "book_table", "arguments": "{\"restaurant\":\"Chez Panisse\",\"party_size\":4}"}}]}),
+        json!("tool_calls"),
+    );
+    stream += "data: [DONE]\n\n";
+    let request = json!({"model": "gemini-2.5-flash", "stream": true, "messages": [{"role": "user", "content": "Book for 4"}], "tools": tools()});
+    let text = format!(
+        "interactions:\n- request:\n    body: {}\n    method: POST\n    uri: https://generativelanguage.googleapis.com/v1beta/openai/chat/completions\n  response:\n    body: {{string: {}}}\n    headers: {{content-type: [text/event-stream]}}\n    status: {{code: 200, message: OK}}\n",
+        serde_json::to_string(&request.to_string()).unwrap(),
+        serde_json::to_string(&stream).unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gemini_stream.yaml");
+    std::fs::write(&path, text).unwrap();
+    let (_, outcomes) = check_file(&path, &RawOptions::default());
+    assert_eq!(
+        findings(&outcomes[0]),
+        set(&[
+            ("schema.client", "chunk 0 $.choices[0].delta.tool_calls[0].index"),
+            ("stream.usage", "chunk 0 $.usage"),
+            ("semantic.model", "$.model"),
+        ])
+    );
+}
