@@ -381,6 +381,7 @@ fn broken_files_are_located_errors_and_exit_2() {
 
     let out = compat_bin().arg("check").arg(&cassette).arg("--reports").arg(dir.path().join("r")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("r").exists(), "nothing checked, no reports written");
     assert!(String::from_utf8_lossy(&out.stderr).contains("error: "), "{}", String::from_utf8_lossy(&out.stderr));
     let out = compat_bin().args(["check", "--kind", "chat"]).arg(&raw).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

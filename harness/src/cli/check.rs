@@ -124,12 +124,17 @@ pub fn run(args: CheckArgs) -> ExitCode {
         targets: vec![TargetInfo { name: assess::TARGET.into(), base_url: urls.join(", "), mode: Mode::Recorded, counts: Default::default() }],
     };
     let reports = args.reports.clone().unwrap_or_else(|| PathBuf::from("reports"));
-    let results = compat::report::json::build(info, outcomes.clone());
-    match compat::report::write::write_reports(&reports, &results, None) {
-        Ok(_) => say!("reports: {}", reports.join("index.html").display()),
-        Err(e) => {
-            eprintln!("error: reports: {e}");
-            unusable = true;
+    if outcomes.is_empty() && unusable {
+        // Nothing could be read: the last reports stay as they were rather than become an empty run.
+        say!("reports: not written (nothing was checked)");
+    } else {
+        let results = compat::report::json::build(info, outcomes.clone());
+        match compat::report::write::write_reports(&reports, &results, None) {
+            Ok(_) => say!("reports: {}", reports.join("index.html").display()),
+            Err(e) => {
+                eprintln!("error: reports: {e}");
+                unusable = true;
+            }
         }
     }
     if unusable {
