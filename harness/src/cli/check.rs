@@ -101,6 +101,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
         for l in &imported.left_out {
             say!("  left out: interaction {}: {}", l.index, l.reason);
         }
+        let stated = args.endpoint.is_some() || args.kind.is_some() || args.request.is_some() || args.status.is_some();
+        if stated && imported.form != "raw body" {
+            say!("  note: --endpoint, --kind, --request and --status apply to raw bodies only; this file's recorded requests say what was asked");
+        }
         let mut notes: Vec<&str> = Vec::new();
         for n in imported.exchanges.iter().flat_map(|x| &x.notes) {
             if !notes.contains(&n.as_str()) {
