@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::case::{AuthMode, LoadedCase};
+use crate::case::{AuthMode, Case, LoadedCase, Request};
 use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
@@ -120,10 +120,15 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         }
     };
 
+    // The checks compare the answer with the request as sent, model names resolved for this target
+    // (`semantic.model`); the case is otherwise unchanged, so findings keep their lines.
+    let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
     let mut findings = Vec::new();
     let mut passed = 0;
     let mut first_failing_run = None;
     let mut last = None;
+    // Per known divergence (by index in the case): in how many runs it was due, and observed.
+    let (mut due_runs, mut seen_runs) = (vec![0u32; case.known_divergences.len()], vec![0u32; case.known_divergences.len()]);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
@@ -139,7 +144,7 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             }
         };
         inject_panic_for_tests(&target.name, loaded);
-        let ev = check::evaluate(case, &observed, &ctx.schemas);
+        let ev = check::evaluate(&checked, &observed, &ctx.schemas);
         let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
         // The body, chunks and message move into the exchange: bodies can be large (embeddings).
         let exchange = Exchange {
@@ -156,7 +161,15 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             break;
         }
         let mut run_findings = ev.findings;
-        let run_verdict = outcome::decide(case, &target.name, &mut run_findings).0;
+        let subject = match &exchange.body {
+            ObservedBody::Json { value } => Some(value),
+            _ => exchange.reassembled.as_ref(),
+        };
+        let (run_verdict, _, run_known) = outcome::decide_on(case, &target.name, &mut run_findings, subject);
+        for k in &run_known {
+            due_runs[k.index] += u32::from(k.due);
+            seen_runs[k.index] += u32::from(k.observed > 0);
+        }
         if run_verdict.fails() {
             first_failing_run.get_or_insert(run_verdict);
         } else {
@@ -179,7 +192,10 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         outcome.set_error(error.kind, error.message, error.diff);
         return outcome;
     }
-    let (mut verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    let (mut verdict, severity, mut known) = outcome::decide_with(case, &target.name, &mut findings, |i, _| due_runs[i] > 0);
+    if case.repeat > 1 {
+        known.iter_mut().for_each(|k| k.runs_observed = Some(seen_runs[k.index]));
+    }
     if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
         // Every finding of every run is explained, yet a run failed on its own: a known divergence that some
         // runs did not show. The verdict needs all k runs, so it is that run's (`fixed`).

@@ -134,7 +134,7 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
             let mut expected = BTreeSet::new();
             for i in 0..n {
                 expected.insert(("schema.spec".to_owned(), format!("$[{i}].created")));
-                expected.insert(("semantic.model".to_owned(), format!("$[{i}].id")));
+                expected.insert(("semantic.model_id".to_owned(), format!("$[{i}].id")));
             }
             assert_eq!(findings(o), expected, "{name}");
             assert_eq!(o.findings.len(), 2 * n, "{name}");
@@ -153,7 +153,7 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("not checked (they need a case): assertions, known divergences, snapshots"), "{stdout}");
-    assert!(stdout.contains("$.choices[0].message.tool_calls[0].id: the tool call's id is the empty string"), "{stdout}");
+    assert!(stdout.contains("$.choices[0].message.tool_calls[0].id: the tool call's id is empty"), "{stdout}");
     assert!(stdout.contains("… and 62 more alike: $[1].created"), "{stdout}");
     for f in ["index.html", "junit.xml", "results.json", "summary.md"] {
         assert!(reports.path().join(f).is_file(), "{f}");
@@ -301,7 +301,7 @@ fn a_broken_har_gives_each_planted_divergence_at_its_path() {
     let (_, outcomes) = check_file(&path, &RawOptions::default());
     let by_index = |i: &str| outcomes.iter().find(|o| o.id == i).unwrap();
     assert_eq!(findings(by_index("0")), set(&[("semantic.tool_arguments", "$.choices[0].message.tool_calls[0].function.arguments → $.party_size")]));
-    assert_eq!(findings(by_index("2")), set(&[("semantic.model", "$.id")]));
+    assert_eq!(findings(by_index("2")), set(&[("semantic.model_id", "$.id")]));
     assert_eq!(findings(by_index("4")), set(&[("stream.done", "$")]));
     assert_eq!(findings(by_index("5")), set(&[("schema.client", "$")]));
     let args = &by_index("0").findings[0];
@@ -346,6 +346,18 @@ fn raw_sse_bodies_are_checked_with_a_stated_endpoint() {
         findings(&outcomes[0])
             .contains(&("semantic.tool_arguments".to_owned(), "$.choices[0].message.tool_calls[0].function.arguments → $".to_owned()))
     );
+
+    // Without the request, the checks that need none still run: an empty tool-call id is caught.
+    let empty = dir.path().join("empty_id.sse");
+    let mut text = chunk(
+        json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}),
+        Value::Null,
+    );
+    text += &chunk(json!({}), json!("tool_calls"));
+    text += "data: [DONE]\n\n";
+    std::fs::write(&empty, text).unwrap();
+    let (_, outcomes) = check_file(&empty, &chat);
+    assert_eq!(findings(&outcomes[0]), set(&[("semantic.tool_call_id", "$.choices[0].message.tool_calls[0].id")]));
 
     // A stream cut before any finish is the recording's fault, not a divergence.
     let cut = dir.path().join("cut.sse");

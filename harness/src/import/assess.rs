@@ -9,11 +9,10 @@
 //! (llama-stack keeps `GET models` as the model objects alone) is checked item by item, paths `$[i]…`, and
 //! never blamed for the list envelope the recorder dropped.
 //!
-//! Two checks that issue 11 asks of the semantic layer are applied here until `check/semantic.rs` has them,
-//! since on recorded traffic no case assertion stands in for them:
-//! - `semantic.tool_call_id` (breaking): every tool call's `id` is non-empty and unique within its message;
-//! - `semantic.model` (spec): a model object's `id`, and a response's `model`, are not the resource name
-//!   `models/<name>` where callers send and compare `<name>`.
+//! One check stands in for what the models cases assert, since recorded traffic has no case:
+//! `semantic.model_id` (spec), a model object's `id` is not the resource name `models/<name>` where callers
+//! send and compare `<name>`. Where the request was not recorded, the semantic checks that need none still run
+//! (`semantic.usage`, and the non-empty, distinct tool-call ids of `semantic.tool_call_id`).
 //!
 //! The outcome is `check::<file stem>::<interaction index>`: target `check`, feature the file stem.
 
@@ -89,7 +88,7 @@ fn evaluate(x: &RecordedExchange, case: &Case, response: &Observed, schemas: &Sc
                 let one = Observed { status: response.status, headers: response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
                 let at = |p: &str| format!("$[{i}]{}", p.strip_prefix('$').unwrap_or(p));
                 let ev = check::evaluate(case, &one, schemas);
-                for mut f in ev.findings.into_iter().chain(pending_checks(x, item)) {
+                for mut f in ev.findings.into_iter().chain(model_ids(x, item)) {
                     f.path = at(&f.path);
                     out.findings.push(f);
                 }
@@ -111,10 +110,11 @@ fn evaluate(x: &RecordedExchange, case: &Case, response: &Observed, schemas: &Sc
                 _ => None,
             });
             if let Some(subject) = subject.filter(|_| success) {
-                out.findings.extend(pending_checks(x, subject));
+                out.findings.extend(model_ids(x, subject));
                 if !x.request_known && matches!(x.kind, ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk) {
-                    // The one semantic check that needs no request.
+                    // The semantic checks that need no request (the others stay off: see the module docs).
                     check::semantic::usage_total(subject, &mut out.findings);
+                    check::semantic::tool_call_ids(subject, &mut out.findings);
                 }
             }
             out.chunks = ev.chunks;
@@ -213,66 +213,29 @@ fn recording_fault(o: &Observed, stream_truncated: bool) -> Option<(ErrorKind, S
     stream_truncated.then(|| (ErrorKind::Truncated, "the recorded stream ends with neither [DONE] nor a finish_reason (cut short)".to_owned()))
 }
 
-/// The two issue-11 checks not yet in `check/semantic.rs` (see the module docs).
-fn pending_checks(x: &RecordedExchange, subject: &Value) -> Vec<Finding> {
-    let mut out = Vec::new();
+/// `semantic.model_id` on a model object, or on every model of a list (see the module docs).
+fn model_ids(x: &RecordedExchange, subject: &Value) -> Vec<Finding> {
     match x.kind {
-        ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk => {
-            tool_call_ids(subject, &mut out);
-            let requested = x.request.as_ref().and_then(|r| r.get("model")).and_then(Value::as_str).unwrap_or_default();
-            if !requested.starts_with("models/") {
-                out.extend(model_name(subject, "$.model"));
-            }
-        }
-        ObjectKind::EmbeddingList => out.extend(model_name(subject, "$.model")),
-        ObjectKind::Model => out.extend(model_name(subject, "$.id")),
-        ObjectKind::ModelList => {
-            for (i, m) in subject.get("data").and_then(Value::as_array).into_iter().flatten().enumerate() {
-                out.extend(model_name(m, &format!("$.data[{i}].id")));
-            }
-        }
-        _ => {}
-    }
-    out
-}
-
-fn tool_call_ids(response: &Value, out: &mut Vec<Finding>) {
-    let why = "a tool loop sends each call's id back as the tool message's `tool_call_id`; an empty or repeated id cannot say which \
-               call a result answers (pydantic-ai's test_compatible_api_with_tool_calls_without_id substitutes its own ids for this)";
-    for (c, choice) in response.get("choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let mut seen: Vec<&str> = Vec::new();
-        for (k, call) in choice.pointer("/message/tool_calls").and_then(Value::as_array).into_iter().flatten().enumerate() {
-            let Some(id) = call.get("id").and_then(Value::as_str) else { continue }; // absent or mistyped: the schema's to report
-            let path = format!("$.choices[{c}].message.tool_calls[{k}].id");
-            let problem = if id.is_empty() {
-                Some("the tool call's id is the empty string")
-            } else if seen.contains(&id) {
-                Some("the tool call's id repeats an earlier call's id in the same message")
-            } else {
-                None
-            };
-            if let Some(message) = problem {
-                out.push(
-                    Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, message)
-                        .expecting("a non-empty id, unique within the message", format!("{id:?}"))
-                        .detail("tool-call ids are non-empty and unique within a message")
-                        .why(why),
-                );
-            }
-            seen.push(id);
-        }
+        ObjectKind::Model => model_id(subject, "$.id").into_iter().collect(),
+        ObjectKind::ModelList => subject
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, m)| model_id(m, &format!("$.data[{i}].id")))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
-/// `semantic.model` on the string at `path` (`$.id` or `$.model`) of `object`.
-fn model_name(object: &Value, path: &str) -> Option<Finding> {
-    let key = path.rsplit('.').next().unwrap_or_default();
-    let name = object.get(key).and_then(Value::as_str)?;
-    let bare = name.strip_prefix("models/")?;
+fn model_id(model: &Value, path: &str) -> Option<Finding> {
+    let id = model.get("id").and_then(Value::as_str)?;
+    let bare = id.strip_prefix("models/")?;
     Some(
-        Finding::new(&rules::SEMANTIC_MODEL, path, "the model is named by its resource name `models/…`, not the name callers send")
-            .expecting(format!("{bare:?}"), format!("{name:?}"))
-            .detail("model ids and a response's `model` are the names sent as `model`")
-            .why("code compares the listed or answered model with its configured name, and that comparison fails on the prefix"),
+        Finding::new(&rules::SEMANTIC_MODEL_ID, path, "the model's id is its resource name `models/…`, not the name callers send")
+            .expecting(format!("{bare:?}"), format!("{id:?}"))
+            .detail("a listed or retrieved model's id is the name sent as `model`")
+            .why(rules::SEMANTIC_MODEL_ID.why),
     )
 }
