@@ -29,6 +29,9 @@ pub struct Sent {
     pub response: Result<WireResponse, TransportError>,
     /// Requests made (1 + retries).
     pub attempts: u32,
+    /// Time spent waiting rather than on the wire: for a concurrency permit, for a rate slot, and in backoff
+    /// between attempts.
+    pub queued: Duration,
 }
 
 /// Paces and retries requests to one target.
@@ -59,17 +62,21 @@ impl Pacer {
     /// concurrency permit is held for an attempt only, not through the backoff after it.
     pub async fn send(&self, client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts) -> Sent {
         let mut attempts = 0;
+        let mut queued = Duration::ZERO;
         loop {
             let response = {
+                let waiting = Instant::now();
                 let _permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
                 self.wait_for_slot().await;
+                queued += waiting.elapsed();
                 attempts += 1;
                 transport::send(client, request, timeouts).await
             };
             let retries_left = attempts <= self.pacing.max_retries;
             let Some(wait) = retry_wait(&response, attempts, &self.pacing).filter(|_| retries_left) else {
-                return Sent { response, attempts };
+                return Sent { response, attempts, queued };
             };
+            queued += wait;
             // The quota is the target's, not the request's: a 429 or a server asking for time holds back
             // every later request too.
             if matches!(&response, Ok(r) if r.status == 429) || retry_after(&response, &self.pacing).is_some() {
@@ -166,6 +173,7 @@ mod tests {
             body: Vec::new(),
             ended: BodyEnd::Complete,
             elapsed: Duration::ZERO,
+            first_byte: Duration::ZERO,
         })
     }
 

@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -135,6 +135,12 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             None => live_once(ctx, target, &sent, &case.request.headers, case.request.auth).await,
         };
         outcome.timing.attempts += attempt.attempts;
+        if ctx.mode == Mode::Live {
+            *outcome.timing.queued_ms.get_or_insert(0.0) += attempt.queued.as_secs_f64() * 1000.0;
+            if let Some((head, body)) = attempt.wire {
+                (outcome.timing.first_byte_ms, outcome.timing.body_ms) = (Some(head.as_secs_f64() * 1000.0), Some(body.as_secs_f64() * 1000.0));
+            }
+        }
         outcome.timing.retries += attempt.attempts.saturating_sub(1);
         let (observed, ended) = match attempt.result {
             Ok(ok) => ok,
@@ -279,6 +285,9 @@ fn load_replay_fixture(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -
 struct Attempt {
     result: Result<(Observed, BodyEnd), RunError>,
     attempts: u32,
+    /// Live: time queued behind the pacer, and the last request's (first byte, body) times.
+    queued: Duration,
+    wire: Option<(Duration, Duration)>,
 }
 
 type Headers = std::collections::BTreeMap<String, String>;
@@ -296,7 +305,7 @@ async fn replay_once(target: &Target, sent: &SentRequest, headers: &Headers, fix
         }),
         Ok(r) => Ok(observe(r)),
     };
-    Attempt { result, attempts: 1 }
+    Attempt { result, attempts: 1, queued: Duration::ZERO, wire: None }
 }
 
 async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, headers: &Headers, auth: AuthMode) -> Attempt {
@@ -311,6 +320,8 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
                 return Attempt {
                     result: Err(RunError { kind: ErrorKind::Config, message: format!("${} is not set", auth_cfg.env), diff: None }),
                     attempts: 0,
+                    queued: Duration::ZERO,
+                    wire: None,
                 };
             }
         },
@@ -324,6 +335,7 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
     let client = transport::client(&target.config.timeouts);
     let pacer = ctx.pacer.clone().unwrap_or_else(|| Arc::new(Pacer::unpaced()));
     let sent_result = pacer.send(&client, &request, &target.config.timeouts).await;
+    let wire = sent_result.response.as_ref().ok().map(|r| (r.first_byte, r.elapsed.saturating_sub(r.first_byte)));
     let result = match sent_result.response {
         Err(e) => {
             let mut e = transport_error(e);
@@ -332,7 +344,7 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
         }
         Ok(r) => Ok(observe(redact_response(r, &redactor))),
     };
-    Attempt { result, attempts: sent_result.attempts }
+    Attempt { result, attempts: sent_result.attempts, queued: sent_result.queued, wire }
 }
 
 /// The response with every copy of the key replaced: in header values (credential headers dropped
@@ -423,15 +435,14 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
 
 /// A unified diff from the recorded request to the one sent.
 fn request_diff(recorded: &FixtureRequest, sent: &SentRequest) -> String {
-    let render = |method: &str, path: &str, body: Option<&Value>, raw: Option<&String>| {
-        let body = match (body, raw) {
+    let render = |r: &SentRequest| {
+        let body = match (&r.body, &r.raw_body) {
             (Some(b), _) => serde_json::to_string_pretty(b).expect("a Value serializes"),
-            (None, Some(r)) => r.clone(),
+            (None, Some(raw)) => raw.clone(),
             (None, None) => String::new(),
         };
-        format!("{method} {path}\n{body}\n")
+        format!("{} {}\n{body}\n", r.method, r.path)
     };
-    let old = render(recorded.method.as_str(), &recorded.path, recorded.body.as_ref(), recorded.raw_body.as_ref());
-    let new = render(sent.method.as_str(), &sent.path, sent.body.as_ref(), sent.raw_body.as_ref());
+    let (old, new) = (render(recorded), render(sent));
     similar::TextDiff::from_lines(&old, &new).unified_diff().context_radius(3).header("recorded", "sent").to_string()
 }

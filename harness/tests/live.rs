@@ -490,3 +490,55 @@ async fn a_conditional_known_divergence_not_triggered_is_not_fixed() {
     assert_eq!((o.verdict, o.known[0].runs_observed), (Verdict::Known, Some(2)));
     assert_eq!(o.repeats.as_ref().unwrap().passed, 3);
 }
+
+/// Honest timing: two cases through one pacer at 60 requests a minute — the second waits its slot, and that wait
+/// is `queued_ms`, not time on the wire; the wire time shows the server's delay as time to first byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_queued_behind_the_pacer_is_apart_from_time_on_the_wire() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion("hi")).set_delay(std::time::Duration::from_millis(150)))
+        .mount(&server)
+        .await;
+    let mut target = parse_targets(&targets_yaml(BEARER)).unwrap().remove(0);
+    target.config.pacing.rpm = 60;
+    let loaded = parse_case("cases/chat/repeated.yaml", &REPEAT_CASE.replace("repeat: 3", "repeat: 1")).unwrap();
+    let ctx = RunContext {
+        root: std::env::temp_dir(),
+        schemas: Arc::new(SchemaSet::builtin().unwrap()),
+        mode: Mode::Live,
+        base_url: Some(format!("{}/v1/", server.uri())),
+        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
+    };
+    let first = run_case(&ctx, &loaded, &target).await;
+    let second = run_case(&ctx, &loaded, &target).await;
+    let t = &second.timing;
+    let (queued, head, body) = (t.queued_ms.unwrap(), t.first_byte_ms.unwrap(), t.body_ms.unwrap());
+    assert!(first.timing.queued_ms.unwrap() < 100.0, "the first slot is free: {:?}", first.timing);
+    assert!(queued > 600.0, "the second waited for its slot: {t:?}");
+    assert!((140.0..600.0).contains(&head) && body < 100.0, "the wire time is the server's: {t:?}");
+    assert!(t.duration_ms >= queued + head, "{t:?}");
+}
+
+/// With a baseline, each known divergence carries how many nights it was observed: a chain of nightly runs
+/// counts how often one that shows only sometimes shows.
+#[tokio::test]
+async fn night_counts_carry_from_the_baseline() {
+    let case = format!(
+        "{}known_divergences:\n  - targets: [t]\n    rule: semantic.usage\n    when: sometimes\n    reason: r\n    link: l\n",
+        REPEAT_CASE.replace("repeat: 3", "repeat: 1")
+    );
+    let with_usage = |total: u64| {
+        let mut c = completion("hi");
+        c["usage"]["total_tokens"] = json!(total);
+        c
+    };
+    let (night1, _) = run_repeated(&case, vec![with_usage(9)]).await; // observed
+    let (mut night2, _) = run_repeated(&case, vec![with_usage(2)]).await; // not observed
+    compat::outcome::carry_night_counts(std::slice::from_mut(&mut night2), std::slice::from_ref(&night1));
+    assert_eq!(night2.known[0].nights_observed, Some([1, 2]));
+    let (mut night3, _) = run_repeated(&case, vec![with_usage(9)]).await;
+    compat::outcome::carry_night_counts(std::slice::from_mut(&mut night3), &[night2]);
+    assert_eq!((night3.verdict, night3.known[0].nights_observed), (Verdict::Known, Some([2, 3])));
+}

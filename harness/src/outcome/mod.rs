@@ -131,6 +131,25 @@ pub struct KnownStatus {
     /// For a case run `repeat: k` times: in how many of the k runs it was observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs_observed: Option<u32>,
+    /// With a baseline (`compat run --baseline`): `[nights observed, nights run]`, carried from the baseline's
+    /// count and this run, so a nightly chain counts how often a divergence that shows only sometimes shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nights_observed: Option<[u32; 2]>,
+}
+
+/// Carries each known divergence's night count from `baseline` (the previous run's outcomes) into `outcomes`:
+/// a declaration matched by its index and content adds this run to the baseline's count.
+pub fn carry_night_counts(outcomes: &mut [Outcome], baseline: &[Outcome]) {
+    for o in outcomes.iter_mut().filter(|o| !matches!(o.verdict, Verdict::Error | Verdict::Skipped)) {
+        let before = baseline.iter().find(|b| b.target == o.target && b.feature == o.feature && b.id == o.id);
+        for k in &mut o.known {
+            let prev = before
+                .and_then(|b| b.known.iter().find(|p| p.index == k.index && p.divergence == k.divergence))
+                .map(|p| p.nights_observed.unwrap_or([u32::from(p.observed > 0), 1]))
+                .unwrap_or([0, 0]);
+            k.nights_observed = Some([prev[0] + u32::from(k.observed > 0), prev[1] + 1]);
+        }
+    }
 }
 
 /// How a case's snapshot compared.
@@ -186,6 +205,16 @@ pub struct Timing {
     pub retries: u32,
     /// Passed only after a retry.
     pub flaky: bool,
+    /// Live: time spent waiting behind the target's pacer (concurrency, rate slots, backoff), ms — part of
+    /// `duration_ms` but not the endpoint's doing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_ms: Option<f64>,
+    /// Live: the last request's time from sending to the response head, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_byte_ms: Option<f64>,
+    /// Live: the last request's time from the response head to the body's last byte, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_ms: Option<f64>,
 }
 
 /// pass^k for a case run `repeat` times.
@@ -356,6 +385,7 @@ pub fn decide_with(
             observed: 0,
             due: due(index, &k.value),
             runs_observed: None,
+            nights_observed: None,
         })
         .collect();
     for f in findings.iter_mut() {
