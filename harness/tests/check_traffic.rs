@@ -154,7 +154,7 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("not checked (they need a case): assertions, known divergences, snapshots"), "{stdout}");
     assert!(stdout.contains("$.choices[0].message.tool_calls[0].id: the tool call's id is empty"), "{stdout}");
-    assert!(stdout.contains("… and 62 more alike: $[1].created"), "{stdout}");
+    assert!(stdout.contains("… and 62 more like it: $[1].created; $[2].created; $[3].created, …"), "{stdout}");
     for f in ["index.html", "junit.xml", "results.json", "summary.md"] {
         assert!(reports.path().join(f).is_file(), "{f}");
     }

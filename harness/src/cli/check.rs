@@ -8,11 +8,8 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::LazyLock;
 
-use compat::outcome::Finding;
 use compat::outcome::Outcome;
-use regex::Regex;
 
 use compat::case::ObjectKind;
 use compat::import::{self, RawOptions, assess};
@@ -168,31 +165,12 @@ fn raw_options(args: &CheckArgs) -> Result<RawOptions, String> {
     Ok(RawOptions { endpoint: args.endpoint.clone(), kind, request, status: args.status })
 }
 
-/// The terminal report: each failing outcome with its findings, where findings that differ only in an array
-/// index (one per model of a list) show once with a count; results.json and index.html keep every one.
+/// The terminal report: each failing outcome as `compat run` shows it (findings alike across array items
+/// grouped, the reports keeping every one) with its extensions, then a summary line.
 fn render(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
     for o in outcomes.iter().filter(|o| o.fails()) {
-        let _ = writeln!(out, "{}", terminal::headline(o));
-        if let Some(e) = &o.error {
-            let _ = writeln!(out, "  error ({:?}): {}", e.kind, e.message);
-        }
-        let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
-        for f in &o.findings {
-            let key = format!("{}\u{0}{}\u{0}{}", f.rule, INDEX.replace_all(&f.path, "[*]"), f.message);
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, members)) => members.push(f),
-                None => groups.push((key, vec![f])),
-            }
-        }
-        for (_, members) in &groups {
-            out.push_str(&terminal::render_finding(members[0], &o.file, o.line));
-            if members.len() > 1 {
-                let paths: Vec<&str> = members[1..].iter().take(3).map(|f| f.path.as_str()).collect();
-                let more = if members.len() > 4 { ", …" } else { "" };
-                let _ = writeln!(out, "  … and {} more alike: {}{more}", members.len() - 1, paths.join(", "));
-            }
-        }
+        out.push_str(&terminal::render_outcome(o));
         if !o.extensions.is_empty() {
             let _ = writeln!(out, "  extensions (fields the spec does not define; listed, never findings): {}", o.extensions.join(", "));
         }
@@ -203,8 +181,6 @@ fn render(outcomes: &[Outcome]) -> String {
     let _ = writeln!(out, "{} exchanges: {}; {failing} failing", outcomes.len(), summary.join(", "));
     out
 }
-
-static INDEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[\d+\]").expect("a valid regex"));
 
 /// A file as itself; a directory as its files with a known extension, sorted.
 fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
