@@ -123,6 +123,9 @@ rules! {
     SEMANTIC_MODEL_ID = "semantic.model_id", Spec, "",
         "a model object's `id` is the name callers send, not the resource name `models/…` (`compat check`; cases assert it)",
         "code compares listed ids with the names it sends as `model`, and the prefix fails that comparison";
+    STEP_CAPTURE = "step.capture", Breaking, "",
+        "in a multi-step case, each capture finds a value in its step's answer (later steps are not sent without it)",
+        "a client loop takes the id, tool call or signature from this answer to make its next request";
     ASSERT_EQUALS = "assert.equals", Spec, "the assertion's `severity`",
         "a case assertion: the value at a path equals the one given",
         "the case's own statement of the documented behaviour";

@@ -30,7 +30,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("transport", &["case", "target"]),
     ("pacing", &["target", "time", "transport"]),
     ("snapshot", &["outcome"]),
-    ("run", &["case", "check", "fixture", "outcome", "pacing", "schema", "secrets", "snapshot", "target", "transport", "time"]),
+    ("run", &["case", "check", "fixture", "outcome", "pacing", "rules", "schema", "secrets", "snapshot", "target", "transport", "time"]),
     // recorded traffic in place of a run (`compat check`): parsed into exchanges, checked into outcomes
     ("import", &["case", "check", "diagnostic", "outcome", "rules", "schema", "secrets", "sse"]),
     // consumers of outcomes

@@ -37,11 +37,11 @@ pub struct CheckArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Raw bodies: the endpoint they answered, relative to the base URL (chat/completions, embeddings, models,
-    /// models/{id}, images/generations, batches).
+    /// models/{id}, images/generations, batches, videos).
     #[arg(long)]
     endpoint: Option<String>,
     /// Raw bodies: the object kind (chat.completion, chat.completion.chunk, embedding.list, model.list, model,
-    /// error, images.response, batch); overrides the endpoint's.
+    /// error, images.response, batch, video); overrides the endpoint's.
     #[arg(long)]
     kind: Option<String>,
     /// Raw bodies: a JSON file holding the request body that was sent (enables the checks that need it).

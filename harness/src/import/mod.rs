@@ -161,6 +161,8 @@ pub fn kind_of(method: &str, endpoint: &str, request: Option<&Value>) -> Result<
         ["batches"] if !get => Ok(ObjectKind::Batch),
         ["batches", _] if get => Ok(ObjectKind::Batch),
         ["batches", _, "cancel"] if !get => Ok(ObjectKind::Batch),
+        ["videos"] if !get => Ok(ObjectKind::Video),
+        ["videos", _] if get => Ok(ObjectKind::Video),
         _ => Err(format!("{method} {endpoint:?} is not an OpenAI endpoint the harness has schemas for")),
     }
 }
@@ -174,6 +176,7 @@ pub fn endpoint_for_kind(kind: ObjectKind) -> &'static str {
         ObjectKind::Model => "models/{id}",
         ObjectKind::ImagesResponse => "images/generations",
         ObjectKind::Batch => "batches",
+        ObjectKind::Video => "videos",
         ObjectKind::Error => "",
     }
 }

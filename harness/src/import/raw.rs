@@ -25,8 +25,8 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Dia
             return Err(Diagnostic::whole_file(
                 file,
                 "a raw body does not say what it answers: state it with --endpoint (chat/completions, embeddings, models, \
-                 models/{id}, images/generations, batches) or --kind (chat.completion, chat.completion.chunk, \
-                 embedding.list, model.list, model, error, images.response, batch)",
+                 models/{id}, images/generations, batches, videos) or --kind (chat.completion, chat.completion.chunk, \
+                 embedding.list, model.list, model, error, images.response, batch, video)",
             ));
         }
     };
