@@ -34,6 +34,8 @@ enum Command {
     Rules(cli::rules::RulesArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
     Diff(cli::diff::DiffArgs),
+    /// Per-target expectations files (`cases/expectations/<target>.yaml`): `update` adds a run's unexplained divergences.
+    Expectations(cli::expectations::ExpectationsArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(&root, args),
         Command::Check(args) => cli::check::run(args),
         Command::Diff(args) => cli::diff::run(&root, args),
+        Command::Expectations(args) => cli::expectations::run(&root, args),
         Command::Rules(args) => cli::rules::run(&root, args),
     }
 }

@@ -94,7 +94,11 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     let started = Instant::now();
     let case = &loaded.case;
     let mut outcome = Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode);
-    if let Some(reason) = target.skip_reason(&case.feature, &case.id) {
+    let skip = match ctx.mode {
+        Mode::Live => target.live_skip_reason(&case.feature, &case.id),
+        Mode::Replay => target.skip_reason(&case.feature, &case.id),
+    };
+    if let Some(reason) = skip {
         outcome.verdict = Verdict::Skipped;
         outcome.skip_reason = Some(reason.to_owned());
         return outcome;
@@ -136,8 +140,10 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     let mut passed = 0;
     let mut first_failing_run = None;
     let mut last = None;
-    // Per known divergence (by index in the case): in how many runs it was due, and observed.
-    let (mut due_runs, mut seen_runs) = (vec![0u32; case.known_divergences.len()], vec![0u32; case.known_divergences.len()]);
+    // Per known divergence (by index: the case's own, then its expectations-file entries): in how many runs it
+    // was due, and observed.
+    let declared = case.known_divergences.len() + case.expected.len();
+    let (mut due_runs, mut seen_runs) = (vec![0u32; declared], vec![0u32; declared]);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,

@@ -5,6 +5,7 @@ pub mod bench_pacing;
 pub mod check;
 pub mod coverage;
 pub mod diff;
+pub mod expectations;
 pub mod rules;
 pub mod run;
 

@@ -116,10 +116,13 @@ pub struct RunError {
 /// A declared known divergence and whether this run observed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnownStatus {
-    /// Its index in the case's `known_divergences`.
+    /// Its index in the case's `known_divergences`; entries of an expectations file number on after those.
     pub index: usize,
-    /// Line of its entry in the case file.
+    /// Line of its entry in the case file, or in `file`.
     pub line: u64,
+    /// The expectations file declaring it (`cases/expectations/<target>.yaml`); absent when the case file does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// The declaration.
     pub divergence: KnownDivergence,
     /// How many findings it explains.
@@ -384,9 +387,10 @@ pub fn decide_with(
 ) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
     let mut known: Vec<KnownStatus> = case
         .known_for(target)
-        .map(|(index, k)| KnownStatus {
+        .map(|(index, file, k)| KnownStatus {
             index,
             line: k.referenced.line(),
+            file: file.map(str::to_owned),
             divergence: k.value.clone(),
             observed: 0,
             due: due(index, &k.value),

@@ -71,7 +71,10 @@ fn where_line(out: &mut String, o: &Outcome) {
     if let Some(f) = &o.fixture {
         let origin = match &f.origin {
             Origin::Synthesized { basis } => format!("synthesized from {}", linkify(basis)),
-            Origin::Recorded { date, model, base_url } => format!("recorded {} from {} with {}", esc(date), esc(base_url), esc(model)),
+            Origin::Recorded { date, model, base_url, server } => {
+                let by = server.as_deref().map(|s| format!("{} at ", esc(s))).unwrap_or_default();
+                format!("recorded {} from {by}{} with {}", esc(date), esc(base_url), esc(model))
+            }
         };
         parts.push(format!("fixture <code>{}</code> ({origin})", esc(&f.path)));
     }
@@ -214,7 +217,7 @@ fn known(out: &mut String, o: &Outcome) {
             esc(&what),
             esc(&d.reason),
             linkify(&d.link),
-            esc(&o.file),
+            esc(k.file.as_deref().unwrap_or(&o.file)),
             k.line
         );
     }
