@@ -96,7 +96,7 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     let mut outcome = Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode);
     let skip = match ctx.mode {
         Mode::Live => target.live_skip_reason(&case.feature, &case.id),
-        Mode::Replay => target.skip_reason(&case.feature, &case.id),
+        Mode::Replay | Mode::Recorded => target.skip_reason(&case.feature, &case.id),
     };
     if let Some(reason) = skip {
         outcome.verdict = Verdict::Skipped;

@@ -190,6 +190,7 @@ fn in_memory_case(x: &RecordedExchange) -> Case {
         },
         expect: Expect { status: x.response.status, schema: Some(schema), assert: Vec::new(), semantic: x.request_known, snapshot: false },
         known_divergences: Vec::new(),
+        expected: Vec::new(),
         steps: Vec::new(),
         repeat: 1,
     }
