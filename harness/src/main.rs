@@ -36,6 +36,8 @@ enum Command {
     Diff(cli::diff::DiffArgs),
     /// Per-target expectations files (`cases/expectations/<target>.yaml`): `update` adds a run's unexplained divergences.
     Expectations(cli::expectations::ExpectationsArgs),
+    /// Serve fixtures on loopback as an OpenAI-compatible endpoint, one base URL per case (for SDKs and apps).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Diff(args) => cli::diff::run(&root, args),
         Command::Expectations(args) => cli::expectations::run(&root, args),
+        Command::Serve(args) => cli::serve::run(&root, args),
         Command::Rules(args) => cli::rules::run(&root, args),
     }
 }

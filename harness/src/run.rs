@@ -118,6 +118,7 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
         Mode::Replay => match load_replay_fixture(ctx, loaded, target) {
             Ok(f) => {
                 outcome.fixture = Some(FixtureInfo { path: f.0.clone(), origin: f.1.origin.clone() });
+                outcome.clients = crate::clients::for_fixture(&ctx.root, &outcome.name(), &f.1);
                 Some(f)
             }
             Err(e) => {

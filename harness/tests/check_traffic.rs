@@ -583,19 +583,19 @@ fn a_gemini_shaped_streamed_tool_call_in_a_cassette_gives_each_of_its_divergence
 
 #[test]
 fn a_llama_stack_stream_is_rebuilt_from_its_chunks_and_its_nulls_excuse_nothing_true() {
-    let dump = |delta: Value, finish: Value, usage: Value| {
+    let dump = |delta: Value, role: Value, finish: Value, usage: Value| {
         json!({"__type__": "openai.types.chat.chat_completion_chunk.ChatCompletionChunk", "__data__": {
             "id": "rec-2", "created": 1741569952, "model": "llama3.2:3b", "object": "chat.completion.chunk", "service_tier": null,
             "system_fingerprint": null, "usage": usage,
             "choices": [{"index": 0, "logprobs": null, "finish_reason": finish,
-                "delta": {"content": delta, "function_call": null, "refusal": null, "role": "assistant", "tool_calls": null}}]}})
+                "delta": {"content": delta, "function_call": null, "refusal": null, "role": role, "tool_calls": null}}]}})
     };
     let recording = |usage_total: Value| {
         json!({"request": {"method": "POST", "url": "http://0.0.0.0:11434/v1/v1/chat/completions",
                 "body": {"model": "llama3.2:3b", "messages": [{"role": "user", "content": "Hi"}], "stream": true}},
             "response": {"is_streaming": true, "body": [
-                dump(json!("Hel"), Value::Null, Value::Null),
-                dump(json!("lo"), json!("stop"), usage_total)]}})
+                dump(json!("Hel"), json!("assistant"), Value::Null, Value::Null),
+                dump(json!("lo"), Value::Null, json!("stop"), usage_total)]}})
         .to_string()
     };
     let dir = tempfile::tempdir().unwrap();

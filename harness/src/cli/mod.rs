@@ -8,6 +8,7 @@ pub mod diff;
 pub mod expectations;
 pub mod rules;
 pub mod run;
+pub mod serve;
 
 use std::path::Path;
 use std::process::ExitCode;

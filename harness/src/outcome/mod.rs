@@ -283,6 +283,32 @@ pub struct Outcome {
     /// pass^k, for cases with `repeat` > 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<Repeats>,
+    /// What the official SDKs did with this very fixture (replay only; `drivers/evidence.json`, written by the
+    /// agreement test), one entry per client driver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientRun>,
+}
+
+/// What one official SDK did with a response, as its client driver (`drivers/`) classified it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRun {
+    /// The driver and its SDK version, e.g. `openai-python 3.60.0`.
+    pub driver: String,
+    /// `ok`, `degraded` (data lost or changed, wrong error class, the server's message missing) or `breaks`.
+    pub outcome: String,
+    /// Each SDK call the driver made.
+    pub calls: Vec<ClientCall>,
+}
+
+/// One SDK call of a client driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientCall {
+    /// The call, e.g. `chat.completions.stream().get_final_completion()`.
+    pub call: String,
+    /// `ok`, `degraded` or `breaks`.
+    pub outcome: String,
+    /// The exception text or what differed from the wire.
+    pub detail: String,
 }
 
 impl Outcome {
@@ -310,6 +336,7 @@ impl Outcome {
             snapshot: None,
             timing: Timing::default(),
             repeats: None,
+            clients: Vec::new(),
         }
     }
 
@@ -339,6 +366,7 @@ impl Outcome {
             snapshot: None,
             timing: Timing::default(),
             repeats: None,
+            clients: Vec::new(),
         }
     }
 

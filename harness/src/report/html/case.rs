@@ -47,6 +47,7 @@ pub(super) fn render(out: &mut String, o: &Outcome) {
     }
     findings(out, o);
     known(out, o);
+    clients(out, o);
     snapshot(out, o);
     if !o.extensions.is_empty() {
         let items: Vec<String> = o.extensions.iter().map(|e| format!("<code>{}</code>", esc(e))).collect();
@@ -220,6 +221,27 @@ fn known(out: &mut String, o: &Outcome) {
             esc(k.file.as_deref().unwrap_or(&o.file)),
             k.line
         );
+    }
+    let _ = writeln!(out, "</ul>");
+}
+
+/// What each official SDK did with this fixture (the client drivers' evidence, replay only).
+fn clients(out: &mut String, o: &Outcome) {
+    if o.clients.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h3>What the official SDKs did</h3>\n<ul class=\"clients\">");
+    for c in &o.clients {
+        let calls: Vec<String> = c
+            .calls
+            .iter()
+            .map(|k| {
+                let detail = if k.detail.is_empty() { String::new() } else { format!(": {}", esc(&k.detail)) };
+                format!("<li><code>{}</code> <span class=\"client-{}\">{}</span>{detail}</li>", esc(&k.call), esc(&k.outcome), esc(&k.outcome))
+            })
+            .collect();
+        let _ =
+            writeln!(out, "<li><b>{}</b>: <span class=\"client-{1}\">{1}</span><ul>{2}</ul></li>", esc(&c.driver), esc(&c.outcome), calls.join(""));
     }
     let _ = writeln!(out, "</ul>");
 }
