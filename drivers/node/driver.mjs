@@ -49,6 +49,8 @@ function findMessage(v) {
     }
   } else if (v && typeof v === 'object') {
     if (typeof v.message === 'string' && v.message) return v.message;
+    // FastAPI's error body (llama-cpp-python, vLLM's routes): {"detail": "..."}.
+    if (typeof v.detail === 'string' && v.detail) return v.detail;
     for (const x of Object.values(v)) {
       const m = findMessage(x);
       if (m) return m;

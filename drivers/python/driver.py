@@ -75,11 +75,22 @@ def sse_chunks(raw):
     return out
 
 
+def close(a, b):
+    """Whether two vector elements agree: numbers within float32 rounding, anything else (a server's nested
+    per-token vectors) by equality, so a driver's own comparison never raises."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) <= 1e-6 * max(1, abs(b))
+    return a == b
+
+
 def find_message(value):
     """The first `message` string anywhere in an error body."""
     if isinstance(value, dict):
         if isinstance(value.get("message"), str) and value["message"]:
             return value["message"]
+        # FastAPI's error body (llama-cpp-python, vLLM's routes): {"detail": "..."}.
+        if isinstance(value.get("detail"), str) and value["detail"]:
+            return value["detail"]
         for v in value.values():
             m = find_message(v)
             if m:
@@ -360,7 +371,7 @@ class Driver:
                 raw = base64.b64decode(vec)
                 vec = list(struct.unpack(f"<{len(raw) // 4}f", raw))
             got = mine.embedding
-            if not isinstance(got, list) or len(got) != len(vec) or any(abs(a - b) > 1e-6 * max(1, abs(b)) for a, b in zip(got, vec)):
+            if not isinstance(got, list) or len(got) != len(vec) or any(not close(a, b) for a, b in zip(got, vec)):
                 return "degraded", f"embedding {theirs.get('index')}: the SDK's vector differs from the wire's"
         return "ok", ""
 
