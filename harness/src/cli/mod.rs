@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_pacing;
 pub mod bench_scale;
+pub mod check;
 pub mod coverage;
 pub mod diff;
 pub mod expectations;
