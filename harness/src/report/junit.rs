@@ -137,6 +137,8 @@ fn kind_name(kind: crate::outcome::ErrorKind) -> &'static str {
     use crate::outcome::ErrorKind::*;
     match kind {
         Transport => "transport",
+        Unreachable => "unreachable",
+        Tls => "tls",
         Timeout => "timeout",
         Endpoint => "endpoint",
         Truncated => "truncated",
