@@ -98,6 +98,23 @@ pub enum ErrorKind {
     Config,
 }
 
+impl ErrorKind {
+    /// Lower-case name, as results.json spells it (`error (unreachable)`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Transport => "transport",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Endpoint => "endpoint",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::Unmatched => "unmatched",
+            ErrorKind::Fixture => "fixture",
+            ErrorKind::Config => "config",
+        }
+    }
+}
+
 /// A broken run, with its cause.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunError {

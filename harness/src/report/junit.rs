@@ -89,7 +89,7 @@ fn testcase(out: &mut String, o: &Outcome) {
         .collect();
     let body = match o.verdict {
         Verdict::Diverges | Verdict::Fixed => Some(("failure", o.verdict.name())),
-        Verdict::Error => Some(("error", o.error.as_ref().map_or("error", |e| kind_name(e.kind)))),
+        Verdict::Error => Some(("error", o.error.as_ref().map_or("error", |e| e.kind.name()))),
         _ if o.fails() => Some(("failure", "snapshot")),
         _ => None,
     };
@@ -130,21 +130,6 @@ fn snapshot_state(o: &Outcome) -> &'static str {
         Some(SnapshotStatus::Changed) => "changed",
         Some(SnapshotStatus::Missing) => "missing",
         _ => "matched",
-    }
-}
-
-fn kind_name(kind: crate::outcome::ErrorKind) -> &'static str {
-    use crate::outcome::ErrorKind::*;
-    match kind {
-        Transport => "transport",
-        Unreachable => "unreachable",
-        Tls => "tls",
-        Timeout => "timeout",
-        Endpoint => "endpoint",
-        Truncated => "truncated",
-        Unmatched => "unmatched",
-        Fixture => "fixture",
-        Config => "config",
     }
 }
 

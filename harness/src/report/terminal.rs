@@ -68,7 +68,7 @@ pub fn render_outcome(o: &Outcome) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(o));
     if let Some(e) = &o.error {
-        let _ = writeln!(out, "  error ({:?}): {}", e.kind, e.message);
+        let _ = writeln!(out, "  error ({}): {}", e.kind.name(), e.message);
         if let Some(diff) = &e.diff {
             for line in diff.lines() {
                 let _ = writeln!(out, "    {line}");
