@@ -214,8 +214,8 @@ fn validate_against(schema: &Value, instance: &Value, rule: &str, severity: Seve
     for error in validator.iter_errors(instance) {
         let inner = pointer_to_path(error.instance_path().as_str());
         let mut message = error.to_string();
-        if message.len() > 200 {
-            message.truncate(200);
+        if let Some((cut, _)) = message.char_indices().nth(200) {
+            message.truncate(cut); // at a character boundary: messages quote the answer, in any script
         }
         out.push(
             Finding::new(rule, severity, format!("{path} → {inner}"), message)
