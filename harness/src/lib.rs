@@ -1,25 +1,31 @@
 //! A conformance and compatibility harness for OpenAI-compatible HTTP APIs.
 //!
-//! Three layers, data flowing one way:
-//! 1. **case model** ([`case`], [`target`], [`fixture`]): YAML cases, the targets file and fixtures, as plain
-//!    serde data with located load errors;
-//! 2. **run** ([`run`]): sends a case's request to a target — a fixture replayed by wiremock, or a live base URL
-//!    through [`pacing`] and [`transport`] — applies the [`check`]s (schemas from [`schema`], the [`sse`] parser,
-//!    stream invariants, assertions, semantic checks) and returns an [`outcome::Outcome`], printing nothing;
-//! 3. **report** ([`report`]): pure functions of outcomes — terminal text, JSON, JUnit, Markdown, HTML.
-//!
-//! [`secrets`] keeps keys out of everything a live run keeps or shows; [`snapshot`] normalizes responses for
-//! insta snapshots; [`suite`] wires the layers for the two entry points
-//! (the `compat` CLI and the `conformance` test target); [`results`] turns a run's outcomes into the report files
-//! (per-trial result files under `cargo test`/nextest, assembled once all trials have finished).
+//! Layers, data flowing one way (a test, `tests/layers.rs`, reads every `use crate::…` and fails when a module
+//! imports a layer above its own):
+//! 1. **case model** ([`case`], [`target`], with [`rules`] and [`diagnostic`] beneath them): YAML cases, the
+//!    targets file, the rule table, located diagnostics — plain data, no I/O beyond reading those files;
+//! 2. **outcome model** ([`outcome`]): `Outcome`, `Verdict`, `Finding`, `Exchange`, fixture `Origin` — the plain
+//!    values everything after a run reads;
+//! 3. **check** ([`check`], [`schema`], [`sse`]): an observed response and its case in, findings out;
+//! 4. **run** ([`run`], [`fixture`], [`transport`], [`pacing`], [`snapshot`], [`secrets`]): sends a case's
+//!    request — a fixture replayed by wiremock, or a live base URL — checks the answer and returns an outcome,
+//!    printing nothing;
+//! 5. **consumers of outcomes** ([`report`]: terminal, JSON, JUnit, Markdown, HTML, each a pure function of
+//!    outcomes; [`record`]: fixtures written from a live run's outcomes);
+//! 6. **wiring** ([`suite`], [`plan`], [`collect`]): loading a project, planning trials, collecting result
+//!    files — shared by the `compat` CLI and the `conformance` test target.
 
 pub mod case;
 pub mod check;
+pub mod collect;
+pub mod diagnostic;
 pub mod fixture;
 pub mod outcome;
 pub mod pacing;
+pub mod plan;
+pub mod record;
 pub mod report;
-pub mod results;
+pub mod rules;
 pub mod run;
 pub mod schema;
 pub mod secrets;

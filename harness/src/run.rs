@@ -20,10 +20,10 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::case::{AuthMode, LoadedCase};
-use crate::check::{self, Observed, ObservedBody};
+use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
-use crate::outcome::{self, ErrorKind, Exchange, FixtureInfo, Mode, Outcome, Repeats, RunError, SentRequest, Verdict};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, Verdict};
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
@@ -47,6 +47,39 @@ pub struct RunContext {
     pub base_url: Option<String>,
     /// Live: pacing per target, shared by all its cases.
     pub pacer: Option<Arc<Pacer>>,
+}
+
+/// [`run_case`] in a task of its own, so that a panic in the harness becomes that case's outcome — an `error`
+/// of kind `harness` under the case's own trial name — instead of taking other outcomes (or the test
+/// process's report) with it.
+pub async fn run_case_catching(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Outcome {
+    let (c, l, t) = (ctx.clone(), loaded.clone(), target.clone());
+    match tokio::spawn(async move { run_case(&c, &l, &t).await }).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let message = match e.try_into_panic() {
+                Ok(payload) => payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".to_owned()),
+                Err(e) => e.to_string(),
+            };
+            let mut outcome = Outcome::new(&loaded.case, &loaded.file, loaded.line, &target.name, ctx.mode);
+            outcome.set_error(ErrorKind::Harness, format!("harness bug: the case panicked: {message}"), None);
+            outcome
+        }
+    }
+}
+
+/// Debug builds only: `COMPAT_INJECT_PANIC=<trial name>` makes that case's checks panic, so the tests can
+/// show a panic lands on the case's own trial as a `harness` error. Release builds have no such hook.
+fn inject_panic_for_tests(target: &str, loaded: &LoadedCase) {
+    if cfg!(debug_assertions)
+        && std::env::var("COMPAT_INJECT_PANIC").is_ok_and(|n| n == outcome::trial_name(target, &loaded.case.feature, &loaded.case.id))
+    {
+        panic!("injected by COMPAT_INJECT_PANIC");
+    }
 }
 
 /// Runs `loaded` on `target` and returns its outcome.
@@ -113,6 +146,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
                 break;
             }
         };
+        inject_panic_for_tests(&target.name, loaded);
         let ev = check::evaluate(case, &observed, &ctx.schemas);
         let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
         // The body, chunks and message move into the exchange: bodies can be large (embeddings).
@@ -137,7 +171,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
             passed += 1;
         }
         for f in run_findings {
-            if !findings.iter().any(|g: &check::Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
+            if !findings.iter().any(|g: &Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
                 findings.push(f);
             }
         }
@@ -188,9 +222,9 @@ fn ms(since: Instant) -> f64 {
 pub fn resolve_request(loaded: &LoadedCase, target: &Target) -> Result<SentRequest, String> {
     let case = &loaded.case;
     let model_for = |role: &str| {
-        target.model_for(&case.feature, &case.id, role).ok_or_else(|| {
-            format!("target `{}` has no model for role `{role}` (add it under `models` in cases/targets.yaml)", target.name)
-        })
+        target
+            .model_for(&case.feature, &case.id, role)
+            .ok_or_else(|| format!("target `{}` has no model for role `{role}` (add it under `models` in cases/targets.yaml)", target.name))
     };
     let substitute = |s: &str| -> Result<String, String> {
         let mut out = String::new();
@@ -392,7 +426,8 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
     let status = observed.status;
     if let ObservedBody::Text { content_type, text } = &observed.body {
         let start: String = text.trim_start().chars().take(15).collect::<String>().to_ascii_lowercase();
-        if content_type.as_deref().is_some_and(|ct| ct.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html") {
+        if content_type.as_deref().is_some_and(|ct| ct.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html")
+        {
             return err(ErrorKind::Endpoint, format!("status {status} with an HTML page instead of an API answer (a gateway or proxy fault)"));
         }
     }

@@ -6,7 +6,7 @@
 //! transport error text — passes through a [`Redactor`], so reports, snapshots and printed lines never see the
 //! key even when an endpoint echoes it, and no redaction can change a verdict. JSON is redacted after parsing,
 //! value by value ([`Redactor::value`]): a string holding the key has it replaced, and the document's
-//! structure is never touched. Recording ([`crate::fixture::record`]) applies the same redactor once more to
+//! structure is never touched. Recording ([`crate::record`]) applies the same redactor once more to
 //! the fixture it writes, and adds the structural rules: credential headers are never kept, and a `key=`
 //! query parameter's value is replaced wherever a URL appears.
 //!
@@ -23,8 +23,7 @@ use regex::Regex;
 pub const REDACTED: &str = "REDACTED";
 
 /// Header names that carry credentials; never recorded, never shown.
-pub const CREDENTIAL_HEADERS: &[&str] =
-    &["authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie", "set-cookie"];
+pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "x-goog-api-key", "x-api-key", "api-key", "cookie", "set-cookie"];
 
 /// Whether a header (any case) carries credentials.
 pub fn is_credential_header(name: &str) -> bool {
@@ -34,8 +33,7 @@ pub fn is_credential_header(name: &str) -> bool {
 /// `key=` (or `api_key=`, `apikey=`, `access_token=`) as a URL query parameter, up to the next delimiter.
 const KEY_PARAM_RE: &str = r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\s"'\\<>]+"#;
 static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(KEY_PARAM_RE).expect("a valid regex"));
-static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> =
-    LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
+static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> = LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 
 /// Keys shorter than this are not searched for in responses (see the module documentation).
 pub const MIN_SECRET_LEN: usize = 8;

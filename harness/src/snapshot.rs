@@ -138,9 +138,8 @@ pub fn sync_with_insta(root: &Path, target: &str, check: &SnapshotCheck, case_fi
     settings.set_input_file(root.join(case_file));
     let name = check.name.clone();
     let content = check.content.clone();
-    let accepted = settings.bind(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| insta::assert_snapshot!(name.as_str(), content.as_str()))).is_ok()
-    });
+    let accepted =
+        settings.bind(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| insta::assert_snapshot!(name.as_str(), content.as_str()))).is_ok());
     accepted && compare(root, target, &check.name, check.content.clone()).status == SnapshotStatus::Matched
 }
 

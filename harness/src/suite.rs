@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::case::features::{FEATURES_FILE, Features, load_features};
-use crate::case::{LoadError, LoadedCase, load_cases};
-use crate::outcome::{ErrorKind, Mode, Outcome, Verdict};
-use crate::run::{RunContext, run_case};
+use crate::case::{LoadedCase, load_cases};
+use crate::diagnostic::Diagnostic;
+use crate::outcome::{ErrorKind, Mode, Outcome};
+use crate::run::{RunContext, run_case_catching};
 use crate::schema::SchemaSet;
-use crate::target::{Target, load_targets};
+use crate::target::{TARGETS_FILE, Target, check_override_patterns, load_targets};
 
 /// Everything under a project root.
 pub struct Suite {
@@ -18,7 +19,7 @@ pub struct Suite {
     /// Cases that loaded, sorted by file.
     pub cases: Vec<LoadedCase>,
     /// Case files that did not.
-    pub broken: Vec<LoadError>,
+    pub broken: Vec<Diagnostic>,
     /// Targets, sorted by name.
     pub targets: Vec<Target>,
     /// The documented features (`cases/features.yaml`), in documentation order; empty when there is none.
@@ -28,24 +29,25 @@ pub struct Suite {
 impl Suite {
     /// Loads cases, targets and features. A broken targets or features file is fatal; broken cases are kept
     /// as [`Suite::broken`], and so is a case whose feature `cases/features.yaml` does not list.
-    pub fn load(root: &Path) -> Result<Suite, LoadError> {
+    pub fn load(root: &Path) -> Result<Suite, Diagnostic> {
         let targets = load_targets(root)?;
         let features = load_features(root)?;
         let (mut cases, mut broken) = load_cases(root);
         if cases.is_empty() && broken.is_empty() {
-            return Err(LoadError { file: "cases/".into(), line: 0, col: 0, message: "no case files found under cases/<feature>/".into(), source_line: None });
+            return Err(Diagnostic::whole_file("cases/", "no case files found under cases/<feature>/"));
         }
         if let Some(features) = &features {
             let (listed, unlisted): (Vec<_>, Vec<_>) = cases.into_iter().partition(|c| features.iter().any(|(name, _)| *name == c.case.feature));
             cases = listed;
-            broken.extend(unlisted.into_iter().map(|c| LoadError {
-                line: c.line,
-                col: 1,
-                message: format!("feature `{}` is not listed in {FEATURES_FILE}; add it there with its documented request", c.case.feature),
-                source_line: c.source_line(c.line).map(str::to_owned),
-                file: c.file,
+            broken.extend(unlisted.into_iter().map(|c| {
+                let message = format!("feature `{}` is not listed in {FEATURES_FILE}; add it there with its documented request", c.case.feature);
+                Diagnostic::at_key(&c.file, &c.source, &["feature"], message)
             }));
             broken.sort_by(|a, b| a.file.cmp(&b.file));
+        }
+        let names: Vec<String> = cases.iter().map(|c| c.case.name()).chain(broken.iter().filter_map(broken_case_name)).collect();
+        if let Ok(text) = std::fs::read_to_string(root.join(TARGETS_FILE)) {
+            check_override_patterns(&text, &targets, &names)?;
         }
         Ok(Suite { root: root.to_owned(), cases, broken, targets, features: features.unwrap_or_default() })
     }
@@ -66,32 +68,20 @@ pub fn default_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// The outcome standing for a case file that did not load: an `error` naming file:line:col.
-pub fn broken_case_outcome(error: &LoadError) -> Outcome {
+/// `<feature>::<id>` of a case file that did not load, read from its path (`cases/<feature>/<id>.yaml`), so
+/// that an override naming it is not reported as matching nothing.
+fn broken_case_name(d: &Diagnostic) -> Option<String> {
+    let mut parts = d.file.rsplit('/');
+    let stem = parts.next()?.trim_end_matches(".yaml").trim_end_matches(".yml");
+    Some(format!("{}::{stem}", parts.next()?))
+}
+
+/// The outcome standing for a case file that did not load: an `error` named `load::<feature>::<file stem>`
+/// that quotes the diagnostic.
+pub fn broken_case_outcome(error: &Diagnostic) -> Outcome {
     let stem = error.file.rsplit('/').next().unwrap_or(&error.file).trim_end_matches(".yaml").trim_end_matches(".yml");
     let feature = error.file.rsplit('/').nth(1).unwrap_or("cases");
-    Outcome {
-        target: "load".into(),
-        feature: feature.into(),
-        id: stem.into(),
-        title: "case file does not load".into(),
-        doc: String::new(),
-        file: error.file.clone(),
-        line: error.line,
-        mode: Mode::Replay,
-        verdict: Verdict::Error,
-        severity: None,
-        findings: Vec::new(),
-        known: Vec::new(),
-        extensions: Vec::new(),
-        error: Some(crate::outcome::RunError { kind: ErrorKind::Config, message: error.to_string(), diff: None }),
-        skip_reason: None,
-        exchange: None,
-        fixture: None,
-        snapshot: None,
-        timing: Default::default(),
-        repeats: None,
-    }
+    Outcome::error_only(["load", feature, stem], "case file does not load", &error.file, error.line, ErrorKind::Config, error.to_string())
 }
 
 /// A replay context for `root` with freshly compiled builtin schemas.
@@ -109,26 +99,16 @@ pub async fn run_all(ctx: &RunContext, pairs: Vec<(Target, LoadedCase)>, paralle
         let limit = Arc::clone(&limit);
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("the semaphore is never closed");
-            run_case(&ctx, &case, &target).await
+            run_case_catching(&ctx, &case, &target).await
         });
     }
     let mut outcomes = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(o) => outcomes.push(o),
-            // A panic in a case is a harness bug; it must not take the other outcomes with it.
-            Err(e) => outcomes.push(panicked_outcome(&e.to_string())),
-        }
+        // run_case_catching turns a case's panic into its own outcome; a task can only fail by cancellation.
+        outcomes.extend(joined.ok());
     }
     outcomes.sort_by_key(Outcome::name);
     outcomes
-}
-
-fn panicked_outcome(message: &str) -> Outcome {
-    let mut o = broken_case_outcome(&LoadError { file: "harness".into(), line: 0, col: 0, message: String::new(), source_line: None });
-    o.title = "a case panicked".into();
-    o.error = Some(crate::outcome::RunError { kind: ErrorKind::Config, message: format!("harness bug, a case panicked: {message}"), diff: None });
-    o
 }
 
 /// Replays every case on every target that has fixtures (a small runtime of its own); outcomes sorted by name.

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::LoadError;
 use crate::case::load::parse_yaml;
+use crate::diagnostic::Diagnostic;
 
 /// The root-relative path of the targets file.
 pub const TARGETS_FILE: &str = "cases/targets.yaml";
@@ -177,13 +177,7 @@ impl Target {
 
     /// The model for `role` in a case, after overrides; `None` when the target has no model for it.
     pub fn model_for(&self, feature: &str, id: &str, role: &str) -> Option<String> {
-        let overridden = self
-            .config
-            .overrides
-            .iter()
-            .filter(|o| o.applies_to(feature, id))
-            .filter_map(|o| o.models.get(role))
-            .next_back();
+        let overridden = self.config.overrides.iter().filter(|o| o.applies_to(feature, id)).filter_map(|o| o.models.get(role)).next_back();
         overridden.or_else(|| self.config.models.get(role)).cloned()
     }
 
@@ -194,19 +188,13 @@ impl Target {
 }
 
 /// Reads `cases/targets.yaml` under `root`; errors carry file:line:col.
-pub fn load_targets(root: &Path) -> Result<Vec<Target>, LoadError> {
-    let text = std::fs::read_to_string(root.join(TARGETS_FILE)).map_err(|e| LoadError {
-        file: TARGETS_FILE.into(),
-        line: 0,
-        col: 0,
-        message: format!("cannot read: {e}"),
-        source_line: None,
-    })?;
+pub fn load_targets(root: &Path) -> Result<Vec<Target>, Diagnostic> {
+    let text = std::fs::read_to_string(root.join(TARGETS_FILE)).map_err(|e| Diagnostic::whole_file(TARGETS_FILE, format!("cannot read: {e}")))?;
     parse_targets(&text)
 }
 
 /// Parses the text of a targets file.
-pub fn parse_targets(text: &str) -> Result<Vec<Target>, LoadError> {
+pub fn parse_targets(text: &str) -> Result<Vec<Target>, Diagnostic> {
     let file: TargetsFile = parse_yaml(TARGETS_FILE, text)?;
     let mut targets = Vec::new();
     for (name, mut config) in file.targets {
@@ -218,6 +206,43 @@ pub fn parse_targets(text: &str) -> Result<Vec<Target>, LoadError> {
         targets.push(Target { name, config });
     }
     Ok(targets)
+}
+
+/// Checks that every override's `cases:` pattern matches at least one case of the suite (`names` are
+/// `<feature>::<id>`): a typo would otherwise silently un-skip a case or leave its model unchanged. `text` is
+/// the targets file, to point at the pattern's line.
+pub fn check_override_patterns(text: &str, targets: &[Target], names: &[String]) -> Result<(), Diagnostic> {
+    for t in targets {
+        for o in &t.config.overrides {
+            for pattern in &o.cases {
+                let (f, i) = pattern.split_once("::").unwrap_or((pattern, "*"));
+                if names.iter().any(|n| n.split_once("::").is_some_and(|(nf, ni)| (f == "*" || f == nf) && (i == "*" || i == ni))) {
+                    continue;
+                }
+                let message = format!("target `{}`: override pattern `{pattern}` matches no case", t.name);
+                let diagnostic = match pattern_position(text, &t.name, pattern) {
+                    Some((line, col)) => Diagnostic::at(TARGETS_FILE, text, line, col, message),
+                    None => Diagnostic::at_key(TARGETS_FILE, text, &["targets", &t.name, "overrides"], message),
+                };
+                let help = match crate::diagnostic::closest(pattern, names.iter().map(String::as_str)) {
+                    Some(b) => format!("did you mean `{b}`? A pattern is `<feature>::<id>`, where `*` matches any feature or id"),
+                    None => "a pattern is `<feature>::<id>`, where `*` matches any feature or id".to_owned(),
+                };
+                return Err(diagnostic.with_help(help));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Line and column of a quoted override pattern inside a target's `overrides`.
+fn pattern_position(text: &str, target: &str, pattern: &str) -> Option<(u64, u64)> {
+    let (line, _) = crate::diagnostic::yaml_key_position(text, &["targets", target, "overrides"])?;
+    let quoted = [format!("\"{pattern}\""), format!("'{pattern}'"), pattern.to_owned()];
+    text.lines()
+        .enumerate()
+        .skip(line as usize)
+        .find_map(|(i, l)| quoted.iter().find_map(|q| l.find(q.as_str())).map(|c| (i as u64 + 1, c as u64 + 1)))
 }
 
 #[cfg(test)]

@@ -172,11 +172,8 @@ pub async fn send_within(
         Ok(Ok(r)) => r,
     };
     let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
+    let headers =
+        response.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let mut body = Vec::new();
     let deadline = Instant::now() + body_time;
     let ended = loop {

@@ -3,11 +3,13 @@
 //! as the run layer drives them: a case parsed from YAML, an observed response, `check::evaluate`,
 //! `outcome::decide`, and the terminal renderer.
 
+use compat::case::LoadedCase;
 use compat::case::load::parse_case;
-use compat::case::{LoadedCase, Severity};
-use compat::check::{Finding, Observed, evaluate};
+use compat::check::{Observed, evaluate};
+use compat::outcome::Finding;
 use compat::outcome::{Verdict, decide};
 use compat::report::terminal::render_finding;
+use compat::rules::Severity;
 use compat::schema::SchemaSet;
 use serde_json::{Value, json};
 use std::sync::LazyLock;
@@ -207,10 +209,7 @@ fn missing_done_is_caught() {
 fn data_after_done_is_caught() {
     let mut events = conformant_stream();
     events.push(chunk(json!({}), Value::Null));
-    assert_eq!(
-        only(&findings(&stream_case(), &stream_response(&events))).lines().next().unwrap(),
-        "  chunk 5, $: an event follows `[DONE]`"
-    );
+    assert_eq!(only(&findings(&stream_case(), &stream_response(&events))).lines().next().unwrap(), "  chunk 5, $: an event follows `[DONE]`");
 }
 
 #[test]
@@ -238,10 +237,16 @@ fn finish_reason_never_twice_or_followed_by_content_is_caught() {
     );
     let mut twice = conformant_stream();
     twice.insert(4, chunk(json!({}), json!("stop")));
-    assert_eq!(only(&findings(&stream_case(), &stream_response(&twice))).lines().next().unwrap(), "  chunk 4, $.choices[0].finish_reason: choice 0 gets a second finish_reason");
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&twice))).lines().next().unwrap(),
+        "  chunk 4, $.choices[0].finish_reason: choice 0 gets a second finish_reason"
+    );
     let mut after = conformant_stream();
     after.insert(4, chunk(json!({"content": "more"}), Value::Null));
-    assert_eq!(only(&findings(&stream_case(), &stream_response(&after))).lines().next().unwrap(), "  chunk 4, $.choices[0].delta: choice 0 gets content after its finish_reason");
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&after))).lines().next().unwrap(),
+        "  chunk 4, $.choices[0].delta: choice 0 gets content after its finish_reason"
+    );
 }
 
 #[test]
@@ -253,7 +258,9 @@ fn tool_call_indexes_must_count_up_and_name_the_call() {
         }
         c
     };
-    let events = |calls: Vec<Value>| vec![chunk(json!({"role": "assistant", "tool_calls": calls}), Value::Null), chunk(json!({}), json!("tool_calls")), json!("[DONE]")];
+    let events = |calls: Vec<Value>| {
+        vec![chunk(json!({"role": "assistant", "tool_calls": calls}), Value::Null), chunk(json!({}), json!("tool_calls")), json!("[DONE]")]
+    };
     assert_eq!(findings(&stream_tools_case(), &stream_response(&events(vec![call(0, Some("f")), call(1, Some("g"))]))), vec![]);
     assert_eq!(
         only(&findings(&stream_tools_case(), &stream_response(&events(vec![call(1, Some("f"))])))),
@@ -300,9 +307,10 @@ fn usage_rules_are_checked_both_ways() {
     let mut bad = conformant_stream();
     bad[3]["usage"] = usage.clone();
     let fs = findings(&asked, &stream_response(&bad));
-    assert_eq!(fs.iter().map(|f| (f.rule.as_str(), f.chunk, f.message.as_str())).collect::<Vec<_>>(), vec![
-        ("stream.usage", Some(3), "no usage-only final chunk although stream_options.include_usage was asked"),
-    ]);
+    assert_eq!(
+        fs.iter().map(|f| (f.rule.as_str(), f.chunk, f.message.as_str())).collect::<Vec<_>>(),
+        vec![("stream.usage", Some(3), "no usage-only final chunk although stream_options.include_usage was asked"),]
+    );
 }
 
 #[test]
@@ -339,16 +347,22 @@ fn every_assertion_kind_passes_and_fails_with_its_line() {
         {"index": 1, "finish_reason": "stop", "message": {"role": "assistant", "content": "b"}}]});
     let fs = findings(&c, &json_response(200, bad));
     let lines: Vec<String> = fs.iter().map(|f| render(f).lines().take(2).collect::<Vec<_>>().join(" | ")).collect();
-    assert_eq!(lines, vec![
-        "  $.choices[0].message.role: value differs |     --> cases/selftest/t.yaml:10",
-        "  $.choices[0].finish_reason: value is not one of the allowed |     --> cases/selftest/t.yaml:12",
-        "  $.choices[0].message.content: wrong type: integer |     --> cases/selftest/t.yaml:14",
-        "  $.id: string does not match |     --> cases/selftest/t.yaml:16",
-        "  $.choices: length is 2 |     --> cases/selftest/t.yaml:18",
-        "  $.usage: nothing at this path |     --> cases/selftest/t.yaml:20",
-        "  $.choices[0].message.audio: a value is present where none should be |     --> cases/selftest/t.yaml:22",
-    ]);
-    assert_eq!(render(&fs[0]), "  $.choices[0].message.role: value differs\n    --> cases/selftest/t.yaml:10\n    rule: assert.equals (spec) — $.choices[0].message.role: \"assistant\"\n    expected: \"assistant\"\n    actual:   \"model\"\n");
+    assert_eq!(
+        lines,
+        vec![
+            "  $.choices[0].message.role: value differs |     --> cases/selftest/t.yaml:10",
+            "  $.choices[0].finish_reason: value is not one of the allowed |     --> cases/selftest/t.yaml:12",
+            "  $.choices[0].message.content: wrong type: integer |     --> cases/selftest/t.yaml:14",
+            "  $.id: string does not match |     --> cases/selftest/t.yaml:16",
+            "  $.choices: length is 2 |     --> cases/selftest/t.yaml:18",
+            "  $.usage: nothing at this path |     --> cases/selftest/t.yaml:20",
+            "  $.choices[0].message.audio: a value is present where none should be |     --> cases/selftest/t.yaml:22",
+        ]
+    );
+    assert_eq!(
+        render(&fs[0]),
+        "  $.choices[0].message.role: value differs\n    --> cases/selftest/t.yaml:10\n    rule: assert.equals (spec) — $.choices[0].message.role: \"assistant\"\n    expected: \"assistant\"\n    actual:   \"model\"\n"
+    );
 }
 
 #[test]
@@ -404,7 +418,10 @@ fn structured_output_is_parsed_and_validated() {
         only(&findings(&c, &with("{\"name\":\"Fair\",\"participants\":\"Alice\"}"))),
         "  $.choices[0].message.content → $.participants: \"Alice\" is not of type \"array\"\n    --> cases/selftest/t.yaml:1\n    rule: semantic.structured_output (breaking) — content validates against response_format.json_schema.schema\n    expected: valid against the request's schema at /properties/participants/type\n    actual:   \"Alice\"\n"
     );
-    assert_eq!(only(&findings(&c, &with("Sure! Here it is"))).lines().next().unwrap(), "  $.choices[0].message.content: content is not JSON: expected value at line 1 column 1");
+    assert_eq!(
+        only(&findings(&c, &with("Sure! Here it is"))).lines().next().unwrap(),
+        "  $.choices[0].message.content: content is not JSON: expected value at line 1 column 1"
+    );
     let obj = chat_case(json!({"response_format": {"type": "json_object"}}), "  schema: chat.completion\n");
     assert_eq!(findings(&obj, &with("{\"a\":1}")), vec![]);
     assert_eq!(only(&findings(&obj, &with("[1,2]"))).lines().next().unwrap(), "  $.choices[0].message.content: content is JSON but not an object");
@@ -440,7 +457,9 @@ fn usage_total_is_prompt_plus_completion() {
 
 #[test]
 fn embeddings_count_and_dimensions_are_checked() {
-    let c = case("model: embedding\nrequest:\n  path: embeddings\n  body: { model: \"{{model}}\", input: [a, b], dimensions: 3 }\nexpect:\n  schema: embedding.list\n");
+    let c = case(
+        "model: embedding\nrequest:\n  path: embeddings\n  body: { model: \"{{model}}\", input: [a, b], dimensions: 3 }\nexpect:\n  schema: embedding.list\n",
+    );
     let item = |i: usize, v: Value| json!({"object": "embedding", "index": i, "embedding": v});
     let list = |data: Vec<Value>| json!({"object": "list", "model": "m", "data": data, "usage": {"prompt_tokens": 2, "total_tokens": 2}});
     assert_eq!(findings(&c, &json_response(200, list(vec![item(0, json!([0.1, 0.2, 0.3])), item(1, json!([0.1, 0.2, 0.3]))]))), vec![]);
@@ -449,8 +468,14 @@ fn embeddings_count_and_dimensions_are_checked() {
     assert_eq!(got, vec!["  $.data: 2 inputs, 1 embeddings", "  $.data[0].embedding: asked for 3 dimensions, got 2"]);
     // base64 vectors are decoded: 3 little-endian f32 = 12 bytes.
     let b64 = |n: usize| Value::String(base64_of(&vec![0u8; 4 * n]));
-    assert_eq!(findings(&c, &json_response(200, list(vec![item(0, b64(3)), item(1, b64(3))]))).iter().filter(|f| f.rule.starts_with("semantic")).count(), 0);
-    assert_eq!(findings(&c, &json_response(200, list(vec![item(0, b64(4)), item(1, b64(3))]))).iter().filter(|f| f.rule == "semantic.embeddings").count(), 1);
+    assert_eq!(
+        findings(&c, &json_response(200, list(vec![item(0, b64(3)), item(1, b64(3))]))).iter().filter(|f| f.rule.starts_with("semantic")).count(),
+        0
+    );
+    assert_eq!(
+        findings(&c, &json_response(200, list(vec![item(0, b64(4)), item(1, b64(3))]))).iter().filter(|f| f.rule == "semantic.embeddings").count(),
+        1
+    );
 }
 
 fn base64_of(bytes: &[u8]) -> String {
@@ -510,7 +535,8 @@ fn a_broken_case_file_names_file_line_col_with_did_you_mean() {
     assert!(e.message.starts_with("invalid JSON path `$.choices[`"), "{}", e.message);
     let wrong_type = "id: t\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\nexpect:\n  status: ok\n";
     assert_eq!(parse_case(FILE, wrong_type).unwrap_err().headline(), "cases/selftest/t.yaml:8:11: invalid u16");
-    let two_checks = "id: t\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: x\nexpect:\n  assert:\n    - path: $.a\n      exists: true\n      equals: 1\n";
+    let two_checks =
+        "id: t\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: x\nexpect:\n  assert:\n    - path: $.a\n      exists: true\n      equals: 1\n";
     assert!(parse_case(FILE, two_checks).unwrap_err().message.contains("needs exactly one of"));
     let misplaced = "id: other\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: x\nexpect: {}\n";
     assert_eq!(

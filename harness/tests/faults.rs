@@ -210,17 +210,17 @@ async fn an_html_502_page_is_an_endpoint_error() {
     let page = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
     chat().respond_with(ResponseTemplate::new(502).set_body_raw(page, "text/html; charset=UTF-8")).mount(&server).await;
     let o = run_live(CHAT_CASE, &base).await;
-    assert_eq!(
-        error_of(&o),
-        (ErrorKind::Endpoint, "status 502 with an HTML page instead of an API answer (a gateway or proxy fault)")
-    );
+    assert_eq!(error_of(&o), (ErrorKind::Endpoint, "status 502 with an HTML page instead of an API answer (a gateway or proxy fault)"));
     assert_eq!(o.timing.attempts, 3, "a 502 is retried first");
 }
 
 #[tokio::test]
 async fn an_html_page_is_an_endpoint_error_at_any_status_even_without_its_content_type() {
     let (server, base) = wiremock().await;
-    chat().respond_with(ResponseTemplate::new(200).set_body_raw("<html><body>Sign in</body></html>", "application/octet-stream")).mount(&server).await;
+    chat()
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html><body>Sign in</body></html>", "application/octet-stream"))
+        .mount(&server)
+        .await;
     let o = run_live(CHAT_CASE, &base).await;
     assert_eq!(error_of(&o).0, ErrorKind::Endpoint);
 }
@@ -231,17 +231,18 @@ async fn plain_text_where_json_was_due_is_a_breaking_divergence_not_an_error() {
     chat().respond_with(ResponseTemplate::new(200).set_body_raw("Hello!", "text/plain")).mount(&server).await;
     let o = run_live(CHAT_CASE, &base).await;
     assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
-    assert_eq!((o.findings[0].rule.as_str(), o.severity), ("body.json", Some(compat::case::Severity::Breaking)));
+    assert_eq!((o.findings[0].rule.as_str(), o.severity), ("body.json", Some(compat::rules::Severity::Breaking)));
 }
 
 #[tokio::test]
 async fn an_array_rooted_json_error_is_a_breaking_divergence_not_an_error() {
     let (server, base) = wiremock().await;
-    let body = json!([{"error": {"code": 400, "message": "* GenerateContentRequest.contents: contents is not specified", "status": "INVALID_ARGUMENT"}}]);
+    let body =
+        json!([{"error": {"code": 400, "message": "* GenerateContentRequest.contents: contents is not specified", "status": "INVALID_ARGUMENT"}}]);
     chat().respond_with(ResponseTemplate::new(400).set_body_json(body)).mount(&server).await;
     let o = run_live(ERROR_CASE, &base).await;
     assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
-    assert_eq!(o.severity, Some(compat::case::Severity::Breaking));
+    assert_eq!(o.severity, Some(compat::rules::Severity::Breaking));
     assert!(o.findings.iter().any(|f| f.rule == "schema.client" && f.path == "$"), "{:#?}", o.findings);
     assert_eq!(o.timing.attempts, 1);
     // The other way: the object-rooted error the spec describes passes.
@@ -496,7 +497,7 @@ async fn a_deterministic_500_where_a_400_is_due_diverges_on_status_after_one_ret
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
     };
     let o = run_case(&ctx, &loaded, &target).await;
-    assert_eq!((o.verdict, o.severity), (Verdict::Diverges, Some(compat::case::Severity::Breaking)), "{o:#?}");
+    assert_eq!((o.verdict, o.severity), (Verdict::Diverges, Some(compat::rules::Severity::Breaking)), "{o:#?}");
     assert_eq!(o.timing.attempts, 2, "the same body twice: the endpoint's answer, not a blip");
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     let f = &o.findings[0];

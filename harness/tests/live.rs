@@ -106,11 +106,7 @@ fn stream(content: &str) -> String {
         json!({"id": "c-1", "object": "chat.completion.chunk", "created": 1741569952, "model": "m-1",
                "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
     };
-    format!(
-        "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
-        c(json!({"role": "assistant", "content": content}), Value::Null),
-        c(json!({}), json!("stop"))
-    )
+    format!("data: {}\n\ndata: {}\n\ndata: [DONE]\n\n", c(json!({"role": "assistant", "content": content}), Value::Null), c(json!({}), json!("stop")))
 }
 
 /// Mounts the answers of the three recordable cases, each mentioning `echo` (the key, for the canary test)
@@ -233,7 +229,8 @@ async fn record_needs_live() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recorded_fixtures_replay_green_at_once_and_missing_keeps_them() {
     let server = endpoint("world").await;
-    let cases = [("cases/chat/basic.yaml", CHAT_CASE), ("cases/streaming/text.yaml", STREAM_CASE), ("cases/errors/missing_messages.yaml", ERROR_CASE)];
+    let cases =
+        [("cases/chat/basic.yaml", CHAT_CASE), ("cases/streaming/text.yaml", STREAM_CASE), ("cases/errors/missing_messages.yaml", ERROR_CASE)];
     let dir = project(BEARER, &cases);
     let root = dir.path();
     let base = format!("{}/v1/", server.uri());
@@ -251,7 +248,10 @@ async fn recorded_fixtures_replay_green_at_once_and_missing_keeps_them() {
     assert_eq!(chat["origin"]["base_url"], json!(base));
     let date = chat["origin"]["date"].as_str().unwrap();
     assert!(date.len() == 20 && date.ends_with('Z') && date.starts_with("20"), "{date}");
-    assert_eq!(chat["request"], json!({"method": "POST", "path": "chat/completions", "body": {"model": "m-1", "messages": [{"role": "user", "content": "hi"}]}}));
+    assert_eq!(
+        chat["request"],
+        json!({"method": "POST", "path": "chat/completions", "body": {"model": "m-1", "messages": [{"role": "user", "content": "hi"}]}})
+    );
     assert_eq!(chat["response"]["headers"], json!({"content-type": "application/json"}), "volatile headers dropped");
     assert_eq!(chat["response"]["body"]["choices"][0]["message"]["content"], "Hello world at https://example.invalid/v1/files?alt=json&key=REDACTED");
 
@@ -276,7 +276,11 @@ async fn recorded_fixtures_replay_green_at_once_and_missing_keeps_them() {
     let server = endpoint("again").await;
     let base = format!("{}/v1/", server.uri());
     let again = compat_async(root, &["run", "--live", "--target", "t", "--base-url", &base, "--record", "missing"], Some("k-123456")).await;
-    assert!(String::from_utf8_lossy(&again.stdout).contains("kept fixtures/t/chat/basic.json (it exists; --record all replaces it)\n"), "{}", text(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("kept fixtures/t/chat/basic.json (it exists; --record all replaces it)\n"),
+        "{}",
+        text(&again)
+    );
     assert_eq!(std::fs::read_to_string(root.join("fixtures/t/chat/basic.json")).unwrap(), before);
     // --record none (the default) writes nothing.
     std::fs::remove_file(root.join("fixtures/t/chat/basic.json")).unwrap();

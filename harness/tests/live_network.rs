@@ -455,14 +455,32 @@ async fn a_key_that_is_a_letter_or_a_json_word_changes_no_verdict() {
 
 // ---- pacing and timeout flags ----------------------------------------------------------------------------
 
+/// Answers a chat completion after `delay`, noting when each request arrived.
+struct Arrivals {
+    at: Arc<Mutex<Vec<Instant>>>,
+    delay: Duration,
+}
+
+impl wiremock::Respond for Arrivals {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        self.at.lock().unwrap().push(Instant::now());
+        ResponseTemplate::new(200).set_body_json(completion()).set_delay(self.delay)
+    }
+}
+
+/// The gaps between consecutive arrivals, emptying the log.
+fn gaps(at: &Mutex<Vec<Instant>>) -> Vec<Duration> {
+    let mut at = std::mem::take(&mut *at.lock().unwrap());
+    at.sort();
+    at.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pacing_and_timeout_flags_override_the_target_for_one_run() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion()).set_delay(Duration::from_millis(600)))
-        .mount(&server)
-        .await;
+    let at = Arc::new(Mutex::new(Vec::new()));
+    let answer = Arrivals { at: Arc::clone(&at), delay: Duration::from_millis(600) };
+    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(answer).mount(&server).await;
     let dir = project(&format!("{}/v1", server.uri()), FAST);
     for id in ["second", "third"] {
         write(dir.path(), &format!("cases/chat/{id}.yaml"), &CHAT_CASE.replace("id: basic", &format!("id: {id}")));
@@ -470,24 +488,23 @@ async fn pacing_and_timeout_flags_override_the_target_for_one_run() {
     let live = ["run", "--live", "--target", "t"];
     let env = [(KEY_ENV, LONG_KEY)];
 
-    // The target's own settings: 3 cases at once, 600 ms each.
-    let started = Instant::now();
+    // The target's own settings: no budget, 4 in flight: the 3 cases arrive together.
     let out = compat(dir.path(), &live, &env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let parallel = started.elapsed();
+    let g = gaps(&at);
+    assert!(g.len() == 2 && g.iter().all(|g| *g < Duration::from_millis(400)), "{g:?}");
 
-    // --concurrency 1: one after the other.
-    let started = Instant::now();
+    // --concurrency 1: each waits for the one before to be answered.
     let out = compat(dir.path(), &[&live[..], &["--concurrency", "1"]].concat(), &env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let serial = started.elapsed();
-    assert!(serial >= Duration::from_millis(1800) && serial > parallel + Duration::from_millis(900), "{serial:?} vs {parallel:?}");
+    let g = gaps(&at);
+    assert!(g.len() == 2 && g.iter().all(|g| *g >= Duration::from_millis(590)), "{g:?}");
 
-    // --rpm 60: slots a second apart.
-    let started = Instant::now();
+    // --rpm 60: start slots a second apart (4 may still be in flight).
     let out = compat(dir.path(), &[&live[..], &["--rpm", "60"]].concat(), &env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(started.elapsed() >= Duration::from_millis(2000), "{:?}", started.elapsed());
+    let g = gaps(&at);
+    assert!(g.len() == 2 && g.iter().all(|g| *g >= Duration::from_millis(900)), "{g:?}");
 
     // --timeout-first-byte 200ms: the 600 ms answer is too late.
     let out = compat(dir.path(), &[&live[..], &["--timeout-first-byte", "200ms", "chat::basic"]].concat(), &env).await;

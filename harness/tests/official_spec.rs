@@ -8,8 +8,9 @@
 
 use std::collections::BTreeSet;
 
-use compat::check::{Observed, ObservedBody};
+use compat::check::Observed;
 use compat::fixture::{fixture_path, load_fixture};
+use compat::outcome::ObservedBody;
 use compat::schema::{SchemaSet, Tier};
 use compat::suite::{Suite, default_root};
 use serde_json::Value;

@@ -70,8 +70,11 @@ fn a_missing_fixture_is_an_error_naming_where_it_belongs() {
 fn removing_a_known_difference_from_a_gemini_fixture_turns_the_verdict_fixed() {
     let repo = default_root();
     let dir = tempfile::tempdir().unwrap();
-    for rel in ["cases/targets.yaml", "cases/streaming/tool_call.yaml", "fixtures/gemini/streaming/tool_call.json"] {
-        write(dir.path(), rel, &std::fs::read_to_string(repo.join(rel)).unwrap());
+    // Every case file (the targets file's overrides must each match a case), and the one fixture.
+    let mut rels: Vec<String> = compat::case::load::discover(&repo).unwrap();
+    rels.extend(["cases/targets.yaml", "cases/features.yaml", "fixtures/gemini/streaming/tool_call.json"].map(String::from));
+    for rel in rels {
+        write(dir.path(), &rel, &std::fs::read_to_string(repo.join(&rel)).unwrap());
     }
     assert_eq!(run_one(dir.path(), "gemini", "streaming::tool_call").verdict, Verdict::Known, "the copy behaves as the original");
 
@@ -152,7 +155,11 @@ fn a_broken_case_does_not_stop_the_others() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cases/targets.yaml", TARGETS);
     write(dir.path(), "cases/selftest/hello.yaml", CASE);
-    write(dir.path(), "cases/selftest/broken.yaml", "id: broken\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\n  methd: GET\nexpect: {}\n");
+    write(
+        dir.path(),
+        "cases/selftest/broken.yaml",
+        "id: broken\nfeature: selftest\ntitle: x\ndoc: y\nrequest:\n  path: chat/completions\n  methd: GET\nexpect: {}\n",
+    );
     let fixture = json!({
         "origin": {"kind": "synthesized", "basis": "test"},
         "request": {"method": "POST", "path": "chat/completions", "body": {"model": "model-a", "messages": [{"role": "user", "content": "hi"}]}},

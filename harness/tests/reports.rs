@@ -6,11 +6,13 @@ mod reports_support;
 
 use std::collections::BTreeSet;
 
+use compat::collect::{Collector, ResultSlot, result_file_name};
 use compat::outcome::{Outcome, Verdict};
+use compat::plan::Selection;
 use compat::report::changes::compare;
 use compat::report::json::{self, Results};
+use compat::report::write::write_reports;
 use compat::report::{html, junit, markdown};
-use compat::results::{Collector, PlannedTrial, Selection, result_file_name, write_reports};
 use reports_support::*;
 use serde_json::{Value, json};
 
@@ -191,7 +193,8 @@ fn html_escapes_everything_and_requests_nothing() {
 fn two_replays_give_identical_reports_apart_from_volatile_values() {
     let (a, b) = (json::build(info(), replay_outcomes()), json::build(info(), replay_outcomes()));
     assert_eq!(json::mask_volatile(&doc_value(&a)), json::mask_volatile(&doc_value(&b)));
-    let mask = |page: &str| regex::Regex::new(r"<span data-volatile>[^<]*</span>").unwrap().replace_all(page, "<span data-volatile>…</span>").into_owned();
+    let mask =
+        |page: &str| regex::Regex::new(r"<span data-volatile>[^<]*</span>").unwrap().replace_all(page, "<span data-volatile>…</span>").into_owned();
     assert_eq!(mask(&html::render(&a, None)), mask(&html::render(&b, None)));
     let mask_xml = |x: &str| regex::Regex::new(r#" (time|timestamp)="[^"]*""#).unwrap().replace_all(x, "").into_owned();
     assert_eq!(mask_xml(&junit::render(&a)), mask_xml(&junit::render(&b)));
@@ -222,7 +225,7 @@ fn changes_sort_regressions_fixes_new_and_removed() {
     assert!(compare(&old, &old).is_empty(), "nothing changed");
     let new = with_verdict(&old, "openai-reference::chat::fixed", |o| {
         o.verdict = Verdict::Diverges;
-        o.severity = Some(compat::case::Severity::Spec);
+        o.severity = Some(compat::rules::Severity::Spec);
     });
     let c = compare(&old, &new);
     assert_eq!(c.regressions.len(), 1);
@@ -301,8 +304,8 @@ fn a_baseline_puts_the_changes_at_the_top_of_html_and_summary() {
     assert!(!std::fs::read_to_string(dir.path().join("index.html")).unwrap().contains("Changed since"));
 }
 
-fn plan(outcomes: &[Outcome]) -> Vec<PlannedTrial> {
-    outcomes.iter().map(|o| PlannedTrial { name: o.name(), skipped: (o.verdict == Verdict::Skipped).then(|| o.clone()) }).collect()
+fn plan(outcomes: &[Outcome]) -> Vec<ResultSlot> {
+    outcomes.iter().map(|o| ResultSlot { name: o.name(), skipped: (o.verdict == Verdict::Skipped).then(|| o.clone()) }).collect()
 }
 
 #[test]
@@ -317,7 +320,7 @@ fn one_process_assembles_its_result_files_when_it_finishes() {
     assert!(!dir.path().join("index.html").exists());
     let index = c.finish().unwrap().unwrap();
     assert!(index.is_file() && !c.run_dir().exists(), "reports written, run directory removed");
-    let r = compat::results::load_results(&dir.path().join("results.json")).unwrap();
+    let r = compat::report::write::load_results(&dir.path().join("results.json")).unwrap();
     assert_eq!(r.outcomes.len(), zoo.len(), "the skipped case comes from the plan");
     for f in ["junit.xml", "summary.md"] {
         assert!(dir.path().join(f).is_file());
@@ -327,7 +330,7 @@ fn one_process_assembles_its_result_files_when_it_finishes() {
     let c = Collector::with_run(dir.path(), fixed_info(&["gemini"]), plan(&zoo), &filtered, None, None);
     c.record(&zoo[0]).unwrap();
     c.finish().unwrap();
-    let r = compat::results::load_results(&dir.path().join("results.json")).unwrap();
+    let r = compat::report::write::load_results(&dir.path().join("results.json")).unwrap();
     assert_eq!(r.outcomes.iter().map(Outcome::name).collect::<Vec<_>>(), [zoo[0].name()]);
 }
 
@@ -343,7 +346,7 @@ fn under_nextest_the_process_writing_the_last_result_assembles() {
         assert_eq!(assembled.is_some(), i + 1 == running.len(), "only the last trial assembles ({})", o.name());
         assert_eq!(process().finish().unwrap(), None, "finish leaves it to the trials");
     }
-    let r = compat::results::load_results(&dir.path().join("results.json")).unwrap();
+    let r = compat::report::write::load_results(&dir.path().join("results.json")).unwrap();
     assert_eq!(r.outcomes.len(), zoo.len());
 }
 
@@ -354,7 +357,7 @@ fn a_broken_result_file_shows_as_an_error_not_a_gap() {
     c.record(&zoo()[0]).unwrap();
     std::fs::write(c.run_dir().join("half.json"), "{\"target\": ").unwrap();
     c.finish().unwrap();
-    let r = compat::results::load_results(&dir.path().join("results.json")).unwrap();
+    let r = compat::report::write::load_results(&dir.path().join("results.json")).unwrap();
     assert_eq!(r.outcomes.len(), 2);
     let broken = r.outcomes.iter().find(|o| o.id == "half").unwrap();
     assert_eq!(broken.verdict, Verdict::Error);
@@ -364,11 +367,11 @@ fn a_broken_result_file_shows_as_an_error_not_a_gap() {
 #[test]
 fn stale_run_directories_are_cleaned_and_fresh_ones_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let results = dir.path().join(compat::results::RESULTS_DIR);
+    let results = dir.path().join(compat::collect::RESULTS_DIR);
     let (stale, fresh) = (results.join("old-run"), results.join("other-run"));
     std::fs::create_dir_all(&stale).unwrap();
     std::fs::create_dir_all(&fresh).unwrap();
-    let long_ago = std::time::SystemTime::now() - compat::results::STALE_AFTER - std::time::Duration::from_secs(60);
+    let long_ago = std::time::SystemTime::now() - compat::collect::STALE_AFTER - std::time::Duration::from_secs(60);
     std::fs::File::open(&stale).unwrap().set_modified(long_ago).unwrap();
     let c = Collector::with_run(dir.path(), fixed_info(&["gemini"]), vec![], &Selection::default(), None, None);
     c.record(&zoo()[0]).unwrap();
@@ -385,7 +388,7 @@ fn compat_run_writes_the_four_reports() {
     for f in ["index.html", "junit.xml", "results.json", "summary.md"] {
         assert!(dir.path().join(f).is_file(), "{f}: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let r = compat::results::load_results(&dir.path().join("results.json")).unwrap();
+    let r = compat::report::write::load_results(&dir.path().join("results.json")).unwrap();
     assert!(!r.outcomes.is_empty() && r.outcomes.iter().all(|o| o.name().contains("chat::basic")));
     let bad = compat_bin().args(["run", "--baseline"]).arg(dir.path().join("missing.json")).output().unwrap();
     assert_eq!(bad.status.code(), Some(2), "an unreadable baseline stops the run before it starts");

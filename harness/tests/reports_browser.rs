@@ -81,7 +81,11 @@ fn hostile_content_shows_literally_and_runs_nothing_in_chromium() {
 
     // Control: in this browser, a script that runs leaves its mark in the dumped DOM.
     let control = dir.path().join("control.html");
-    std::fs::write(&control, "<!doctype html><title>before</title><body><script>document.title='RAN';document.body.setAttribute('data-pwned','control')</script>").unwrap();
+    std::fs::write(
+        &control,
+        "<!doctype html><title>before</title><body><script>document.title='RAN';document.body.setAttribute('data-pwned','control')</script>",
+    )
+    .unwrap();
     let dom = dump_dom(&browser, &control, &dir.path().join("profile-control"));
     assert!(dom.contains("<title>RAN</title>") && dom.contains("data-pwned=\"control\""), "the control script ran:\n{dom}");
 

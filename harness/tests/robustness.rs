@@ -12,9 +12,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use compat::check::{self, Observed, ObservedBody};
+use compat::check::{self, Observed};
 use compat::fixture::{Fixture, fixture_path, load_fixture};
-use compat::outcome::{self, Exchange, Mode, Outcome, Verdict};
+use compat::outcome::{self, Exchange, Mode, ObservedBody, Outcome, Verdict};
 use compat::report::{html, json as json_report, terminal};
 use compat::schema::SchemaSet;
 use compat::secrets::Redactor;
@@ -104,7 +104,7 @@ fn judge(index: usize, status: u16, content_type: Option<&str>, bytes: &[u8]) ->
     }
     let _ = terminal::render_outcome(&o);
     let _ = terminal::render_run(std::slice::from_ref(&o));
-    let info = compat::results::run_info(std::slice::from_ref(target), Mode::Live, None, w.schemas.spec_version());
+    let info = compat::plan::run_info(std::slice::from_ref(target), Mode::Live, None, w.schemas.spec_version());
     let results = json_report::build(info, vec![o]);
     let _ = json_report::to_string(&results);
     let _ = html::render(&results, None);

@@ -8,7 +8,8 @@ use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::{JsonPathExpr, Severity};
+use super::JsonPathExpr;
+use crate::rules::{self, Rule, Severity};
 
 /// JSON types an assertion can require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -114,9 +115,7 @@ impl<'de> Deserialize<'de> for LengthSpec {
         }
         match Raw::deserialize(d)? {
             Raw::Exact(n) => Ok(LengthSpec { min: Some(n), max: Some(n) }),
-            Raw::Range(Bounds { min: None, max: None }) => {
-                Err(serde::de::Error::custom("`length` needs a number or at least one of `min`, `max`"))
-            }
+            Raw::Range(Bounds { min: None, max: None }) => Err(serde::de::Error::custom("`length` needs a number or at least one of `min`, `max`")),
             Raw::Range(b) => Ok(LengthSpec { min: b.min, max: b.max }),
         }
     }
@@ -143,6 +142,20 @@ pub enum AssertionCheck {
 
 impl AssertionCheck {
     /// The check's key in YAML, used as the rule id suffix (`assert.equals`).
+    /// The rule its findings name (`assert.<key>`).
+    pub fn rule(&self) -> &'static Rule {
+        match self {
+            AssertionCheck::Equals(_) => &rules::ASSERT_EQUALS,
+            AssertionCheck::OneOf(_) => &rules::ASSERT_ONE_OF,
+            AssertionCheck::Type(_) => &rules::ASSERT_TYPE,
+            AssertionCheck::Matches(_) => &rules::ASSERT_MATCHES,
+            AssertionCheck::Length(_) => &rules::ASSERT_LENGTH,
+            AssertionCheck::Exists => &rules::ASSERT_EXISTS,
+            AssertionCheck::Absent => &rules::ASSERT_ABSENT,
+        }
+    }
+
+    /// The key it is written with in a case (`equals`, `one_of`, …).
     pub fn key(&self) -> &'static str {
         match self {
             AssertionCheck::Equals(_) => "equals",
@@ -263,12 +276,6 @@ impl<'de> Deserialize<'de> for Assertion {
                 if keys.is_empty() { "none".to_owned() } else { keys.join(", ") }
             )));
         }
-        Ok(Assertion {
-            path: raw.path,
-            check: checks.remove(0),
-            on: raw.on,
-            severity: raw.severity.unwrap_or(Severity::Spec),
-            why: raw.why,
-        })
+        Ok(Assertion { path: raw.path, check: checks.remove(0), on: raw.on, severity: raw.severity.unwrap_or(Severity::Spec), why: raw.why })
     }
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::LoadError;
 use super::load::parse_yaml;
+use crate::diagnostic::Diagnostic;
 
 /// The root-relative path of the feature list.
 pub const FEATURES_FILE: &str = "cases/features.yaml";
@@ -38,19 +38,16 @@ pub struct Feature {
 pub type Features = Vec<(String, Feature)>;
 
 /// Reads `cases/features.yaml`; `Ok(None)` when the project has none.
-pub fn load_features(root: &Path) -> Result<Option<Features>, LoadError> {
+pub fn load_features(root: &Path) -> Result<Option<Features>, Diagnostic> {
     let text = match std::fs::read_to_string(root.join(FEATURES_FILE)) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(LoadError { file: FEATURES_FILE.into(), line: 0, col: 0, message: format!("cannot read: {e}"), source_line: None }),
+        Err(e) => return Err(Diagnostic::whole_file(FEATURES_FILE, format!("cannot read: {e}"))),
     };
     let file: FeaturesFile = parse_yaml(FEATURES_FILE, &text)?;
     // Keep the file's order, which is the documentation's order, not the map's.
-    let mut ordered: Vec<(usize, String, Feature)> = file
-        .features
-        .into_iter()
-        .map(|(name, f)| (text.find(&format!("\n  {name}:")).unwrap_or(usize::MAX), name, f))
-        .collect();
+    let mut ordered: Vec<(usize, String, Feature)> =
+        file.features.into_iter().map(|(name, f)| (text.find(&format!("\n  {name}:")).unwrap_or(usize::MAX), name, f)).collect();
     ordered.sort_by_key(|(pos, name, _)| (*pos, name.clone()));
     Ok(Some(ordered.into_iter().map(|(_, n, f)| (n, f)).collect()))
 }

@@ -2,7 +2,7 @@
 //!
 //! A case is one behaviour of one feature: a request, what a conformant response must look like, and the
 //! divergences already known on particular targets. Nothing here does I/O except [`load`], which reads case
-//! files and turns every problem into a [`LoadError`] carrying `file:line:col`. The run layer
+//! files and turns every problem into a [`Diagnostic`](crate::diagnostic::Diagnostic) carrying `file:line:col`. The run layer
 //! ([`crate::run`]) consumes these types; nothing here knows how a request is sent.
 
 mod assertion;
@@ -16,10 +16,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::rules::Severity;
+
 pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
-pub use load::{LoadError, LoadedCase, load_case_file, load_cases};
-pub use path::{JsonPathExpr, PathPattern};
+pub use load::{LoadedCase, load_case_file, load_cases};
 pub(crate) use path::push_name as push_path_name;
+pub use path::{JsonPathExpr, PathPattern};
 
 /// A position in a case file (1-based line and column).
 pub type Spanned<T> = serde_saphyr::Spanned<T>;
@@ -248,32 +250,6 @@ fn default_status() -> u16 {
 
 fn default_true() -> bool {
     true
-}
-
-/// How much a divergence matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// The response passes what the official SDKs need but breaks the letter of OpenAI's specification.
-    Spec,
-    /// The official SDKs (or code written against them) cannot handle the response.
-    Breaking,
-}
-
-impl Severity {
-    /// Lower-case name, as in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Spec => "spec",
-            Severity::Breaking => "breaking",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// A divergence already known on some targets. It matches a finding when its `rule` (a rule id or a

@@ -30,11 +30,7 @@ impl JsonPathExpr {
 
     /// The nodes the query selects, each with its normalized path (`$.choices[0].message`).
     pub fn select<'v>(&self, value: &'v serde_json::Value) -> Vec<(String, &'v serde_json::Value)> {
-        self.query
-            .query_located(value)
-            .into_iter()
-            .map(|node| (display_normalized(node.location()), node.node()))
-            .collect()
+        self.query.query_located(value).into_iter().map(|node| (display_normalized(node.location()), node.node())).collect()
     }
 }
 
@@ -51,9 +47,7 @@ fn display_normalized(path: &serde_json_path::NormalizedPath<'_>) -> String {
 
 /// Appends `.name`, or `["name"]` when the name is not a plain identifier.
 pub(crate) fn push_name(out: &mut String, name: &str) {
-    let plain = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
+    let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !name.starts_with(|c: char| c.is_ascii_digit());
     if plain {
         out.push('.');
         out.push_str(name);
@@ -114,10 +108,7 @@ impl PathPattern {
     /// Whether a concrete path (as findings print them) matches this pattern.
     pub fn matches(&self, concrete: &str) -> bool {
         match parse_segments(concrete, false) {
-            Ok(path) => {
-                path.len() == self.segments.len()
-                    && self.segments.iter().zip(&path).all(|(p, c)| *p == Segment::Any || p == c)
-            }
+            Ok(path) => path.len() == self.segments.len() && self.segments.iter().zip(&path).all(|(p, c)| *p == Segment::Any || p == c),
             Err(_) => false,
         }
     }

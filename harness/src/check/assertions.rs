@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use super::Finding;
 use crate::case::{AssertionCheck, Case, JsonType, Subject};
+use crate::outcome::Finding;
 use crate::schema::compact;
 
 /// Findings for every assertion of `case` that does not hold.
@@ -20,11 +20,12 @@ pub fn check(case: &Case, response: &Value, chunks: &[Value]) -> Vec<Finding> {
             Subject::Chunks => &chunk_array,
         };
         let selected = a.path.select(subject);
-        let rule = format!("assert.{}", a.check.key());
         let mut fail = |path: &str, message: String, expected: String, actual: String| {
-            let mut f = Finding::new(&rule, a.severity, path, message)
-                .expecting(expected, actual)
-                .detail(format!("{}: {}", a.path, describe(&a.check)));
+            let mut f = Finding::new(a.check.rule(), path, message).with_severity(a.severity).expecting(expected, actual).detail(format!(
+                "{}: {}",
+                a.path,
+                describe(&a.check)
+            ));
             f.line = Some(spanned.referenced.line());
             f.why = a.why.clone();
             out.push(f);
@@ -72,9 +73,7 @@ fn describe(check: &AssertionCheck) -> String {
 fn failure(check: &AssertionCheck, value: &Value) -> Option<(String, String)> {
     match check {
         AssertionCheck::Equals(expected) => (value != expected).then(|| ("value differs".into(), compact(value, 200))),
-        AssertionCheck::OneOf(options) => {
-            (!options.contains(value)).then(|| ("value is not one of the allowed".into(), compact(value, 200)))
-        }
+        AssertionCheck::OneOf(options) => (!options.contains(value)).then(|| ("value is not one of the allowed".into(), compact(value, 200))),
         AssertionCheck::Type(types) => (!types.iter().any(|t| t.admits(value)))
             .then(|| (format!("wrong type: {}", JsonType::of(value).name()), JsonType::of(value).name().to_owned())),
         AssertionCheck::Matches(re) => match value.as_str() {

@@ -13,9 +13,11 @@ pub mod stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::case::{Case, ObjectKind, Severity};
+use crate::case::{Case, ObjectKind};
+use crate::outcome::{Finding, ObservedBody};
+use crate::rules;
 use crate::schema::{SchemaSet, Tier, Violation};
-use crate::sse::{Leftover, SseEvent};
+use crate::sse::Leftover;
 
 /// A response as the checks see it: status, headers and a body already classified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,33 +28,6 @@ pub struct Observed {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: ObservedBody,
-}
-
-/// A response body, classified.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ObservedBody {
-    /// No bytes.
-    Empty,
-    /// A JSON document.
-    Json {
-        /// The parsed value.
-        value: Value,
-    },
-    /// A `text/event-stream` body.
-    Stream {
-        /// The events in order.
-        events: Vec<SseEvent>,
-        /// Whether the stream ended inside an event.
-        truncated: bool,
-    },
-    /// Anything else (an HTML page, text, invalid JSON).
-    Text {
-        /// The body as text (lossy UTF-8).
-        text: String,
-        /// The `content-type` header, if any.
-        content_type: Option<String>,
-    },
 }
 
 impl Observed {
@@ -76,108 +51,6 @@ impl Observed {
     /// The header's value, by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-/// One thing a response got wrong.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Rule id: `status`, `body.json`, `body.stream`, `schema.client`, `schema.spec`, `stream.<invariant>`,
-    /// `assert.<check>`, `semantic.<check>`.
-    pub rule: String,
-    /// What exactly: the schema and component rule, the assertion as written, the invariant's statement.
-    pub detail: String,
-    /// How much it matters.
-    pub severity: Severity,
-    /// The stream chunk it concerns (0-based), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk: Option<usize>,
-    /// JSON path in the body, chunk or reassembled message.
-    pub path: String,
-    /// One sentence.
-    pub message: String,
-    /// What a conformant response has.
-    pub expected: String,
-    /// What this one has.
-    pub actual: String,
-    /// Why it matters to a user of the SDKs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-    /// Line in the case file the finding comes from (an assertion's line), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
-    /// Index of the known divergence (in the case) that explains it; set when the verdict is decided.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub known: Option<usize>,
-}
-
-impl Finding {
-    /// A finding with the common fields; the rest default to none.
-    pub fn new(rule: &str, severity: Severity, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
-            rule: rule.to_owned(),
-            detail: String::new(),
-            severity,
-            chunk: None,
-            path: path.into(),
-            message: message.into(),
-            expected: String::new(),
-            actual: String::new(),
-            why: None,
-            line: None,
-            known: None,
-        }
-    }
-
-    /// Sets expected and actual.
-    pub fn expecting(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        self.expected = expected.into();
-        self.actual = actual.into();
-        self
-    }
-
-    /// Sets the detail.
-    pub fn detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = detail.into();
-        self
-    }
-
-    /// Sets why it matters.
-    pub fn why(mut self, why: impl Into<String>) -> Self {
-        self.why = Some(why.into());
-        self
-    }
-
-    /// Marks the stream chunk concerned.
-    pub fn in_chunk(mut self, chunk: usize) -> Self {
-        self.chunk = Some(chunk);
-        self
-    }
-
-    fn from_violation(v: Violation) -> Self {
-        let (rule, severity) = match v.tier {
-            Tier::Client => ("schema.client", Severity::Breaking),
-            Tier::Spec => ("schema.spec", Severity::Spec),
-        };
-        let message = match v.keyword.as_str() {
-            "required" => "required property is missing".to_owned(),
-            "type" => format!("expected {}, found {}", v.expected, v.actual),
-            "enum" => format!("value {} is not allowed", v.actual),
-            _ => format!("violates `{}`", v.keyword),
-        };
-        Finding {
-            rule: rule.into(),
-            detail: format!("{} tier, {} › {}", v.tier.name(), v.object, v.rule),
-            severity,
-            chunk: None,
-            path: v.path,
-            message,
-            expected: v.expected,
-            actual: v.actual,
-            why: v.why,
-            line: None,
-            known: None,
-        }
     }
 }
 
@@ -212,10 +85,10 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
              request (openai-python 1.x–2.x `_should_retry` retries every status >= 500, twice by default, then raises \
              `InternalServerError` instead of `BadRequestError`)"
         } else {
-            "the SDKs turn any non-2xx status into an exception, and a 2xx into a result"
+            rules::STATUS.why
         };
         ev.findings.push(
-            Finding::new("status", Severity::Breaking, "$", format!("status {} where {} was expected", observed.status, case.expect.status))
+            Finding::new(&rules::STATUS, "$", format!("status {} where {} was expected", observed.status, case.expect.status))
                 .expecting(case.expect.status.to_string(), actual)
                 .detail("expect.status")
                 .why(why),
@@ -235,7 +108,7 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
         }
         _ if case.is_streaming() && success => {
             ev.findings.push(
-                Finding::new("body.stream", Severity::Breaking, "$", "a streaming request got no event stream")
+                Finding::new(&rules::BODY_STREAM, "$", "a streaming request got no event stream")
                     .expecting("content-type: text/event-stream", observed.header("content-type").unwrap_or("none"))
                     .why("the SDKs read a streamed answer only from server-sent events"),
             );
@@ -243,7 +116,7 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
         }
         ObservedBody::Json { value } => {
             if let Some(kind) = case.expect.schema {
-                ev.findings.extend(schemas.validate_both(kind, value).into_iter().map(Finding::from_violation));
+                ev.findings.extend(schemas.validate_both(kind, value).into_iter().map(violation_finding));
                 ev.extensions.extend(schemas.extensions(kind, value));
             }
             Some(value.clone())
@@ -256,7 +129,7 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
                     _ => "an event stream".to_owned(),
                 };
                 ev.findings.push(
-                    Finding::new("body.json", Severity::Breaking, "$", "the body is not JSON")
+                    Finding::new(&rules::BODY_JSON, "$", "the body is not JSON")
                         .expecting(case.expect.schema.map_or("a JSON body".into(), |k| format!("a JSON {k} object")), actual)
                         .why("the SDKs parse every non-streamed body as JSON"),
                 );
@@ -289,11 +162,25 @@ fn body_excerpt(body: &ObservedBody) -> Option<String> {
 /// How much of a body a `status` finding shows.
 const BODY_EXCERPT_CHARS: usize = 300;
 
+/// The finding of a schema violation: rule `schema.client` or `schema.spec` by its tier.
+fn violation_finding(v: Violation) -> Finding {
+    let rule = match v.tier {
+        Tier::Client => &rules::SCHEMA_CLIENT,
+        Tier::Spec => &rules::SCHEMA_SPEC,
+    };
+    let message = match v.keyword.as_str() {
+        "required" => "required property is missing".to_owned(),
+        "type" => format!("expected {}, found {}", v.expected, v.actual),
+        "enum" => format!("value {} is not allowed", v.actual),
+        _ => format!("violates `{}`", v.keyword),
+    };
+    let mut f =
+        Finding::new(rule, v.path, message).detail(format!("{} tier, {} › {}", v.tier.name(), v.object, v.rule)).expecting(v.expected, v.actual);
+    f.why = v.why;
+    f
+}
+
 /// Schema findings for one stream chunk, marked with its index.
 pub(crate) fn chunk_schema_findings(schemas: &SchemaSet, chunk: &Value, index: usize) -> Vec<Finding> {
-    schemas
-        .validate_both(ObjectKind::ChatCompletionChunk, chunk)
-        .into_iter()
-        .map(|v| Finding::from_violation(v).in_chunk(index))
-        .collect()
+    schemas.validate_both(ObjectKind::ChatCompletionChunk, chunk).into_iter().map(|v| violation_finding(v).in_chunk(index)).collect()
 }

@@ -15,8 +15,9 @@
 use base64::Engine;
 use serde_json::Value;
 
-use super::Finding;
-use crate::case::{Case, Severity};
+use crate::case::Case;
+use crate::outcome::Finding;
+use crate::rules::{self, Rule, Severity};
 use crate::schema::{compact, pointer_to_path};
 
 /// Findings of every semantic check that applies to `case`'s request.
@@ -49,7 +50,7 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
             let Some(tool) = tools.iter().find(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name)) else {
                 let declared: Vec<_> = tools.iter().filter_map(|t| t.pointer("/function/name").and_then(Value::as_str)).collect();
                 out.push(
-                    Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.name"), "the call names a tool the request did not declare")
+                    Finding::new(&rules::SEMANTIC_TOOL_ARGUMENTS, format!("{path}.name"), "the call names a tool the request did not declare")
                         .expecting(format!("one of {declared:?}"), format!("{name:?}"))
                         .detail("tool calls name a declared tool")
                         .why("a tool loop dispatches on the name and has no handler for this one"),
@@ -61,7 +62,7 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
                 Ok(v) => v,
                 Err(e) => {
                     out.push(
-                        Finding::new("semantic.tool_arguments", Severity::Breaking, format!("{path}.arguments"), format!("arguments are not JSON: {e}"))
+                        Finding::new(&rules::SEMANTIC_TOOL_ARGUMENTS, format!("{path}.arguments"), format!("arguments are not JSON: {e}"))
                             .expecting("a JSON object string", compact(&Value::String(raw.to_owned()), 120))
                             .detail("tool-call arguments parse as JSON")
                             .why("code calls json.loads / JSON.parse on arguments before dispatching"),
@@ -70,7 +71,15 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
                 }
             };
             let parameters = tool.pointer("/function/parameters").cloned().unwrap_or_else(|| serde_json::json!({}));
-            validate_against(&parameters, &args, "semantic.tool_arguments", Severity::Spec, &format!("{path}.arguments"), &format!("arguments of `{name}` validate against its parameters schema"), out);
+            validate_against(
+                &parameters,
+                &args,
+                &rules::SEMANTIC_TOOL_ARGUMENTS,
+                Severity::Spec,
+                &format!("{path}.arguments"),
+                &format!("arguments of `{name}` validate against its parameters schema"),
+                out,
+            );
         }
     }
 }
@@ -86,7 +95,7 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
         let path = format!("$.choices[{c}].message.content");
         let Some(content) = choice.pointer("/message/content").and_then(Value::as_str) else {
             out.push(
-                Finding::new("semantic.structured_output", Severity::Breaking, path, "no text content to parse")
+                Finding::new(&rules::SEMANTIC_STRUCTURED_OUTPUT, path, "no text content to parse")
                     .expecting("a JSON document as content", compact(&choice["message"]["content"], 60))
                     .detail(format!("content conforms to response_format {kind}")),
             );
@@ -96,7 +105,7 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
             Ok(v) => v,
             Err(e) => {
                 out.push(
-                    Finding::new("semantic.structured_output", Severity::Breaking, path, format!("content is not JSON: {e}"))
+                    Finding::new(&rules::SEMANTIC_STRUCTURED_OUTPUT, path, format!("content is not JSON: {e}"))
                         .expecting("a JSON document", compact(&Value::String(content.to_owned()), 120))
                         .detail(format!("content conforms to response_format {kind}"))
                         .why("the SDKs' parse helpers (client.beta.chat.completions.parse) raise on it"),
@@ -107,7 +116,7 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
         if kind == "json_object" {
             if !parsed.is_object() {
                 out.push(
-                    Finding::new("semantic.structured_output", Severity::Breaking, path, "content is JSON but not an object")
+                    Finding::new(&rules::SEMANTIC_STRUCTURED_OUTPUT, path, "content is JSON but not an object")
                         .expecting("a JSON object", compact(&parsed, 80))
                         .detail("content conforms to response_format json_object"),
                 );
@@ -116,7 +125,15 @@ fn structured_output(request: &Value, response: &Value, out: &mut Vec<Finding>) 
         }
         if let Some(schema) = format.pointer("/json_schema/schema") {
             let severity = if strict { Severity::Breaking } else { Severity::Spec };
-            validate_against(schema, &parsed, "semantic.structured_output", severity, &path, "content validates against response_format.json_schema.schema", out);
+            validate_against(
+                schema,
+                &parsed,
+                &rules::SEMANTIC_STRUCTURED_OUTPUT,
+                severity,
+                &path,
+                "content validates against response_format.json_schema.schema",
+                out,
+            );
         }
     }
 }
@@ -129,7 +146,7 @@ fn choice_count(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     let expected: Vec<i64> = (0..n as i64).collect();
     if sorted != expected {
         out.push(
-            Finding::new("semantic.choices", Severity::Breaking, "$.choices", format!("asked for n={n}, got {} choices", indexes.len()))
+            Finding::new(&rules::SEMANTIC_CHOICES, "$.choices", format!("asked for n={n}, got {} choices", indexes.len()))
                 .expecting(format!("{n} choices with indexes {expected:?}"), format!("indexes {indexes:?}"))
                 .detail("n choices come back with indexes 0..n-1")
                 .why("code reads choices[i] for i < n"),
@@ -145,7 +162,7 @@ fn usage_total(response: &Value, out: &mut Vec<Finding>) {
     };
     if prompt + completion != total {
         out.push(
-            Finding::new("semantic.usage", Severity::Spec, "$.usage.total_tokens", "total_tokens is not prompt_tokens + completion_tokens")
+            Finding::new(&rules::SEMANTIC_USAGE, "$.usage.total_tokens", "total_tokens is not prompt_tokens + completion_tokens")
                 .expecting(format!("{prompt} + {completion} = {}", prompt + completion), total.to_string())
                 .detail("CompletionUsage.total_tokens counts prompt + completion tokens")
                 .why("cost and quota accounting that sums prompt and completion tokens disagrees with total_tokens"),
@@ -165,7 +182,7 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     indexes.sort_unstable();
     if indexes != (0..inputs as i64).collect::<Vec<_>>() {
         out.push(
-            Finding::new("semantic.embeddings", Severity::Breaking, "$.data", format!("{inputs} inputs, {} embeddings", data.len()))
+            Finding::new(&rules::SEMANTIC_EMBEDDINGS, "$.data", format!("{inputs} inputs, {} embeddings", data.len()))
                 .expecting(format!("{inputs} embeddings with indexes 0..{inputs}"), format!("indexes {indexes:?}"))
                 .detail("one embedding per input, indexed 0..k-1")
                 .why("callers zip inputs with data[] by index"),
@@ -183,7 +200,7 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
         lengths.push(len);
         if let Some(d) = dimensions.filter(|d| *d as usize != len) {
             out.push(
-                Finding::new("semantic.embeddings", Severity::Breaking, format!("$.data[{i}].embedding"), format!("asked for {d} dimensions, got {len}"))
+                Finding::new(&rules::SEMANTIC_EMBEDDINGS, format!("$.data[{i}].embedding"), format!("asked for {d} dimensions, got {len}"))
                     .expecting(format!("{d} dimensions"), format!("{len} dimensions"))
                     .detail("vectors have the requested dimensions")
                     .why("a vector index built for the requested dimension rejects other lengths"),
@@ -192,7 +209,7 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     }
     if dimensions.is_none() && lengths.windows(2).any(|w| w[0] != w[1]) {
         out.push(
-            Finding::new("semantic.embeddings", Severity::Breaking, "$.data", "vectors of one response differ in length")
+            Finding::new(&rules::SEMANTIC_EMBEDDINGS, "$.data", "vectors of one response differ in length")
                 .expecting("equal lengths", format!("{lengths:?}"))
                 .detail("vectors of one model have one dimension"),
         );
@@ -200,12 +217,13 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
 }
 
 /// Validates `instance` against a schema taken from the request, one finding per violation.
-fn validate_against(schema: &Value, instance: &Value, rule: &str, severity: Severity, path: &str, detail: &str, out: &mut Vec<Finding>) {
+fn validate_against(schema: &Value, instance: &Value, rule: &Rule, severity: Severity, path: &str, detail: &str, out: &mut Vec<Finding>) {
     let validator = match jsonschema::validator_for(schema) {
         Ok(v) => v,
         Err(e) => {
             out.push(
-                Finding::new(rule, Severity::Spec, path, format!("the request's schema does not compile, so this cannot be checked: {e}"))
+                Finding::new(rule, path, format!("the request's schema does not compile, so this cannot be checked: {e}"))
+                    .with_severity(Severity::Spec)
                     .detail(detail),
             );
             return;
@@ -213,12 +231,11 @@ fn validate_against(schema: &Value, instance: &Value, rule: &str, severity: Seve
     };
     for error in validator.iter_errors(instance) {
         let inner = pointer_to_path(error.instance_path().as_str());
-        let mut message = error.to_string();
-        if let Some((cut, _)) = message.char_indices().nth(200) {
-            message.truncate(cut); // at a character boundary: messages quote the answer, in any script
-        }
+        // By characters, not bytes: a message quoting non-ASCII content must not be cut inside a character.
+        let message: String = error.to_string().chars().take(200).collect();
         out.push(
-            Finding::new(rule, severity, format!("{path} → {inner}"), message)
+            Finding::new(rule, format!("{path} → {inner}"), message)
+                .with_severity(severity)
                 .expecting(format!("valid against the request's schema at {}", error.schema_path().as_str()), compact(error.instance(), 120))
                 .detail(detail.to_owned()),
         );

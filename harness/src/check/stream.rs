@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Finding, chunk_schema_findings};
-use crate::case::{Case, ObjectKind, Severity};
+use super::chunk_schema_findings;
+use crate::case::{Case, ObjectKind};
+use crate::outcome::Finding;
+use crate::rules::{self, Rule, Severity};
 use crate::schema::{SchemaSet, compact};
 use crate::sse::SseEvent;
 
@@ -48,7 +50,7 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: 
         }
         if done_at.is_some() {
             out.findings.push(
-                Finding::new("stream.done", Severity::Spec, "$", "an event follows `[DONE]`")
+                Finding::new(&rules::STREAM_DONE, "$", "an event follows `[DONE]`")
                     .expecting("nothing after data: [DONE]", compact(&Value::String(event.data.clone()), 80))
                     .in_chunk(i)
                     .detail("the stream ends with data: [DONE]"),
@@ -57,7 +59,7 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: 
         match serde_json::from_str::<Value>(&event.data) {
             Ok(chunk) => numbered.push((i, chunk)),
             Err(e) => out.findings.push(
-                Finding::new("stream.chunk_json", Severity::Breaking, "$", format!("chunk is not JSON: {e}"))
+                Finding::new(&rules::STREAM_CHUNK_JSON, "$", format!("chunk is not JSON: {e}"))
                     .expecting("a JSON chunk", compact(&Value::String(event.data.clone()), 80))
                     .in_chunk(i)
                     .why("the SDKs parse every data line except [DONE] as JSON and raise on anything else"),
@@ -76,14 +78,14 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: 
     }
     let any_finish = numbered.iter().any(|(_, c)| choices(c).any(|ch| !ch["finish_reason"].is_null()));
     out.truncated = cut_inside_event || (done_at.is_none() && !any_finish);
-    same_field(&numbered, "id", &mut out.findings);
-    same_field(&numbered, "object", &mut out.findings);
+    same_field(&numbered, &rules::STREAM_ID, "id", &mut out.findings);
+    same_field(&numbered, &rules::STREAM_OBJECT, "object", &mut out.findings);
     tool_call_indexes(&numbered, &mut out.findings);
     usage(&numbered, case, &mut out.findings);
     if !out.truncated {
         if done_at.is_none() {
             out.findings.push(
-                Finding::new("stream.done", Severity::Spec, "$", "the stream ends without `data: [DONE]`")
+                Finding::new(&rules::STREAM_DONE, "$", "the stream ends without `data: [DONE]`")
                     .expecting("data: [DONE] as the last event", "the connection closed after the last chunk")
                     .detail("the stream ends with data: [DONE]"),
             );
@@ -99,12 +101,12 @@ fn choices(chunk: &Value) -> impl Iterator<Item = &Value> {
     chunk.get("choices").and_then(Value::as_array).into_iter().flatten()
 }
 
-fn same_field(chunks: &[(usize, Value)], field: &str, out: &mut Vec<Finding>) {
+fn same_field(chunks: &[(usize, Value)], rule: &Rule, field: &str, out: &mut Vec<Finding>) {
     let Some((_, first)) = chunks.first() else { return };
     let expected = &first[field];
     if let Some((i, c)) = chunks.iter().find(|(_, c)| &c[field] != expected) {
         out.push(
-            Finding::new(&format!("stream.{field}"), Severity::Spec, format!("$.{field}"), format!("`{field}` changes within the stream"))
+            Finding::new(rule, format!("$.{field}"), format!("`{field}` changes within the stream"))
                 .expecting(compact(expected, 80), compact(&c[field], 80))
                 .in_chunk(*i)
                 .detail(format!("every chunk carries the same `{field}`")),
@@ -121,10 +123,14 @@ fn finish_reasons(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
             let entry = seen.entry(index).or_insert((None, 0));
             if entry.0.is_some() && has_content(&choice["delta"]) {
                 out.push(
-                    Finding::new("stream.finish_reason", Severity::Spec, format!("$.choices[{pos}].delta"), format!("choice {index} gets content after its finish_reason"))
-                        .expecting("no delta after finish_reason", compact(&choice["delta"], 80))
-                        .in_chunk(*i)
-                        .detail("each choice ends with exactly one finish_reason"),
+                    Finding::new(
+                        &rules::STREAM_FINISH_REASON,
+                        format!("$.choices[{pos}].delta"),
+                        format!("choice {index} gets content after its finish_reason"),
+                    )
+                    .expecting("no delta after finish_reason", compact(&choice["delta"], 80))
+                    .in_chunk(*i)
+                    .detail("each choice ends with exactly one finish_reason"),
                 );
             }
             if !choice["finish_reason"].is_null() {
@@ -132,10 +138,14 @@ fn finish_reasons(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
                 entry.0.get_or_insert(*i);
                 if entry.1 == 2 {
                     out.push(
-                        Finding::new("stream.finish_reason", Severity::Spec, format!("$.choices[{pos}].finish_reason"), format!("choice {index} gets a second finish_reason"))
-                            .expecting("exactly one finish_reason", compact(&choice["finish_reason"], 40))
-                            .in_chunk(*i)
-                            .detail("each choice ends with exactly one finish_reason"),
+                        Finding::new(
+                            &rules::STREAM_FINISH_REASON,
+                            format!("$.choices[{pos}].finish_reason"),
+                            format!("choice {index} gets a second finish_reason"),
+                        )
+                        .expecting("exactly one finish_reason", compact(&choice["finish_reason"], 40))
+                        .in_chunk(*i)
+                        .detail("each choice ends with exactly one finish_reason"),
                     );
                 }
             }
@@ -144,7 +154,7 @@ fn finish_reasons(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
     for (index, (_, count)) in seen {
         if count == 0 {
             out.push(
-                Finding::new("stream.finish_reason", Severity::Spec, "$.choices[*].finish_reason", format!("choice {index} never gets a finish_reason"))
+                Finding::new(&rules::STREAM_FINISH_REASON, "$.choices[*].finish_reason", format!("choice {index} never gets a finish_reason"))
                     .expecting("one non-null finish_reason", "none")
                     .detail("each choice ends with exactly one finish_reason")
                     .why("clients learn why generation stopped (length, tool_calls) only from finish_reason"),
@@ -174,7 +184,7 @@ fn tool_call_indexes(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
                 let path = format!("$.choices[{pos}].delta.tool_calls[{k}]");
                 if index != seen.len() as i64 {
                     out.push(
-                        Finding::new("stream.tool_call_index", Severity::Spec, format!("{path}.index"), "tool-call indexes do not count up from 0")
+                        Finding::new(&rules::STREAM_TOOL_CALL_INDEX, format!("{path}.index"), "tool-call indexes do not count up from 0")
                             .expecting(seen.len().to_string(), index.to_string())
                             .in_chunk(*i)
                             .detail("tool calls of a choice are numbered 0, 1, 2… in order of their first delta"),
@@ -183,7 +193,8 @@ fn tool_call_indexes(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
                 let named = call["function"].get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
                 if call.get("id").and_then(Value::as_str).is_none() || !named {
                     out.push(
-                        Finding::new("stream.tool_call_index", Severity::Breaking, path, "the first delta of a tool call lacks its id or function name")
+                        Finding::new(&rules::STREAM_TOOL_CALL_INDEX, path, "the first delta of a tool call lacks its id or function name")
+                            .with_severity(Severity::Breaking)
                             .expecting("id and function.name on the first delta of each index", compact(call, 120))
                             .in_chunk(*i)
                             .detail("a tool call's first delta carries its id and name")
@@ -203,7 +214,7 @@ fn usage(chunks: &[(usize, Value)], case: &Case, out: &mut Vec<Finding>) {
     if !asked {
         if let Some(first) = with_usage.first() {
             out.push(
-                Finding::new("stream.usage", Severity::Spec, "$.usage", "usage is sent although stream_options.include_usage was not asked")
+                Finding::new(&rules::STREAM_USAGE, "$.usage", "usage is sent although stream_options.include_usage was not asked")
                     .expecting("usage absent or null", format!("usage on {} of {} chunks", with_usage.len(), chunks.len()))
                     .in_chunk(*first)
                     .detail(detail),
@@ -215,8 +226,11 @@ fn usage(chunks: &[(usize, Value)], case: &Case, out: &mut Vec<Finding>) {
     let final_is_usage_only = !last["usage"].is_null() && last["choices"].as_array().is_some_and(Vec::is_empty);
     if !final_is_usage_only {
         out.push(
-            Finding::new("stream.usage", Severity::Spec, "$", "no usage-only final chunk although stream_options.include_usage was asked")
-                .expecting("a last chunk with usage and choices: []", format!("last chunk: choices {}, usage {}", compact(&last["choices"], 60), compact(&last["usage"], 60)))
+            Finding::new(&rules::STREAM_USAGE, "$", "no usage-only final chunk although stream_options.include_usage was asked")
+                .expecting(
+                    "a last chunk with usage and choices: []",
+                    format!("last chunk: choices {}, usage {}", compact(&last["choices"], 60), compact(&last["usage"], 60)),
+                )
                 .in_chunk(*last_i)
                 .detail(detail)
                 .why("code that reads usage from the final chunk, or skips chunks with empty choices, relies on this shape"),
@@ -224,7 +238,7 @@ fn usage(chunks: &[(usize, Value)], case: &Case, out: &mut Vec<Finding>) {
     }
     if let Some(early) = with_usage.iter().find(|i| *i != last_i) {
         out.push(
-            Finding::new("stream.usage", Severity::Spec, "$.usage", "usage is non-null before the final chunk")
+            Finding::new(&rules::STREAM_USAGE, "$.usage", "usage is non-null before the final chunk")
                 .expecting("usage null on every chunk but the last", format!("usage on {} of {} chunks", with_usage.len(), chunks.len()))
                 .in_chunk(*early)
                 .detail(detail),
@@ -356,7 +370,10 @@ mod tests {
         ];
         let m = reassemble(&chunks);
         assert_eq!(m["choices"][0]["message"]["content"], "Hello");
-        assert_eq!(m["choices"][0]["message"]["tool_calls"][0], json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}));
+        assert_eq!(
+            m["choices"][0]["message"]["tool_calls"][0],
+            json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}})
+        );
         assert_eq!(m["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(m["usage"]["total_tokens"], 3);
     }

@@ -74,7 +74,13 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
     }
     println!("compat bench replay — {} cases × {} targets = {} replays", suite.cases.len(), suite.replayable_targets().len(), pairs.len());
     println!("start-up (load suite, compile schemas): {}", fmt(startup));
-    println!("whole suite, {} concurrent: min {}, median {} over {} runs ({failing} failing verdicts)", args.jobs, fmt(min(&suite_times)), fmt(median(&mut suite_times)), args.suite_runs);
+    println!(
+        "whole suite, {} concurrent: min {}, median {} over {} runs ({failing} failing verdicts)",
+        args.jobs,
+        fmt(min(&suite_times)),
+        fmt(median(&mut suite_times)),
+        args.suite_runs
+    );
 
     // One case at a time on one thread, so neither the case nor the bare round trip pays for waking another
     // runtime worker (on 2 cores that hand-off alone costs about as much as the round trip).
@@ -86,7 +92,10 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
         }
     }
     rows.sort_by(|a, b| b.3.total_cmp(&a.3));
-    println!("\nper case, median of {} sequential runs on one thread (case = load fixture + mount + send + checks + snapshot; bare = reqwest round trip to the same server):", args.case_runs);
+    println!(
+        "\nper case, median of {} sequential runs on one thread (case = load fixture + mount + send + checks + snapshot; bare = reqwest round trip to the same server):",
+        args.case_runs
+    );
     println!("{:<55} {:>10} {:>10} {:>7}", "case", "case", "bare", "ratio");
     for (name, case_t, bare_t, ratio) in &rows {
         println!("{name:<55} {:>10} {:>10} {ratio:>6.2}×", fmt(*case_t), fmt(*bare_t));
@@ -117,7 +126,8 @@ async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: us
     let server = ReplayServer::start(&fixture, &rel).await;
     let client = compat::transport::client(&target.config.timeouts, compat::transport::Proxy::Direct);
     let url = format!("{}{}", server.base_url(), sent.path);
-    let body = sent.body.as_ref().map(|b| serde_json::to_vec(b).expect("a Value serializes")).or_else(|| sent.raw_body.clone().map(String::into_bytes));
+    let body =
+        sent.body.as_ref().map(|b| serde_json::to_vec(b).expect("a Value serializes")).or_else(|| sent.raw_body.clone().map(String::into_bytes));
     let bare = || async {
         let mut req = client.request(reqwest::Method::from_bytes(sent.method.as_str().as_bytes()).expect("a known method"), &url);
         if let Some(b) = &body {
@@ -148,4 +158,3 @@ fn min(times: &[Duration]) -> Duration {
 fn fmt(d: Duration) -> String {
     if d.as_millis() >= 10 { format!("{:.0} ms", d.as_secs_f64() * 1e3) } else { format!("{:.0} µs", d.as_secs_f64() * 1e6) }
 }
-

@@ -143,11 +143,17 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
     let ideal = Duration::from_secs_f64(requests as f64 * 60.0 / f64::from(args.rpm));
     let ratio = wall.as_secs_f64() / ideal.as_secs_f64();
     println!("compat bench pacing — target {}, {} cases × {rounds} rounds", target.name, cases.len());
-    println!("server admits R = {} requests per minute (429 + Retry-After beyond); pacer budget {} rpm, concurrency {}", args.rpm, target.config.pacing.rpm, target.config.pacing.concurrency);
+    println!(
+        "server admits R = {} requests per minute (429 + Retry-After beyond); pacer budget {} rpm, concurrency {}",
+        args.rpm, target.config.pacing.rpm, target.config.pacing.concurrency
+    );
     println!("requests needed: {requests}; served: {}; answered 429: {}", q.served, q.rejected);
     println!("wall time: {:.1} s; ideal (requests ÷ R): {:.1} s; ratio: {ratio:.3} (bar: 1.100)", wall.as_secs_f64(), ideal.as_secs_f64());
     let failing = live.iter().filter(|o| o.fails()).count();
-    println!("false failures (live verdict or snapshot differs from replay): {} ({failing} outcomes fail in replay and live alike)", false_failures.len());
+    println!(
+        "false failures (live verdict or snapshot differs from replay): {} ({failing} outcomes fail in replay and live alike)",
+        false_failures.len()
+    );
     for f in &false_failures {
         println!("  {f}");
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use compat::report::changes::{compare, render_text};
-use compat::results::load_results;
+use compat::report::write::load_results;
 
 #[derive(clap::Args)]
 pub struct DiffArgs {

@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use compat::case::LoadedCase;
 use compat::outcome::{ErrorKind, Mode};
 use compat::pacing::Pacer;
+use compat::plan::PlannedTrial;
 use compat::report::terminal;
 use compat::run::RunContext;
 use compat::schema::SchemaSet;
-use compat::suite::{broken_case_outcome};
+use compat::target::Target;
 
 /// Arguments of `compat run`.
 #[derive(clap::Args)]
@@ -42,7 +44,7 @@ pub struct RunArgs {
     /// Live: write fixtures from the responses — `none` (default, what CI uses), `missing` (cases without a
     /// fixture), `all` (replace). Keys are redacted; errors are never recorded.
     #[arg(long, default_value = "none", requires_if("missing", "live"), requires_if("all", "live"))]
-    record: compat::fixture::record::RecordMode,
+    record: compat::record::RecordMode,
     /// Validate the spec tier against this official OpenAPI document instead of the project's schemas.
     #[arg(long)]
     spec: Option<PathBuf>,
@@ -115,7 +117,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let baseline = match args.baseline.as_deref().map(compat::results::load_results).transpose() {
+    let baseline = match args.baseline.as_deref().map(compat::report::write::load_results).transpose() {
         Ok(b) => b,
         Err(e) => {
             eprintln!("error: --baseline {e}");
@@ -156,6 +158,16 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    let target_refs: Vec<&Target> = targets.iter().collect();
+    let selected = |name: &str| args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
+    let (mut pairs, mut broken): (Vec<(Target, LoadedCase)>, Vec<_>) = (Vec::new(), Vec::new());
+    for trial in compat::plan::plan(&suite, &target_refs, mode) {
+        match trial {
+            PlannedTrial::Case { name, target, case, .. } if selected(&name) => pairs.push((target, case)),
+            PlannedTrial::Case { .. } => {}
+            PlannedTrial::Broken { outcome } => broken.push(outcome),
+        }
+    }
     let mut outcomes = Vec::new();
     for target in &targets {
         let ctx = RunContext {
@@ -165,19 +177,11 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
             base_url: args.base_url.clone(),
             pacer: (mode == Mode::Live).then(|| Arc::new(Pacer::new(target.config.pacing))),
         };
-        let pairs: Vec<_> = suite
-            .cases
-            .iter()
-            .filter(|c| {
-                let name = format!("{}::{}::{}", target.name, c.case.feature, c.case.id);
-                args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()))
-            })
-            .map(|c| (target.clone(), c.clone()))
-            .collect();
-        outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, pairs, args.jobs)));
+        let mine: Vec<_> = pairs.iter().filter(|(t, _)| t.name == target.name).cloned().collect();
+        outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, mine, args.jobs)));
     }
-    outcomes.extend(suite.broken.iter().map(broken_case_outcome));
-    let recorded = compat::fixture::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref());
+    outcomes.extend(broken);
+    let recorded = compat::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref());
     for r in &recorded {
         println!("{r}");
     }
@@ -185,10 +189,10 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         compat::snapshot::settle(root, o);
     }
     print!("{}", terminal::render_run(&outcomes));
-    let info = compat::results::run_info(&targets, mode, args.base_url.as_deref(), schemas.spec_version());
+    let info = compat::plan::run_info(&targets, mode, args.base_url.as_deref(), schemas.spec_version());
     let reports = args.reports.clone().unwrap_or_else(|| root.join("reports"));
     let results = compat::report::json::build(info, outcomes.clone());
-    match compat::results::write_reports(&reports, &results, baseline.as_ref()) {
+    match compat::report::write::write_reports(&reports, &results, baseline.as_ref()) {
         Ok(changes) => {
             if let Some(c) = changes {
                 print!("{}", compat::report::changes::render_text(&c));

@@ -17,8 +17,8 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::json::Results;
-use crate::case::Severity;
 use crate::outcome::{Outcome, Verdict};
+use crate::rules::Severity;
 
 /// One case whose result changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

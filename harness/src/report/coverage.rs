@@ -50,10 +50,7 @@ pub fn render(features: &Features, cases: &[LoadedCase], outcomes: &[Outcome], t
             let verdicts: Vec<String> = targets
                 .iter()
                 .map(|t| {
-                    outcomes
-                        .iter()
-                        .find(|o| o.target == *t && o.feature == c.case.feature && o.id == c.case.id)
-                        .map_or_else(|| "—".to_owned(), cell)
+                    outcomes.iter().find(|o| o.target == *t && o.feature == c.case.feature && o.id == c.case.id).map_or_else(|| "—".to_owned(), cell)
                 })
                 .collect();
             let _ = writeln!(out, "| {first} | [`{}`]({}) {} | {} |", c.case.id, c.file, escape(&c.case.title), verdicts.join(" | "));
@@ -109,7 +106,8 @@ pub fn render_known(outcomes: &[Outcome], target: &str) -> String {
     for ((_, source), g) in groups {
         let shown: Vec<&str> = g.cases.iter().take(6).map(String::as_str).collect();
         let more = if g.cases.len() > 6 { format!(" … {} cases in all", g.cases.len()) } else { String::new() };
-        let _ = writeln!(out, "| {} | {} | {} | {}{more} |", source.replace('|', "\\|"), g.rules.join("<br>"), g.severities.join(", "), shown.join(", "));
+        let _ =
+            writeln!(out, "| {} | {} | {} | {}{more} |", source.replace('|', "\\|"), g.rules.join("<br>"), g.severities.join(", "), shown.join(", "));
     }
     out
 }

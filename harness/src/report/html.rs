@@ -106,11 +106,7 @@ fn header(out: &mut String, results: &Results) {
     let _ = writeln!(out, "<dt>spec</dt><dd>{}</dd>", esc(&run.spec_version));
     let _ = writeln!(out, "<dt>harness</dt><dd>compat {}</dd>", esc(&run.harness_version));
     let f = &results.fixtures;
-    let _ = writeln!(
-        out,
-        "<dt>fixtures</dt><dd>{} recorded · {} synthesized · {} without fixture</dd>",
-        f.recorded, f.synthesized, f.none
-    );
+    let _ = writeln!(out, "<dt>fixtures</dt><dd>{} recorded · {} synthesized · {} without fixture</dd>", f.recorded, f.synthesized, f.none);
     let c = &results.counts;
     let _ = writeln!(out, "<dt>outcomes</dt><dd>{} total, {} failing</dd>\n</dl>", c.total(), c.failing);
     let _ = writeln!(out, "<ul class=\"counts\" aria-label=\"counts per verdict\">");
@@ -207,7 +203,11 @@ fn matrix(out: &mut String, results: &Results) {
                     );
                 }
                 None => {
-                    let _ = writeln!(out, "<td class=\"cell v v-none\" data-verdict=\"none\" data-severity=\"none\" data-feature=\"{}\">– not run</td>", esc(feature));
+                    let _ = writeln!(
+                        out,
+                        "<td class=\"cell v v-none\" data-verdict=\"none\" data-severity=\"none\" data-feature=\"{}\">– not run</td>",
+                        esc(feature)
+                    );
                 }
             }
         }
@@ -313,7 +313,10 @@ mod tests {
     #[test]
     fn links_only_http_urls_and_github_refs() {
         assert_eq!(linkify("javascript:alert(1)"), "javascript:alert(1)");
-        assert_eq!(linkify("https://x.test/a\"b c<d>"), "<a href=\"https://x.test/a&quot;b\" rel=\"noreferrer noopener\">https://x.test/a&quot;b</a> c&lt;d&gt;");
+        assert_eq!(
+            linkify("https://x.test/a\"b c<d>"),
+            "<a href=\"https://x.test/a&quot;b\" rel=\"noreferrer noopener\">https://x.test/a&quot;b</a> c&lt;d&gt;"
+        );
         assert_eq!(
             linkify("gemini-compat.md #9 (openai/openai-python#2806)"),
             "gemini-compat.md #9 (<a href=\"https://github.com/openai/openai-python/issues/2806\" rel=\"noreferrer noopener\">openai/openai-python#2806</a>)"

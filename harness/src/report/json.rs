@@ -218,10 +218,7 @@ mod tests {
         assert!(parse(r#"{"format": "junit"}"#).unwrap_err().contains("not `compat-results`"));
         assert!(parse(r#"{"format": "compat-results", "version": 9}"#).unwrap_err().contains("version 9 is not supported"));
         assert!(parse("{").unwrap_err().starts_with("not JSON"));
-        let empty = build(
-            RunInfo { date: "d".into(), harness_version: "h".into(), spec_version: "s".into(), targets: vec![] },
-            vec![],
-        );
+        let empty = build(RunInfo { date: "d".into(), harness_version: "h".into(), spec_version: "s".into(), targets: vec![] }, vec![]);
         assert_eq!(parse(&to_string(&empty)).unwrap(), empty);
     }
 

@@ -49,7 +49,7 @@ pub fn render(results: &Results) -> String {
         );
         let _ = writeln!(out, "    <properties>");
         property(&mut out, 6, "base_url", &target.base_url);
-        property(&mut out, 6, "mode", &format!("{:?}", target.mode).to_lowercase());
+        property(&mut out, 6, "mode", target.mode.as_str());
         property(&mut out, 6, "spec_version", &results.run.spec_version);
         property(&mut out, 6, "harness_version", &results.run.harness_version);
         let _ = writeln!(out, "    </properties>");
@@ -89,7 +89,7 @@ fn testcase(out: &mut String, o: &Outcome) {
         .collect();
     let body = match o.verdict {
         Verdict::Diverges | Verdict::Fixed => Some(("failure", o.verdict.name())),
-        Verdict::Error => Some(("error", o.error.as_ref().map_or("error", |e| e.kind.name()))),
+        Verdict::Error => Some(("error", o.error.as_ref().map_or("error", |e| e.kind.as_str()))),
         _ if o.fails() => Some(("failure", "snapshot")),
         _ => None,
     };
@@ -126,11 +126,7 @@ fn testcase(out: &mut String, o: &Outcome) {
 }
 
 fn snapshot_state(o: &Outcome) -> &'static str {
-    match o.snapshot.as_ref().map(|s| s.status) {
-        Some(SnapshotStatus::Changed) => "changed",
-        Some(SnapshotStatus::Missing) => "missing",
-        _ => "matched",
-    }
+    o.snapshot.as_ref().map_or(SnapshotStatus::Matched, |s| s.status).as_str()
 }
 
 fn property(out: &mut String, indent: usize, name: &str, value: &str) {

@@ -29,13 +29,7 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
         .map(|t| format!("**{}** ({}, {})", md(&t.name), format!("{:?}", t.mode).to_lowercase(), md(&t.base_url)))
         .collect();
     let _ = writeln!(out, "{}  ", targets.join(" · "));
-    let _ = writeln!(
-        out,
-        "spec {} · harness {} · run {}\n",
-        md(&results.run.spec_version),
-        md(&results.run.harness_version),
-        md(&results.run.date)
-    );
+    let _ = writeln!(out, "spec {} · harness {} · run {}\n", md(&results.run.spec_version), md(&results.run.harness_version), md(&results.run.date));
     let heads: Vec<String> = Verdict::ALL.iter().map(|v| format!("{} {v}", symbol(*v))).collect();
     let _ = writeln!(out, "| target | {} |", heads.join(" | "));
     let _ = writeln!(out, "|---|{}", "--:|".repeat(Verdict::ALL.len()));

@@ -8,6 +8,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod terminal;
+pub mod write;
 
 /// A `similar` line diff (`-expected +actual`) of pretty-printed JSON when either side is a structure, or of
 /// the text when it is long; `None` for short scalars, which read better as `expected:`/`actual:` lines.

@@ -16,8 +16,7 @@
 use std::fmt::Write;
 
 use super::structured_diff;
-use crate::check::Finding;
-use crate::outcome::{ErrorKind, Outcome, SnapshotStatus, Verdict};
+use crate::outcome::{ErrorKind, Finding, Outcome, SnapshotStatus, Verdict};
 
 /// One finding, indented for a case block. `file` and `case_line` locate findings without a line of their own.
 pub fn render_finding(f: &Finding, file: &str, case_line: u64) -> String {
@@ -68,7 +67,7 @@ pub fn render_outcome(o: &Outcome) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(o));
     if let Some(e) = &o.error {
-        let _ = writeln!(out, "  error ({}): {}", e.kind.name(), e.message);
+        let _ = writeln!(out, "  error ({}): {}", e.kind.as_str(), e.message);
         if let Some(diff) = &e.diff {
             for line in diff.lines() {
                 let _ = writeln!(out, "    {line}");

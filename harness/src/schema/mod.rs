@@ -78,12 +78,7 @@ impl SchemaSet {
         let client = parse_tier(CLIENT_SCHEMAS, "client.json")?;
         let spec = parse_tier(SPEC_SCHEMAS, "spec.json")?;
         let spec_version = spec.get("x-spec-version").and_then(Value::as_str).unwrap_or("unknown").to_owned();
-        Ok(SchemaSet {
-            client: compile_defs(client)?,
-            spec: compile_defs(spec)?,
-            spec_source: SpecSource::Builtin,
-            spec_version,
-        })
+        Ok(SchemaSet { client: compile_defs(client)?, spec: compile_defs(spec)?, spec_source: SpecSource::Builtin, spec_version })
     }
 
     /// Compiles the client tier from the project and the spec tier from an official OpenAPI document,
@@ -218,7 +213,10 @@ mod tests {
         let found = set().validate_both(ObjectKind::ChatCompletionChunk, &chunk);
         assert_eq!(found.len(), 1, "{found:?}");
         let v = &found[0];
-        assert_eq!((v.tier, v.path.as_str(), v.rule.as_str()), (Tier::Client, "$.choices[0].delta.tool_calls[0].index", "ChatCompletionMessageToolCallChunk.required"));
+        assert_eq!(
+            (v.tier, v.path.as_str(), v.rule.as_str()),
+            (Tier::Client, "$.choices[0].delta.tool_calls[0].index", "ChatCompletionMessageToolCallChunk.required")
+        );
         assert!(v.why.as_deref().unwrap().contains("index tool-call deltas"));
     }
 
@@ -227,7 +225,10 @@ mod tests {
         let s = set();
         let found = s.validate_both(ObjectKind::Error, &json!([{"error": {"code": 400, "message": "x"}}]));
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!((found[0].tier, found[0].path.as_str(), found[0].expected.as_str(), found[0].actual.as_str()), (Tier::Client, "$", "object", "array"));
+        assert_eq!(
+            (found[0].tier, found[0].path.as_str(), found[0].expected.as_str(), found[0].actual.as_str()),
+            (Tier::Client, "$", "object", "array")
+        );
         let ext = s.extensions(ObjectKind::ChatCompletion, &json!({"choices": [{"message": {"extra_content": {}}}], "x": 1}));
         assert_eq!(ext, vec!["$.choices[0].message.extra_content", "$.x"]);
     }

@@ -61,10 +61,7 @@ pub(super) fn compile(document: &Value) -> Result<HashMap<ObjectKind, Compiled>,
         }
     }
     let root = Arc::new(json!({ "components": components }));
-    ObjectKind::ALL
-        .iter()
-        .map(|&kind| compile_at(&root, &format!("/components/schemas/{}", kind.openapi_component())).map(|c| (kind, c)))
-        .collect()
+    ObjectKind::ALL.iter().map(|&kind| compile_at(&root, &format!("/components/schemas/{}", kind.openapi_component())).map(|c| (kind, c))).collect()
 }
 
 #[cfg(test)]
@@ -81,12 +78,15 @@ mod tests {
             "nullable": {"type": "boolean"}
         }});
         normalize(&mut v);
-        assert_eq!(v, json!({"properties": {
-            "a": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-            "b": {"anyOf": [{"$ref": "#/x"}, {"type": "null"}]},
-            "c": {"type": "number", "exclusiveMinimum": 0},
-            "d": {"type": "number", "maximum": 2},
-            "nullable": {"type": "boolean"}
-        }}));
+        assert_eq!(
+            v,
+            json!({"properties": {
+                "a": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "b": {"anyOf": [{"$ref": "#/x"}, {"type": "null"}]},
+                "c": {"type": "number", "exclusiveMinimum": 0},
+                "d": {"type": "number", "maximum": 2},
+                "nullable": {"type": "boolean"}
+            }})
+        );
     }
 }

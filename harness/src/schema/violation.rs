@@ -6,8 +6,8 @@
 //! opened up: the branch the value was evidently meant to match (no type mismatch at the value itself, fewest
 //! errors) is reported instead of the bare "not valid under any of the schemas".
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::ValidationError;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -38,22 +38,13 @@ pub struct Violation {
 }
 
 /// Appends the violations `error` stands for to `out`.
-pub(super) fn flatten(
-    error: &ValidationError<'_>,
-    root: &Value,
-    start: &str,
-    tier: Tier,
-    object: ObjectKind,
-    out: &mut Vec<Violation>,
-) {
+pub(super) fn flatten(error: &ValidationError<'_>, root: &Value, start: &str, tier: Tier, object: ObjectKind, out: &mut Vec<Violation>) {
     let here = error.instance_path().as_str().to_owned();
     if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = error.kind() {
         let intended = context
             .iter()
             .filter(|branch| !branch.is_empty())
-            .filter(|branch| {
-                !branch.iter().any(|e| e.instance_path().as_str() == here && matches!(e.kind(), ValidationErrorKind::Type { .. }))
-            })
+            .filter(|branch| !branch.iter().any(|e| e.instance_path().as_str() == here && matches!(e.kind(), ValidationErrorKind::Type { .. })))
             .min_by_key(|branch| branch.len());
         if let Some(branch) = intended {
             for e in branch {
@@ -121,8 +112,7 @@ fn walk(root: &Value, start: &str, schema_path: &str) -> Trail {
         };
         let Some(next) = next else { break };
         node = next;
-        let is_container = matches!(seg, "properties" | "$defs" | "anyOf" | "oneOf" | "allOf" | "items" | "$ref")
-            || seg.parse::<usize>().is_ok();
+        let is_container = matches!(seg, "properties" | "$defs" | "anyOf" | "oneOf" | "allOf" | "items" | "$ref") || seg.parse::<usize>().is_ok();
         let in_properties = i > 0 && segments[i - 1] == "properties";
         if let Some(t) = node.get("title").and_then(Value::as_str) {
             trail.title = Some(t.to_owned());
@@ -157,11 +147,7 @@ fn describe_branches(root: &Value, start: &str, schema_path: &str) -> String {
         .iter()
         .map(|b| {
             if let Some(r) = b.get("$ref").and_then(Value::as_str) {
-                root.pointer(r.trim_start_matches('#'))
-                    .and_then(|t| t.get("title"))
-                    .and_then(Value::as_str)
-                    .unwrap_or(r)
-                    .to_owned()
+                root.pointer(r.trim_start_matches('#')).and_then(|t| t.get("title")).and_then(Value::as_str).unwrap_or(r).to_owned()
             } else if let Some(t) = b.get("type") {
                 t.as_str().map(str::to_owned).unwrap_or_else(|| t.to_string())
             } else {

@@ -19,11 +19,7 @@ pub fn replay_outcomes() -> Vec<Outcome> {
     let root = default_root();
     let suite = Suite::load(&root).expect("the project's suite loads");
     let ctx = replay_context(&root).expect("the builtin schemas compile");
-    let pairs: Vec<_> = suite
-        .replayable_targets()
-        .into_iter()
-        .flat_map(|t| suite.cases.iter().map(move |c| (t.clone(), c.clone())))
-        .collect();
+    let pairs: Vec<_> = suite.replayable_targets().into_iter().flat_map(|t| suite.cases.iter().map(move |c| (t.clone(), c.clone()))).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let mut outcomes = runtime.block_on(compat::suite::run_all(&ctx, pairs, 8));
     outcomes.extend(suite.broken.iter().map(broken_case_outcome));
@@ -39,7 +35,7 @@ pub fn replay_once() -> &'static Vec<Outcome> {
 /// The header of a replay of the project's suite.
 pub fn info() -> RunInfo {
     let suite = Suite::load(&default_root()).expect("the project's suite loads");
-    compat::results::replay_run_info(&suite, "spec-test")
+    compat::plan::replay_run_info(&suite, "spec-test")
 }
 
 /// A fixed header for hand-made documents.
@@ -50,7 +46,12 @@ pub fn fixed_info(targets: &[&str]) -> RunInfo {
         spec_version: "spec-test".into(),
         targets: targets
             .iter()
-            .map(|t| TargetInfo { name: (*t).into(), base_url: format!("https://{t}.invalid/v1/"), mode: compat::outcome::Mode::Replay, counts: Default::default() })
+            .map(|t| TargetInfo {
+                name: (*t).into(),
+                base_url: format!("https://{t}.invalid/v1/"),
+                mode: compat::outcome::Mode::Replay,
+                counts: Default::default(),
+            })
             .collect(),
     }
 }
@@ -83,7 +84,13 @@ pub fn zoo() -> Vec<Outcome> {
     diverges["severity"] = json!("breaking");
     diverges["findings"] = json!([
         finding("schema.client", "breaking", "$.choices[0].message.role", "\"assistant\"", "\"model\""),
-        finding("assert.equals", "spec", "$.usage", "{\"a\": 1, \"b\": [1, 2]}", &format!("{{\"a\": 2, \"b\": [1, 2], \"c\": {}}}", serde_json::to_string(HOSTILE).unwrap())),
+        finding(
+            "assert.equals",
+            "spec",
+            "$.usage",
+            "{\"a\": 1, \"b\": [1, 2]}",
+            &format!("{{\"a\": 2, \"b\": [1, 2], \"c\": {}}}", serde_json::to_string(HOSTILE).unwrap())
+        ),
     ]);
     diverges["exchange"] = json!({
         "request": {"method": "POST", "path": "chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": HOSTILE}]}},

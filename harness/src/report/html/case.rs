@@ -10,10 +10,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::{VOLATILE_OPEN, anchor, esc, linkify, symbol};
-use crate::check::{Finding, ObservedBody};
+use crate::outcome::{Exchange, Finding, ObservedBody, Origin, Outcome, SnapshotStatus, Verdict};
 use crate::report::structured_diff;
-use crate::fixture::Origin;
-use crate::outcome::{Exchange, Outcome, SnapshotStatus, Verdict};
 
 /// Appends the section of `o`.
 pub(super) fn render(out: &mut String, o: &Outcome) {

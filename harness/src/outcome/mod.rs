@@ -10,57 +10,28 @@
 //!
 //! `cargo test` and `compat run` fail on `diverges`, `fixed`, `error`, and on a changed or missing snapshot.
 
+//!
+//! The outcome model stands on its own: [`Finding`] (in `finding`), the [`Exchange`] with its [`ObservedBody`]
+//! and the fixture's [`Origin`] (in `exchange`), and the [`Verdict`] table (in `verdict`) live here, so the
+//! reports and recording read outcomes without importing the checks, fixtures or transport.
+
+mod exchange;
+mod finding;
+mod verdict;
+
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::case::{Case, KnownDivergence, Method, Severity};
-use crate::check::{Finding, ObservedBody};
-use crate::fixture::Origin;
+pub use exchange::{Exchange, FixtureInfo, ObservedBody, Origin, SentRequest};
+pub use finding::Finding;
+pub use verdict::Verdict;
 
-/// The verdict of a case on a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Conformant.
-    Pass,
-    /// A divergence nobody declared.
-    Diverges,
-    /// Only declared divergences were observed.
-    Known,
-    /// A declared divergence is no longer observed.
-    Fixed,
-    /// The run broke; says nothing about conformance.
-    Error,
-    /// Not run on this target.
-    Skipped,
-}
+use crate::case::{Case, KnownDivergence};
+use crate::rules::Severity;
 
-impl Verdict {
-    /// Every verdict, in report order.
-    pub const ALL: [Verdict; 6] = [Verdict::Pass, Verdict::Known, Verdict::Diverges, Verdict::Fixed, Verdict::Error, Verdict::Skipped];
-
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Diverges => "diverges",
-            Verdict::Known => "known",
-            Verdict::Fixed => "fixed",
-            Verdict::Error => "error",
-            Verdict::Skipped => "skipped",
-        }
-    }
-
-    /// Whether this verdict fails `cargo test` and `compat run`.
-    pub fn fails(self) -> bool {
-        matches!(self, Verdict::Diverges | Verdict::Fixed | Verdict::Error)
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
+/// The name of a case's trial and outcome on a target: `<target>::<feature>::<id>`. The one place it is
+/// formatted: `cargo test` filters, result files, reports and `compat diff` all pair outcomes by it.
+pub fn trial_name(target: &str, feature: &str, id: &str) -> String {
+    format!("{target}::{feature}::{id}")
 }
 
 /// Whether the response came from a fixture or a live endpoint.
@@ -96,24 +67,42 @@ pub enum ErrorKind {
     Fixture,
     /// The case or target cannot run (broken case file, no model for a role, no key).
     Config,
+    /// A bug in the harness itself: a case's run or checks panicked.
+    Harness,
 }
 
-impl ErrorKind {
-    /// Lower-case name, as results.json spells it (`error (unreachable)`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Transport => "transport",
-            ErrorKind::Unreachable => "unreachable",
-            ErrorKind::Tls => "tls",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Endpoint => "endpoint",
-            ErrorKind::Truncated => "truncated",
-            ErrorKind::Unmatched => "unmatched",
-            ErrorKind::Fixture => "fixture",
-            ErrorKind::Config => "config",
+/// Lower-case names as in results.json, for the enums of the outcome model (one `match` each, so a report
+/// never spells them with `format!("{:?}")`).
+macro_rules! names {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// Lower-case name, as serialized.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
         }
-    }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
+
+names!(Mode { Replay => "replay", Live => "live" });
+names!(ErrorKind {
+    Transport => "transport",
+    Unreachable => "unreachable",
+    Tls => "tls",
+    Timeout => "timeout",
+    Endpoint => "endpoint",
+    Truncated => "truncated",
+    Unmatched => "unmatched",
+    Fixture => "fixture",
+    Config => "config",
+    Harness => "harness",
+});
+names!(SnapshotStatus { Matched => "matched", Changed => "changed", Missing => "missing" });
 
 /// A broken run, with its cause.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,50 +127,6 @@ pub struct KnownStatus {
     pub divergence: KnownDivergence,
     /// How many findings it explains.
     pub observed: usize,
-}
-
-/// The request as sent (model names resolved; no headers, so no key).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SentRequest {
-    /// HTTP method.
-    pub method: Method,
-    /// Path relative to the base URL.
-    pub path: String,
-    /// JSON body.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-    /// Raw body, when the case sends one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw_body: Option<String>,
-}
-
-/// The exchange, as evidence for the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exchange {
-    /// The request.
-    pub request: SentRequest,
-    /// Response status.
-    pub status: u16,
-    /// Response content type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// The response body.
-    pub body: ObservedBody,
-    /// For a stream: the parsed chunks.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub chunks: Vec<Value>,
-    /// For a stream: the reassembled message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reassembled: Option<Value>,
-}
-
-/// Where the fixture came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FixtureInfo {
-    /// Root-relative path.
-    pub path: String,
-    /// Its origin.
-    pub origin: Origin,
 }
 
 /// How a case's snapshot compared.
@@ -314,9 +259,37 @@ impl Outcome {
         }
     }
 
-    /// `<target>::<feature>::<id>`, the trial name.
+    /// An outcome that is only an error, for what has no case to run: a case file that does not load, a
+    /// result file that does not read. `file` and `line` say where to look.
+    pub fn error_only(name: [&str; 3], title: &str, file: &str, line: u64, kind: ErrorKind, message: String) -> Self {
+        let [target, feature, id] = name;
+        Outcome {
+            target: target.to_owned(),
+            feature: feature.to_owned(),
+            id: id.to_owned(),
+            title: title.to_owned(),
+            doc: String::new(),
+            file: file.to_owned(),
+            line,
+            mode: Mode::Replay,
+            verdict: Verdict::Error,
+            severity: None,
+            findings: Vec::new(),
+            known: Vec::new(),
+            extensions: Vec::new(),
+            error: Some(RunError { kind, message, diff: None }),
+            skip_reason: None,
+            exchange: None,
+            fixture: None,
+            snapshot: None,
+            timing: Timing::default(),
+            repeats: None,
+        }
+    }
+
+    /// `<target>::<feature>::<id>`, the trial name ([`trial_name`]).
     pub fn name(&self) -> String {
-        format!("{}::{}::{}", self.target, self.feature, self.id)
+        trial_name(&self.target, &self.feature, &self.id)
     }
 
     /// Whether this outcome fails the run: a failing verdict, or a changed or missing snapshot.
@@ -335,10 +308,8 @@ impl Outcome {
 /// Matches `findings` against the known divergences declared for `target` and returns the verdict,
 /// the deciding severity and the status of each declaration. Findings get `known` set when explained.
 pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
-    let mut known: Vec<KnownStatus> = case
-        .known_for(target)
-        .map(|(index, k)| KnownStatus { index, line: k.referenced.line(), divergence: k.value.clone(), observed: 0 })
-        .collect();
+    let mut known: Vec<KnownStatus> =
+        case.known_for(target).map(|(index, k)| KnownStatus { index, line: k.referenced.line(), divergence: k.value.clone(), observed: 0 }).collect();
     for f in findings.iter_mut() {
         if let Some(k) = known.iter_mut().find(|k| explains(&k.divergence, f)) {
             f.known = Some(k.index);
