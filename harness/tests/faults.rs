@@ -513,7 +513,12 @@ async fn a_500_whose_body_changes_keeps_the_retry_budget() {
     let (server, base) = wiremock().await;
     for i in 0..3 {
         let body = format!(r#"{{"error":{{"message":"internal error, trace {i}"}}}}"#);
-        chat().respond_with(ResponseTemplate::new(500).set_body_raw(body, "application/json")).up_to_n_times(1).with_priority(1 + i).mount(&server).await;
+        chat()
+            .respond_with(ResponseTemplate::new(500).set_body_raw(body, "application/json"))
+            .up_to_n_times(1)
+            .with_priority(1 + i)
+            .mount(&server)
+            .await;
     }
     let o = run_live(ERROR_CASE, &base).await;
     assert_eq!(o.timing.attempts, 3, "1 + max_retries 2: each body differed");
@@ -524,7 +529,10 @@ async fn a_500_whose_body_changes_keeps_the_retry_budget() {
 async fn a_transient_5xx_where_a_400_is_due_stays_an_endpoint_error() {
     for status in [502u16, 503, 504] {
         let (server, base) = wiremock().await;
-        chat().respond_with(ResponseTemplate::new(status).set_body_raw(r#"{"error":{"message":"overloaded"}}"#, "application/json")).mount(&server).await;
+        chat()
+            .respond_with(ResponseTemplate::new(status).set_body_raw(r#"{"error":{"message":"overloaded"}}"#, "application/json"))
+            .mount(&server)
+            .await;
         let o = run_live(ERROR_CASE, &base).await;
         assert_eq!(error_of(&o).0, ErrorKind::Endpoint, "{status}");
         assert_eq!(o.timing.attempts, 3, "{status}: the whole budget, identical bodies or not");
@@ -559,7 +567,12 @@ async fn the_pacer_holds_its_concurrency_limit() {
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(200))).mount(&server).await;
     let t = target();
     let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
-    let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{}/models", server.uri()), headers: Vec::new(), body: None };
+    let request = compat::transport::WireRequest {
+        method: compat::case::Method::Get,
+        url: format!("{}/models", server.uri()),
+        headers: Vec::new(),
+        body: None,
+    };
     for (concurrency, at_least, below) in [(1u32, 800u64, 2000u64), (4, 200, 700)] {
         let pacer = Arc::new(Pacer::new(compat::target::Pacing { rpm: 0, concurrency, ..t.config.pacing }));
         let started = Instant::now();
@@ -581,7 +594,12 @@ async fn the_pacer_spaces_requests_by_its_budget() {
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let t = target();
     let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
-    let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{}/models", server.uri()), headers: Vec::new(), body: None };
+    let request = compat::transport::WireRequest {
+        method: compat::case::Method::Get,
+        url: format!("{}/models", server.uri()),
+        headers: Vec::new(),
+        body: None,
+    };
     let pacer = Pacer::new(compat::target::Pacing { rpm: 600, concurrency: 8, ..t.config.pacing });
     let started = Instant::now();
     for _ in 0..4 {

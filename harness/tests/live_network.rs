@@ -81,7 +81,19 @@ const FAST: &str = "{ rpm: 0, concurrency: 4, max_retries: 1, backoff_ms: 10, ma
 async fn compat(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_compat"));
     cmd.arg("--root").arg(root).args(args).arg("--reports").arg(root.join("reports"));
-    for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", KEY_ENV] {
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        KEY_ENV,
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("CI", "true").env("NO_COLOR", "1");
@@ -105,7 +117,12 @@ fn verdicts(root: &Path) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| (format!("{}::{}::{}", o["target"].as_str().unwrap(), o["feature"].as_str().unwrap(), o["id"].as_str().unwrap()), o["verdict"].as_str().unwrap().to_owned()))
+        .map(|o| {
+            (
+                format!("{}::{}::{}", o["target"].as_str().unwrap(), o["feature"].as_str().unwrap(), o["id"].as_str().unwrap()),
+                o["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -174,7 +191,8 @@ async fn https_server() -> (SocketAddr, String) {
                 let Ok(mut tls) = acceptor.accept(socket).await else { return }; // an untrusting client hangs up
                 read_request(&mut tls).await;
                 let body = completion().to_string();
-                let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                let head =
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
                 let _ = tls.write_all(head.as_bytes()).await;
                 let _ = tls.write_all(body.as_bytes()).await;
                 let _ = tls.shutdown().await;
@@ -271,7 +289,11 @@ async fn read_head(socket: &mut TcpStream) -> (String, Vec<u8>) {
 
 async fn chat_server() -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(ResponseTemplate::new(200).set_body_json(completion())).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion()))
+        .mount(&server)
+        .await;
     server
 }
 

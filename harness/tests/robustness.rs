@@ -115,16 +115,74 @@ fn judge(index: usize, status: u16, content_type: Option<&str>, bytes: &[u8]) ->
 
 /// Words the checks look for, so arbitrary documents often reach them.
 const WORDS: &[&str] = &[
-    "assistant", "user", "tool", "function", "stop", "length", "tool_calls", "content_filter", "chat.completion",
-    "chat.completion.chunk", "list", "embedding", "model", "error", "[DONE]", "index", "", "é", "日本語のテキスト", "🦀🦀",
-    "\u{feff}", "a\u{0301}", "{\"location\": \"Bost", "{}", "[1,2]", "AAAA", "AAAAAAA=", "null",
+    "assistant",
+    "user",
+    "tool",
+    "function",
+    "stop",
+    "length",
+    "tool_calls",
+    "content_filter",
+    "chat.completion",
+    "chat.completion.chunk",
+    "list",
+    "embedding",
+    "model",
+    "error",
+    "[DONE]",
+    "index",
+    "",
+    "é",
+    "日本語のテキスト",
+    "🦀🦀",
+    "\u{feff}",
+    "a\u{0301}",
+    "{\"location\": \"Bost",
+    "{}",
+    "[1,2]",
+    "AAAA",
+    "AAAAAAA=",
+    "null",
 ];
 
 const KEYS: &[&str] = &[
-    "id", "object", "created", "model", "choices", "index", "message", "delta", "role", "content", "refusal", "tool_calls",
-    "function", "name", "arguments", "type", "finish_reason", "logprobs", "usage", "prompt_tokens", "completion_tokens",
-    "total_tokens", "completion_tokens_details", "reasoning_tokens", "data", "embedding", "error", "code", "param",
-    "status", "annotations", "audio", "b64_json", "url", "owned_by", "system_fingerprint", "extra_content",
+    "id",
+    "object",
+    "created",
+    "model",
+    "choices",
+    "index",
+    "message",
+    "delta",
+    "role",
+    "content",
+    "refusal",
+    "tool_calls",
+    "function",
+    "name",
+    "arguments",
+    "type",
+    "finish_reason",
+    "logprobs",
+    "usage",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "completion_tokens_details",
+    "reasoning_tokens",
+    "data",
+    "embedding",
+    "error",
+    "code",
+    "param",
+    "status",
+    "annotations",
+    "audio",
+    "b64_json",
+    "url",
+    "owned_by",
+    "system_fingerprint",
+    "extra_content",
 ];
 
 fn text() -> impl Strategy<Value = String> {
@@ -142,7 +200,8 @@ fn number() -> impl Strategy<Value = Value> {
         any::<u64>().prop_map(Value::from),
         prop::sample::select(vec![0i64, 1, 2, -1, 3, 100]).prop_map(Value::from),
         any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
-        prop::sample::select(vec![f64::MAX, f64::MIN, f64::MIN_POSITIVE, 1e300, -0.0, 0.5]).prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+        prop::sample::select(vec![f64::MAX, f64::MIN, f64::MIN_POSITIVE, 1e300, -0.0, 0.5])
+            .prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
     ]
 }
 
@@ -300,10 +359,13 @@ fn arbitrary_bytes_under_any_content_type_end_in_a_verdict() {
     let types = vec![Some("application/json"), Some("text/event-stream"), Some("text/html"), Some("text/plain; charset=utf-8"), None];
     let statuses = vec![200u16, 201, 400, 401, 404, 422, 429, 500, 503];
     TestRunner::new(config())
-        .run(&(0..case_count(), prop::sample::select(statuses), prop::sample::select(types), prop::collection::vec(any::<u8>(), 0..600)), |(i, status, ct, bytes)| {
-            judge(i, status, ct, &bytes);
-            Ok(())
-        })
+        .run(
+            &(0..case_count(), prop::sample::select(statuses), prop::sample::select(types), prop::collection::vec(any::<u8>(), 0..600)),
+            |(i, status, ct, bytes)| {
+                judge(i, status, ct, &bytes);
+                Ok(())
+            },
+        )
         .unwrap();
 }
 
@@ -470,7 +532,8 @@ async fn non_ascii_answers_on_the_live_path_end_in_a_verdict() {
     let structured = {
         let mut t = tool_call.clone();
         t["choices"][0]["finish_reason"] = json!("stop");
-        t["choices"][0]["message"] = json!({"role": "assistant", "content": format!("{{\"answer\": \"{long}\"}}"), "refusal": null, "annotations": []});
+        t["choices"][0]["message"] =
+            json!({"role": "assistant", "content": format!("{{\"answer\": \"{long}\"}}"), "refusal": null, "annotations": []});
         t
     };
     let chunk = |content: &str| {
