@@ -28,6 +28,8 @@ enum Command {
     Coverage(cli::coverage::CoverageArgs),
     /// Benchmarks whose figures the README quotes.
     Bench(cli::bench::BenchArgs),
+    /// Print the rule table (every rule id, its severity and why it matters); --write puts it into README.md.
+    Rules(cli::rules::RulesArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
     Diff(cli::diff::DiffArgs),
 }
@@ -36,12 +38,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.clone().unwrap_or_else(|| {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        if cwd.join(compat::target::TARGETS_FILE).is_file() { cwd } else { default_root() }
+        if cwd.join(compat::target::TARGETS_FILE).is_file() {
+            cwd
+        } else {
+            let root = default_root();
+            eprintln!(
+                "note: {} has no {}; using the checkout compat was built from, {} (pass --root to choose)",
+                cwd.display(),
+                compat::target::TARGETS_FILE,
+                root.display()
+            );
+            root
+        }
     });
     match cli.command {
         Command::Run(args) => cli::run::run(&root, args),
         Command::Coverage(args) => cli::coverage::run(&root, args),
         Command::Bench(args) => cli::bench::run(&root, args),
         Command::Diff(args) => cli::diff::run(&root, args),
+        Command::Rules(args) => cli::rules::run(&root, args),
     }
 }

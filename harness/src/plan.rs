@@ -28,6 +28,8 @@ impl Selection {
 }
 
 /// One trial of a run.
+// Most trials are `Case`s; boxing it to even out the variants would add an allocation per trial for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PlannedTrial {
     /// A case on a target.

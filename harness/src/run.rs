@@ -27,7 +27,7 @@ use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, Obse
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
-use crate::snapshot;
+use crate::snapshot::{self, SnapshotPolicy};
 use crate::target::Target;
 use crate::transport::{self, BodyEnd, Proxy, TransportError, WireRequest, WireResponse};
 
@@ -47,6 +47,8 @@ pub struct RunContext {
     pub base_url: Option<String>,
     /// Live: pacing per target, shared by all its cases.
     pub pacer: Option<Arc<Pacer>>,
+    /// What to do with snapshots (resolved: never `Auto`).
+    pub snapshots: SnapshotPolicy,
 }
 
 /// [`run_case`] in a task of its own, so that a panic in the harness becomes that case's outcome — an `error`
@@ -201,14 +203,14 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     if case.repeat > 1 {
         outcome.repeats = Some(Repeats { passed, total: case.repeat });
     }
-    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot) {
+    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off) {
         let body = match &exchange.body {
             ObservedBody::Json { value } => Some(value),
             _ => None,
         };
         let content = redact_snapshot(snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status), redactor);
         let name = snapshot::snapshot_name(&case.feature, &case.id);
-        outcome.snapshot = Some(snapshot::compare(&ctx.root, &target.name, &name, content));
+        outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
     outcome.exchange = last;
     outcome

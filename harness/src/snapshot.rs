@@ -8,12 +8,66 @@
 //! without side effects; [`sync_with_insta`] — called by the entry points, never by the run layer — hands a
 //! changed or missing snapshot to `insta::assert_snapshot!`, so insta decides by its own rules whether to
 //! write a `.snap.new` for `cargo insta review`, fail without writing (CI), or accept (`INSTA_UPDATE=always`).
+//! Only `cargo test` calls it; `compat run` never involves insta's assertion (no panic text, no files) and
+//! follows a [`SnapshotPolicy`] instead, writing `.snap.new` files only under `--snapshots update`.
 
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
 use crate::outcome::{SnapshotCheck, SnapshotStatus};
+
+/// What a run does with snapshots (`compat run --snapshots`). The policy a maintainer wants: replay compares
+/// and fails on any change (the fixtures are fixed, so a change is ours); a live run compares only where the
+/// target has snapshots and reports a changed shape as a note, since answers vary from night to night.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SnapshotPolicy {
+    /// `strict` in replay, `note` live (the default).
+    #[default]
+    Auto,
+    /// A changed or missing snapshot fails the case.
+    Strict,
+    /// Compared where one is stored; a change is a note that fails nothing; none stored is not a failure (and
+    /// not shown).
+    Note,
+    /// As `note`, and the run writes `<name>.snap.new` beside each changed or missing snapshot for
+    /// `cargo insta review`.
+    Update,
+    /// No comparison.
+    Off,
+}
+
+impl std::str::FromStr for SnapshotPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "auto" => SnapshotPolicy::Auto,
+            "strict" => SnapshotPolicy::Strict,
+            "note" => SnapshotPolicy::Note,
+            "update" => SnapshotPolicy::Update,
+            "off" => SnapshotPolicy::Off,
+            other => return Err(format!("`{other}` is not a snapshot policy (auto, strict, note, update, off)")),
+        })
+    }
+}
+
+impl SnapshotPolicy {
+    /// `Auto` resolved for a run: strict in replay, note live.
+    pub fn resolve(self, live: bool) -> SnapshotPolicy {
+        match self {
+            SnapshotPolicy::Auto if live => SnapshotPolicy::Note,
+            SnapshotPolicy::Auto => SnapshotPolicy::Strict,
+            other => other,
+        }
+    }
+
+    /// The comparison as the policy keeps it: `None` when off, else the check with `gating` set (a missing
+    /// snapshot that does not gate is kept only so that recording can write it).
+    pub fn apply(self, check: SnapshotCheck) -> Option<SnapshotCheck> {
+        let gating = matches!(self, SnapshotPolicy::Strict | SnapshotPolicy::Auto);
+        (self != SnapshotPolicy::Off).then_some(SnapshotCheck { gating, ..check })
+    }
+}
 
 /// The snapshot name of a case: `<feature>__<id>`.
 pub fn snapshot_name(feature: &str, id: &str) -> String {
@@ -111,7 +165,7 @@ pub fn compare(root: &Path, target: &str, name: &str, content: String) -> Snapsh
             _ => (SnapshotStatus::Changed, Some("the stored snapshot is binary".into())),
         },
     };
-    SnapshotCheck { name: name.to_owned(), file, status, diff, content }
+    SnapshotCheck { name: name.to_owned(), file, status, diff, gating: true, content }
 }
 
 /// Hands an outcome's changed or missing snapshot to insta ([`sync_with_insta`]); when insta accepted it
@@ -141,6 +195,19 @@ pub fn sync_with_insta(root: &Path, target: &str, check: &SnapshotCheck, case_fi
     let accepted =
         settings.bind(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| insta::assert_snapshot!(name.as_str(), content.as_str()))).is_ok());
     accepted && compare(root, target, &check.name, check.content.clone()).status == SnapshotStatus::Matched
+}
+
+/// Writes the snapshot of `check` in insta's file format: as `<name>.snap.new` when `pending` (for
+/// `cargo insta review`), else as the stored `<name>.snap` (when a fixture was just recorded: the snapshot of a
+/// new fixture is derived from it). Returns its root-relative path.
+pub fn write_snapshot(root: &Path, check: &SnapshotCheck, case_file: &str, pending: bool) -> std::io::Result<String> {
+    let rel = if pending { format!("{}.new", check.file) } else { check.file.clone() };
+    let path = root.join(&rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&path, format!("---\nsource: harness/src/snapshot.rs\ninput_file: {case_file}\n---\n{}\n", check.content))?;
+    Ok(rel)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::outcome::{ErrorKind, Mode, Outcome};
 use crate::run::{RunContext, run_case_catching};
 use crate::schema::SchemaSet;
+use crate::snapshot::SnapshotPolicy;
 use crate::target::{TARGETS_FILE, Target, check_override_patterns, load_targets};
 
 /// Everything under a project root.
@@ -68,6 +69,23 @@ pub fn default_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// A file of the reference material beside the project (`../shared/<rel>` from the project root), for tests
+/// that compare against third-party documents or captures. When it is absent the test is skipped — loudly:
+/// this prints `skipped: …` to stderr — except under `CI=true`, where the material is laid beside every
+/// checkout, so its absence fails the test instead of hiding it.
+pub fn shared_material(root: &Path, rel: &str) -> Option<PathBuf> {
+    let path = root.join("../shared").join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    let message = format!("{} is absent (reference material beside the project, not part of it)", path.display());
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message}; CI lays it beside every checkout, so this run is missing it");
+    }
+    eprintln!("skipped: {message}");
+    None
+}
+
 /// `<feature>::<id>` of a case file that did not load, read from its path (`cases/<feature>/<id>.yaml`), so
 /// that an override naming it is not reported as matching nothing.
 fn broken_case_name(d: &Diagnostic) -> Option<String> {
@@ -86,7 +104,14 @@ pub fn broken_case_outcome(error: &Diagnostic) -> Outcome {
 
 /// A replay context for `root` with freshly compiled builtin schemas.
 pub fn replay_context(root: &Path) -> Result<RunContext, String> {
-    Ok(RunContext { root: root.to_owned(), schemas: Arc::new(SchemaSet::builtin()?), mode: Mode::Replay, base_url: None, pacer: None })
+    Ok(RunContext {
+        root: root.to_owned(),
+        schemas: Arc::new(SchemaSet::builtin()?),
+        mode: Mode::Replay,
+        base_url: None,
+        pacer: None,
+        snapshots: SnapshotPolicy::Strict,
+    })
 }
 
 /// Runs every (target, case) pair concurrently (at most `parallel` at once) and returns the outcomes sorted

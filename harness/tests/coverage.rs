@@ -1,5 +1,5 @@
-//! The README's coverage table is generated (`cargo run -- coverage --write`); this fails when its copy is
-//! stale, showing the difference.
+//! The README's generated tables — coverage (`cargo run -- coverage --write`) and rules (`cargo run -- rules
+//! --write`) — each with a test that fails when its copy is stale, showing the difference.
 
 use compat::report::coverage::current;
 use compat::suite::{Suite, coverage_table, default_root, replay_all};
@@ -27,4 +27,15 @@ fn every_documented_feature_has_cases_or_a_reason() {
         assert!(cases > 0 || feature.not_covered.is_some(), "feature `{name}` has no cases and no `not_covered` reason");
     }
     assert!(suite.broken.is_empty(), "every case loads: {:?}", suite.broken.iter().map(|e| e.headline()).collect::<Vec<_>>());
+}
+
+#[test]
+fn readme_rule_table_is_current() {
+    let readme = std::fs::read_to_string(default_root().join("README.md")).unwrap();
+    let stored = compat::report::between(&readme, compat::rules::README_START, compat::rules::README_END).expect("README.md has the rule markers");
+    let fresh = compat::rules::render_table();
+    if stored != fresh {
+        let diff = similar::TextDiff::from_lines(stored, fresh.as_str()).unified_diff().header("README.md", "generated").to_string();
+        panic!("the README's rule table is stale; run `cargo run -- rules --write`\n{diff}");
+    }
 }

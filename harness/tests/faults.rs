@@ -114,6 +114,7 @@ async fn run_live(case_yaml: &str, base: &str) -> Outcome {
         mode: Mode::Live,
         base_url: Some(base.to_owned()),
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Strict,
     };
     run_case(&ctx, &loaded, &target).await
 }

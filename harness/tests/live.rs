@@ -360,6 +360,7 @@ async fn run_repeated(case_yaml: &str, answers: Vec<Value>) -> (Outcome, usize) 
         mode: Mode::Live,
         base_url: Some(format!("{}/v1/", server.uri())),
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Strict,
     };
     let o = run_case(&ctx, &loaded, &target).await;
     let sent = server.received_requests().await.unwrap().len();
@@ -399,4 +400,56 @@ async fn repeat_turns_fixed_when_a_known_divergence_shows_in_some_runs_only() {
     // Known in two runs of three: the verdict needs all three, so `fixed`, 2 of 3.
     let (o, _) = run_repeated(&case, vec![without.clone(), completion("hi"), without]).await;
     assert_eq!((o.verdict, o.repeats.as_ref().unwrap().passed), (Verdict::Fixed, 2));
+}
+
+/// The snapshot policy of live runs: a conformant server and a new target with no snapshots is green, prints no
+/// insta text and writes nothing into the project; a stored snapshot of another shape is a note, not a failure,
+/// unless `--snapshots strict`; `--snapshots update` writes `.snap.new` files for review.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_snapshots_are_notes_unless_strict_and_written_only_when_asked() {
+    let server = endpoint("plain").await;
+    let dir = project(BEARER, &[("cases/chat/basic.yaml", CHAT_CASE)]);
+    let reports = tempfile::tempdir().unwrap();
+    let base = format!("{}/v1/", server.uri());
+    let args = |extra: &[&str]| {
+        let mut a = vec!["run", "--live", "--target", "t", "--base-url", &base, "--reports", reports.path().to_str().unwrap()];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let root = dir.path().to_owned();
+    let run = |extra: &[&str]| {
+        let (a, root) = (args(extra), root.clone());
+        async move {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            compat_async(&root, &a, Some("k-long-enough-key")).await
+        }
+    };
+    let before = files_under(dir.path());
+    let out = run(&[]).await;
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    for noise in ["insta", "Stopped on the first failure", "panicked", ".snap.new"] {
+        assert!(!printed.contains(noise), "`{noise}` in:\n{printed}");
+    }
+    assert_eq!(files_under(dir.path()), before, "a live run wrote into the project");
+
+    // A stored snapshot of another shape: a note in the terminal and results.json, exit 0.
+    write(dir.path(), "snapshots/t/chat__basic.snap", "---\nsource: harness/src/snapshot.rs\n---\n{\n  \"status\": 200,\n  \"body\": {}\n}\n");
+    let out = run(&[]).await;
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("snapshot changes (notes, not failures; diffs in the report): t::chat::basic"), "{printed}");
+    let results = read_json(&reports.path().join("results.json"));
+    let snap = &results["outcomes"][0]["snapshot"];
+    assert_eq!((snap["status"].as_str(), snap["gating"].as_bool()), (Some("changed"), Some(false)), "{snap}");
+    assert!(std::fs::read_to_string(reports.path().join("junit.xml")).unwrap().contains("name=\"snapshot_note\" value=\"changed\""));
+
+    let strict = run(&["--snapshots", "strict"]).await;
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
+    assert!(text(&strict).contains("snapshot snapshots/t/chat__basic.snap changed:"), "{}", text(&strict));
+
+    let update = run(&["--snapshots", "update"]).await;
+    assert_eq!(update.status.code(), Some(0), "{}", text(&update));
+    let pending = dir.path().join("snapshots/t/chat__basic.snap.new");
+    assert!(pending.is_file() && std::fs::read_to_string(&pending).unwrap().contains("\"object\": \"chat.completion\""));
 }

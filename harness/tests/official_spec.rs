@@ -1,7 +1,7 @@
 //! The project's spec tier against OpenAI's official OpenAPI document, on every fixture.
 //!
 //! Uses `../shared/reference/openai-openapi.json` beside the project root when it exists (it is third-party
-//! text and not part of the repository) and says that it skipped otherwise. For every fixture whose case
+//! text and not part of the repository); otherwise it prints `skipped: …`, and fails under `CI=true`. For every fixture whose case
 //! names a schema, every instance — the JSON body, or each chunk of a stream — must get the same spec-tier
 //! violations (instance path and keyword) from the project's `spec.json` as from the official document,
 //! normalized. Each disagreement is listed by fixture name.
@@ -12,17 +12,14 @@ use compat::check::Observed;
 use compat::fixture::{fixture_path, load_fixture};
 use compat::outcome::ObservedBody;
 use compat::schema::{SchemaSet, Tier};
-use compat::suite::{Suite, default_root};
+use compat::suite::{Suite, default_root, shared_material};
 use serde_json::Value;
 
 #[test]
 fn spec_tier_agrees_with_the_official_document_on_every_fixture() {
     let root = default_root();
-    let official_path = root.join("../shared/reference/openai-openapi.json");
-    let Ok(text) = std::fs::read_to_string(&official_path) else {
-        eprintln!("skipped: {} is not present (it is reference material beside the project, not part of it)", official_path.display());
-        return;
-    };
+    let Some(official_path) = shared_material(&root, "reference/openai-openapi.json") else { return };
+    let text = std::fs::read_to_string(&official_path).expect("the official document reads");
     let document: Value = serde_json::from_str(&text).expect("the official document is JSON");
     let official = SchemaSet::with_openapi(&document, "openai-openapi.json").expect("the official document compiles once normalized");
     let ours = SchemaSet::builtin().unwrap();

@@ -12,6 +12,7 @@ use regex::Regex;
 
 use super::Case;
 use crate::diagnostic::{Diagnostic, closest};
+use crate::rules;
 
 /// A case with where it came from.
 #[derive(Debug, Clone)]
@@ -129,6 +130,21 @@ fn check_consistency(file: &str, text: &str, case: &Case) -> Result<(), Diagnost
         }
         if k.value.targets.is_empty() {
             return Err(Diagnostic::at(file, text, l, c, "a known divergence needs at least one target in `targets`"));
+        }
+        if let Some(rule) = k.value.rule.as_deref().filter(|r| !rules::is_rule_or_prefix(r)) {
+            // Point at the entry's `rule:` (the first one from the entry's start).
+            let (line, col) = text
+                .lines()
+                .enumerate()
+                .skip(l.saturating_sub(1) as usize)
+                .find_map(|(i, t)| t.find("rule:").map(|p| (i as u64 + 1, p as u64 + 1)))
+                .unwrap_or((l, c));
+            let d = Diagnostic::at(file, text, line, col, format!("unknown rule `{rule}` in a known divergence"));
+            let help = match closest(rule, rules::RULES.iter().map(|r| r.id)) {
+                Some(best) => format!("did you mean `{best}`? Rules are listed in the README (`compat rules`)"),
+                None => "name a rule id, or a prefix of one at a `.` (`schema`, `stream.usage`); the README lists them".to_owned(),
+            };
+            return Err(d.with_help(help));
         }
     }
     Ok(())

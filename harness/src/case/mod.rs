@@ -252,6 +252,13 @@ fn default_true() -> bool {
     true
 }
 
+impl KnownDivergence {
+    /// `rule at path` (either alone when the other is not given), as every report names the declaration.
+    pub fn rule_at_path(&self) -> String {
+        [self.rule.as_deref(), self.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ")
+    }
+}
+
 /// A divergence already known on some targets. It matches a finding when its `rule` (a rule id or a
 /// prefix of one at a `.` boundary) and its `path` (a pattern where `[*]` matches any index) both match;
 /// at least one of the two must be given.

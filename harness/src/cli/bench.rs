@@ -143,7 +143,7 @@ async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: us
         bare_times.push(bare().await?);
     }
     let (c, b) = (median(&mut case_times), median(&mut bare_times));
-    Some((format!("{}::{}::{}", target.name, case.case.feature, case.case.id), c, b, c.as_secs_f64() / b.as_secs_f64()))
+    Some((compat::outcome::trial_name(&target.name, &case.case.feature, &case.case.id), c, b, c.as_secs_f64() / b.as_secs_f64()))
 }
 
 fn median(times: &mut [Duration]) -> Duration {

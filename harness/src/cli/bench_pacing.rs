@@ -129,6 +129,7 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
         mode: Mode::Live,
         base_url: Some(format!("{}/", server.uri())),
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Strict,
         ..replay_ctx
     };
     let rounds = args.rounds.max(1);

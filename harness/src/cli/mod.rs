@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_pacing;
 pub mod coverage;
 pub mod diff;
+pub mod rules;
 pub mod run;
 
 use std::path::Path;

@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use compat::case::LoadedCase;
 use compat::outcome::{ErrorKind, Mode};
+use compat::outcome::SnapshotStatus;
 use compat::pacing::Pacer;
 use compat::plan::PlannedTrial;
 use compat::report::terminal;
 use compat::run::RunContext;
 use compat::schema::SchemaSet;
+use compat::snapshot::SnapshotPolicy;
 use compat::target::Target;
 
 /// Arguments of `compat run`.
@@ -48,6 +50,11 @@ pub struct RunArgs {
     /// Validate the spec tier against this official OpenAPI document instead of the project's schemas.
     #[arg(long)]
     spec: Option<PathBuf>,
+    /// Snapshots: `auto` (strict in replay, note live), `strict` (a changed or missing snapshot fails),
+    /// `note` (compared where stored, a change is reported and fails nothing), `update` (as note, and writes
+    /// `.snap.new` files for `cargo insta review`), `off`.
+    #[arg(long, default_value = "auto")]
+    snapshots: SnapshotPolicy,
     /// Cases in flight at once (live runs are further limited by each target's pacing).
     #[arg(long, default_value_t = 16)]
     jobs: usize,
@@ -158,6 +165,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    let policy = args.snapshots.resolve(mode == Mode::Live);
     let target_refs: Vec<&Target> = targets.iter().collect();
     let selected = |name: &str| args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
     let (mut pairs, mut broken): (Vec<(Target, LoadedCase)>, Vec<_>) = (Vec::new(), Vec::new());
@@ -176,6 +184,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
             mode,
             base_url: args.base_url.clone(),
             pacer: (mode == Mode::Live).then(|| Arc::new(Pacer::new(target.config.pacing))),
+            snapshots: policy,
         };
         let mine: Vec<_> = pairs.iter().filter(|(t, _)| t.name == target.name).cloned().collect();
         outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, mine, args.jobs)));
@@ -185,8 +194,23 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     for r in &recorded {
         println!("{r}");
     }
-    for o in &mut outcomes {
-        compat::snapshot::settle(root, o);
+    // Snapshots are written only when a flag asks: for review under `--snapshots update`, and beside each fixture
+    // `--record` wrote (a new fixture's snapshot is derived from it, so it replays green at once).
+    let written: Vec<&str> = recorded.iter().filter(|r| r.action == compat::record::RecordAction::Written).map(|r| r.name.as_str()).collect();
+    for o in outcomes.iter_mut() {
+        let (fresh, file) = (written.contains(&o.name().as_str()), o.file.clone());
+        let Some(snap) = o.snapshot.as_mut().filter(|s| s.status != SnapshotStatus::Matched) else { continue };
+        if !fresh && policy != SnapshotPolicy::Update {
+            continue;
+        }
+        match compat::snapshot::write_snapshot(root, snap, &file, !fresh) {
+            Ok(rel) if fresh => {
+                println!("snapshot {rel}");
+                (snap.status, snap.diff) = (SnapshotStatus::Matched, None);
+            }
+            Ok(rel) => println!("snapshot for review: {rel} (cargo insta review)"),
+            Err(e) => eprintln!("warning: cannot write the snapshot {}: {e}", snap.file),
+        }
     }
     print!("{}", terminal::render_run(&outcomes));
     let info = compat::plan::run_info(&targets, mode, args.base_url.as_deref(), schemas.spec_version());

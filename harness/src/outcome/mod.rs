@@ -153,9 +153,22 @@ pub struct SnapshotCheck {
     /// Unified diff from the stored to the new content, when changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Whether a change fails the run: true in replay (`cargo test`, `compat run`) and under `--snapshots strict`;
+    /// false in a live run, where a changed shape is a note (the answer varies; a nightly is red only for a
+    /// real reason). Serialized only when false.
+    #[serde(default = "gates_by_default", skip_serializing_if = "is_true")]
+    pub gating: bool,
     /// The new normalized content (kept to write a pending `.snap.new`).
     #[serde(skip)]
     pub content: String,
+}
+
+fn gates_by_default() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Time spent and attempts made.
@@ -292,9 +305,14 @@ impl Outcome {
         trial_name(&self.target, &self.feature, &self.id)
     }
 
-    /// Whether this outcome fails the run: a failing verdict, or a changed or missing snapshot.
+    /// Whether this outcome fails the run: a failing verdict, or a changed or missing snapshot that gates.
     pub fn fails(&self) -> bool {
-        self.verdict.fails() || self.snapshot.as_ref().is_some_and(|s| s.status != SnapshotStatus::Matched)
+        self.verdict.fails() || self.snapshot.as_ref().is_some_and(|s| s.gating && s.status != SnapshotStatus::Matched)
+    }
+
+    /// Whether its snapshot changed without failing the run (a live run's note).
+    pub fn snapshot_note(&self) -> bool {
+        self.snapshot.as_ref().is_some_and(|s| !s.gating && s.status == SnapshotStatus::Changed)
     }
 
     /// Marks the outcome as an error.

@@ -69,6 +69,14 @@ impl Verdict {
         self.look().meaning
     }
 
+    /// The word with the deciding severity when there is one: `known (spec)`, `pass`.
+    pub fn with_severity(self, severity: Option<crate::rules::Severity>) -> String {
+        match severity {
+            Some(s) => format!("{self} ({s})"),
+            None => self.name().to_owned(),
+        }
+    }
+
     /// Whether this verdict fails `cargo test` and `compat run`.
     pub fn fails(self) -> bool {
         self.look().fails

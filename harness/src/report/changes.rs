@@ -17,6 +17,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::json::Results;
+use crate::outcome::Finding;
 use crate::outcome::{Outcome, Verdict};
 use crate::rules::Severity;
 
@@ -64,22 +65,26 @@ pub struct Changes {
     pub removed: Vec<Change>,
     /// Other verdict changes.
     pub other: Vec<Change>,
+    /// Cases whose snapshot changed without failing (a live run's note) and had not in the baseline.
+    #[serde(default)]
+    pub snapshots: Vec<Change>,
 }
 
 impl Changes {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.regressions.is_empty() && self.fixes.is_empty() && self.added.is_empty() && self.removed.is_empty() && self.other.is_empty()
+        self.groups().iter().all(|(_, items)| items.is_empty())
     }
 
     /// The groups with their headings, in display order.
-    pub fn groups(&self) -> [(&'static str, &[Change]); 5] {
+    pub fn groups(&self) -> [(&'static str, &[Change]); 6] {
         [
             ("regressions", &self.regressions),
             ("fixes", &self.fixes),
             ("new cases", &self.added),
             ("removed cases", &self.removed),
             ("other changes", &self.other),
+            ("snapshot changes (notes)", &self.snapshots),
         ]
     }
 
@@ -94,6 +99,7 @@ impl Changes {
             n(self.other.len(), "other", "other"),
         ]
         .join(", ")
+            + &if self.snapshots.is_empty() { String::new() } else { format!(", {}", n(self.snapshots.len(), "snapshot change", "snapshot changes")) }
     }
 }
 
@@ -107,6 +113,10 @@ pub fn compare(old: &Results, new: &Results) -> Changes {
             changes.added.push(change(name, None, Some(o), String::new()));
             continue;
         };
+        if o.snapshot_note() && !b.snapshot_note() {
+            let diff_lines = o.snapshot.as_ref().and_then(|s| s.diff.as_deref()).map_or(0, |d| d.lines().count());
+            changes.snapshots.push(change(name, Some(b), Some(o), format!("snapshot changed ({diff_lines} diff lines)")));
+        }
         let failing = |v: Verdict| matches!(v, Verdict::Diverges | Verdict::Error);
         if b.verdict == o.verdict {
             if o.verdict == Verdict::Diverges {
@@ -153,7 +163,7 @@ fn change(name: &str, before: Option<&Outcome>, after: Option<&Outcome>, note: S
 
 /// `rule at path` of each unexplained finding (the chunk index is left out: chunking varies between runs).
 fn unexplained(o: &Outcome) -> BTreeSet<String> {
-    o.findings.iter().filter(|f| f.known.is_none()).map(|f| format!("{} at {}", f.rule, f.path)).collect()
+    o.findings.iter().filter(|f| f.known.is_none()).map(Finding::rule_at_path).collect()
 }
 
 /// Plain text for the terminal: a summary line, then each non-empty group.

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::case::LoadedCase;
 use crate::case::features::Features;
-use crate::outcome::{Outcome, Verdict};
+use crate::outcome::Outcome;
 
 /// Marks the start of the generated table in the README.
 pub const START: &str = "<!-- coverage:start -->";
@@ -17,18 +17,7 @@ pub const END: &str = "<!-- coverage:end -->";
 
 /// A verdict as a table cell: a symbol and the word (and severity), readable without colour.
 pub fn cell(o: &Outcome) -> String {
-    let symbol = match o.verdict {
-        Verdict::Pass => "✅",
-        Verdict::Known => "🟡",
-        Verdict::Diverges => "❌",
-        Verdict::Fixed => "🆕",
-        Verdict::Error => "⚠️",
-        Verdict::Skipped => "⏭️",
-    };
-    match o.severity {
-        Some(s) => format!("{symbol} {} ({s})", o.verdict),
-        None => format!("{symbol} {}", o.verdict),
-    }
+    format!("{} {}", o.verdict.emoji(), o.verdict.with_severity(o.severity))
 }
 
 /// The Markdown table. `targets` fixes the column order; outcomes are looked up by target and case.
@@ -112,16 +101,12 @@ pub fn render_known(outcomes: &[Outcome], target: &str) -> String {
     out
 }
 
-/// Replaces the text between the markers in `readme` with `table`; `None` when the markers are missing.
+/// `readme` with the generated coverage table between its markers; `None` when they are missing.
 pub fn splice(readme: &str, table: &str) -> Option<String> {
-    let start = readme.find(START)? + START.len();
-    let end = readme[start..].find(END)? + start;
-    Some(format!("{}\n{}{}", &readme[..start], table, &readme[end..]))
+    super::splice_between(readme, START, END, table)
 }
 
-/// The table currently between the markers.
+/// The coverage table currently between the markers.
 pub fn current(readme: &str) -> Option<&str> {
-    let start = readme.find(START)? + START.len();
-    let end = readme[start..].find(END)? + start;
-    Some(readme[start..end].trim_start_matches('\n'))
+    super::between(readme, START, END)
 }

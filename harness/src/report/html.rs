@@ -32,30 +32,6 @@ const JS: &str = include_str!("html/report.js");
 /// Opens every volatile value (run date, durations); it closes with `</span>` and holds no other tag.
 pub const VOLATILE_OPEN: &str = "<span data-volatile>";
 
-/// The symbol shown with a verdict's colour, so no verdict is told by colour alone.
-pub fn symbol(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "✓",
-        Verdict::Known => "≈",
-        Verdict::Diverges => "✗",
-        Verdict::Fixed => "★",
-        Verdict::Error => "⚠",
-        Verdict::Skipped => "⊘",
-    }
-}
-
-/// What each verdict means, for the legend.
-fn meaning(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "conformant",
-        Verdict::Known => "only divergences declared known for this target",
-        Verdict::Diverges => "a divergence nobody declared",
-        Verdict::Fixed => "a declared known divergence was not observed",
-        Verdict::Error => "the run broke (transport, endpoint fault, fixture)",
-        Verdict::Skipped => "the target skips the case",
-    }
-}
-
 /// Renders `index.html`.
 pub fn render(results: &Results, changes: Option<&Changes>) -> String {
     let mut out = String::with_capacity(64 * 1024 + results.outcomes.len() * 8 * 1024);
@@ -97,7 +73,7 @@ fn header(out: &mut String, results: &Results) {
     let _ = writeln!(out, "<dl class=\"meta\">");
     let _ = writeln!(out, "<dt>targets</dt><dd><ul class=\"plain\">");
     for t in &run.targets {
-        let mode = format!("{:?}", t.mode).to_lowercase();
+        let mode = t.mode.as_str();
         let url = if t.base_url.is_empty() { String::new() } else { format!(" <code>{}</code>", esc(&t.base_url)) };
         let _ = writeln!(out, "<li><b>{}</b>{url} <span class=\"title\">({mode})</span></li>", esc(&t.name));
     }
@@ -111,7 +87,7 @@ fn header(out: &mut String, results: &Results) {
     let _ = writeln!(out, "<dt>outcomes</dt><dd>{} total, {} failing</dd>\n</dl>", c.total(), c.failing);
     let _ = writeln!(out, "<ul class=\"counts\" aria-label=\"counts per verdict\">");
     for v in Verdict::ALL {
-        let _ = writeln!(out, "<li class=\"v v-{v}\" title=\"{}\">{} {v} <b>{}</b></li>", meaning(v), symbol(v), c.get(v));
+        let _ = writeln!(out, "<li class=\"v v-{v}\" title=\"{}\">{} {v} <b>{}</b></li>", v.meaning(), v.symbol(), c.get(v));
     }
     let _ = writeln!(out, "</ul>\n</header>");
 }
@@ -142,7 +118,7 @@ fn filters(out: &mut String, results: &Results) {
     let _ = writeln!(out, "<form id=\"filters\" hidden>");
     let _ = writeln!(out, "<fieldset><legend>verdict</legend>");
     for v in Verdict::ALL {
-        let _ = writeln!(out, "<label class=\"v v-{v}\"><input type=\"checkbox\" name=\"verdict\" value=\"{v}\" checked> {} {v}</label>", symbol(v));
+        let _ = writeln!(out, "<label class=\"v v-{v}\"><input type=\"checkbox\" name=\"verdict\" value=\"{v}\" checked> {} {v}</label>", v.symbol());
     }
     let _ = writeln!(out, "</fieldset>\n<fieldset><legend>severity</legend>");
     for (value, label) in [("breaking", "breaking"), ("spec", "spec"), ("none", "none")] {
@@ -167,7 +143,7 @@ fn matrix(out: &mut String, results: &Results) {
         rows.entry((o.feature.as_str(), o.id.as_str())).or_insert_with(|| (o.title.as_str(), BTreeMap::new())).1.insert(o.target.as_str(), o);
     }
     let _ = writeln!(out, "<h2 id=\"matrix\">Compatibility matrix</h2>");
-    let legend: Vec<String> = Verdict::ALL.iter().map(|v| format!("<span class=\"v v-{v}\">{} {v}</span>: {}", symbol(*v), meaning(*v))).collect();
+    let legend: Vec<String> = Verdict::ALL.iter().map(|v| format!("<span class=\"v v-{v}\">{} {v}</span>: {}", v.symbol(), v.meaning())).collect();
     let _ = writeln!(out, "<p class=\"legend\">{}</p>", legend.join(" · "));
     let _ = writeln!(out, "<table class=\"matrix\">\n<thead><tr><th>case</th>");
     for t in &targets {
@@ -189,10 +165,7 @@ fn matrix(out: &mut String, results: &Results) {
                 Some(o) => {
                     let v = o.verdict;
                     let sev = o.severity.map_or("none", |s| s.name());
-                    let label = match o.severity {
-                        Some(s) => format!("{} {v} ({s})", symbol(v)),
-                        None => format!("{} {v}", symbol(v)),
-                    };
+                    let label = format!("{} {}", v.symbol(), v.with_severity(o.severity));
                     let snap = snapshot_flag(o);
                     let _ = writeln!(
                         out,
@@ -219,12 +192,12 @@ fn matrix(out: &mut String, results: &Results) {
     let _ = writeln!(out, "</table>");
 }
 
-/// ` ✗ snapshot changed` (or `missing`) when the snapshot fails an outcome whose verdict does not.
+/// ` ✗ snapshot changed` (or `missing`) when the snapshot fails an outcome whose verdict does not; ` ≠ snapshot
+/// changed` when it changed without failing (a live run's note).
 pub(crate) fn snapshot_flag(o: &Outcome) -> String {
     match o.snapshot.as_ref().map(|s| s.status) {
-        Some(s) if !o.verdict.fails() && o.fails() => {
-            format!(" <span class=\"v v-diverges\">✗ snapshot {}</span>", format!("{s:?}").to_lowercase())
-        }
+        Some(s) if !o.verdict.fails() && o.fails() => format!(" <span class=\"v v-diverges\">✗ snapshot {s}</span>"),
+        Some(_) if o.snapshot_note() => " <span class=\"v v-known\" title=\"a note: live answers vary\">≠ snapshot changed</span>".to_owned(),
         _ => String::new(),
     }
 }

@@ -83,7 +83,7 @@ fn testcase(out: &mut String, o: &Outcome) {
         .filter(|k| k.observed > 0)
         .map(|k| {
             let d = &k.divergence;
-            let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+            let what = d.rule_at_path();
             format!("{what} — {} ({})", d.reason, d.link)
         })
         .collect();
@@ -93,15 +93,18 @@ fn testcase(out: &mut String, o: &Outcome) {
         _ if o.fails() => Some(("failure", "snapshot")),
         _ => None,
     };
-    if body.is_none() && known.is_empty() && o.verdict != Verdict::Skipped {
+    if body.is_none() && known.is_empty() && !o.snapshot_note() && o.verdict != Verdict::Skipped {
         out.push_str("/>\n");
         return;
     }
     out.push_str(">\n");
-    if !known.is_empty() {
+    if !known.is_empty() || o.snapshot_note() {
         let _ = writeln!(out, "      <properties>");
         for k in &known {
             property(out, 8, "known_divergence", k);
+        }
+        if o.snapshot_note() {
+            property(out, 8, "snapshot_note", "changed");
         }
         let _ = writeln!(out, "      </properties>");
     }

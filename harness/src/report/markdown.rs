@@ -9,7 +9,6 @@
 use std::fmt::Write;
 
 use super::changes::Changes;
-use super::html::symbol;
 use super::json::{Counts, Results};
 use crate::outcome::{Outcome, Verdict};
 
@@ -22,15 +21,11 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
     let c = &results.counts;
     let status = if c.failing == 0 { "all good".to_owned() } else { format!("{} of {} failing", c.failing, c.total()) };
     let _ = writeln!(out, "## compat report: {status}\n");
-    let targets: Vec<String> = results
-        .run
-        .targets
-        .iter()
-        .map(|t| format!("**{}** ({}, {})", md(&t.name), format!("{:?}", t.mode).to_lowercase(), md(&t.base_url)))
-        .collect();
+    let targets: Vec<String> =
+        results.run.targets.iter().map(|t| format!("**{}** ({}, {})", md(&t.name), t.mode.as_str(), md(&t.base_url))).collect();
     let _ = writeln!(out, "{}  ", targets.join(" · "));
     let _ = writeln!(out, "spec {} · harness {} · run {}\n", md(&results.run.spec_version), md(&results.run.harness_version), md(&results.run.date));
-    let heads: Vec<String> = Verdict::ALL.iter().map(|v| format!("{} {v}", symbol(*v))).collect();
+    let heads: Vec<String> = Verdict::ALL.iter().map(|v| format!("{} {v}", v.symbol())).collect();
     let _ = writeln!(out, "| target | {} |", heads.join(" | "));
     let _ = writeln!(out, "|---|{}", "--:|".repeat(Verdict::ALL.len()));
     for t in &results.run.targets {
@@ -56,15 +51,16 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
     if !failing.is_empty() {
         let _ = writeln!(out, "\n### Failing\n\n| case | verdict | first finding |\n|---|---|---|");
         for o in failing.iter().take(MAX_ROWS) {
-            let verdict = match o.severity {
-                Some(s) => format!("{} {} ({s})", symbol(o.verdict), o.verdict),
-                None => format!("{} {}", symbol(o.verdict), o.verdict),
-            };
+            let verdict = format!("{} {}", o.verdict.symbol(), o.verdict.with_severity(o.severity));
             let _ = writeln!(out, "| {} | {verdict} | {} |", md(&o.name()), md(&first_finding(o)));
         }
         if failing.len() > MAX_ROWS {
             let _ = writeln!(out, "\n… and {} more (see index.html)", failing.len() - MAX_ROWS);
         }
+    }
+    let notes: Vec<String> = results.outcomes.iter().filter(|o| o.snapshot_note()).map(|o| md(&o.name())).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\n### Snapshot changes (notes, not failures)\n\n{}", notes.join(", "));
     }
     out
 }
@@ -79,13 +75,13 @@ fn first_finding(o: &Outcome) -> String {
         return e.message.lines().next().unwrap_or("").to_owned();
     }
     if let Some(f) = o.findings.iter().find(|f| f.known.is_none()) {
-        return format!("{} at {}: {}", f.rule, f.path, f.message);
+        return format!("{}: {}", f.rule_at_path(), f.message);
     }
     if let Some(k) = o.known.iter().find(|k| k.observed == 0) {
         return format!("known divergence no longer observed: {}", k.divergence.reason);
     }
     match &o.snapshot {
-        Some(s) => format!("snapshot {} {:?}", s.file, s.status).to_lowercase(),
+        Some(s) => format!("snapshot {} {}", s.file, s.status),
         None => String::new(),
     }
 }

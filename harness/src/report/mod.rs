@@ -10,6 +10,21 @@ pub mod markdown;
 pub mod terminal;
 pub mod write;
 
+/// `text` with `content` between the markers `start` and `end` (a generated README section); `None` when a
+/// marker is missing.
+pub fn splice_between(text: &str, start: &str, end: &str, content: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(format!("{}\n{}{}", &text[..from], content, &text[to..]))
+}
+
+/// What stands between the markers `start` and `end`; `None` when a marker is missing.
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(text[from..to].trim_start_matches('\n'))
+}
+
 /// A `similar` line diff (`-expected +actual`) of pretty-printed JSON when either side is a structure, or of
 /// the text when it is long; `None` for short scalars, which read better as `expected:`/`actual:` lines.
 /// Shared by the terminal and HTML renderings of a finding.

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::{VOLATILE_OPEN, anchor, esc, linkify, symbol};
+use super::{VOLATILE_OPEN, anchor, esc, linkify};
 use crate::outcome::{Exchange, Finding, ObservedBody, Origin, Outcome, SnapshotStatus, Verdict};
 use crate::report::structured_diff;
 
@@ -24,10 +24,7 @@ pub(super) fn render(out: &mut String, o: &Outcome) {
         esc(&o.feature),
         esc(&o.target)
     );
-    let badge = match o.severity {
-        Some(s) => format!("{} {v} ({s})", symbol(v)),
-        None => format!("{} {v}", symbol(v)),
-    };
+    let badge = format!("{} {}", v.symbol(), v.with_severity(o.severity));
     let snap = super::snapshot_flag(o);
     let _ = writeln!(
         out,
@@ -41,7 +38,7 @@ pub(super) fn render(out: &mut String, o: &Outcome) {
         let _ = writeln!(out, "<p><b>skipped:</b> {}</p>", esc(reason));
     }
     if let Some(e) = &o.error {
-        let _ = writeln!(out, "<h3>Error ({})</h3>\n<pre>{}</pre>", esc(&format!("{:?}", e.kind).to_lowercase()), esc(&e.message));
+        let _ = writeln!(out, "<h3>Error ({})</h3>\n<pre>{}</pre>", esc(e.kind.as_str()), esc(&e.message));
         if let Some(diff) = &e.diff {
             let _ = writeln!(out, "<p>recorded request → sent request:</p>");
             diff_block(out, diff);
@@ -65,7 +62,7 @@ fn where_line(out: &mut String, o: &Outcome) {
     if !o.doc.is_empty() {
         parts.push(format!("doc: {}", linkify(&o.doc)));
     }
-    parts.push(format!("{:?}", o.mode).to_lowercase());
+    parts.push(o.mode.as_str().to_owned());
     if let Some(f) = &o.fixture {
         let origin = match &f.origin {
             Origin::Synthesized { basis } => format!("synthesized from {}", linkify(basis)),
@@ -114,10 +111,7 @@ fn findings(out: &mut String, o: &Outcome) {
 
 fn finding(out: &mut String, f: &Finding, o: &Outcome) {
     let sev = f.severity.name();
-    let place = match f.chunk {
-        Some(c) => format!("chunk {c}, {}", f.path),
-        None => f.path.clone(),
-    };
+    let place = f.location();
     let known = match f.known {
         Some(i) => format!("<span class=\"tag-known\">≈ known #{i}</span>"),
         None => String::new(),
@@ -183,11 +177,11 @@ fn known(out: &mut String, o: &Outcome) {
     let _ = writeln!(out, "<h3>Known divergences</h3>\n<ul>");
     for k in &o.known {
         let d = &k.divergence;
-        let what = [d.rule.as_deref(), d.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+        let what = d.rule_at_path();
         let status = if k.observed == 0 {
-            format!("<span class=\"v v-fixed\">{} not observed</span> — if the target really changed, remove the entry", symbol(Verdict::Fixed))
+            format!("<span class=\"v v-fixed\">{} not observed</span> — if the target really changed, remove the entry", Verdict::Fixed.symbol())
         } else {
-            format!("<span class=\"v v-known\">{} observed ×{}</span>", symbol(Verdict::Known), k.observed)
+            format!("<span class=\"v v-known\">{} observed ×{}</span>", Verdict::Known.symbol(), k.observed)
         };
         let severity = d.severity.map(|s| format!(" ({s})")).unwrap_or_default();
         let _ = writeln!(
@@ -210,8 +204,19 @@ fn snapshot(out: &mut String, o: &Outcome) {
         SnapshotStatus::Matched => {
             let _ = writeln!(out, "<p class=\"detail\">snapshot <code>{}</code> matched</p>", esc(&s.file));
         }
+        SnapshotStatus::Missing if !s.gating => {
+            let _ = writeln!(out, "<p class=\"detail\">no stored snapshot <code>{}</code> (not compared)</p>", esc(&s.file));
+        }
         SnapshotStatus::Missing => {
             let _ = writeln!(out, "<h3>Snapshot</h3>\n<p><code>{}</code> is missing (review with <code>cargo insta review</code>)</p>", esc(&s.file));
+        }
+        SnapshotStatus::Changed if !s.gating => {
+            let _ = writeln!(
+                out,
+                "<h3>Snapshot changed (a note)</h3>\n<p><code>{}</code> (stored → new); live answers vary, so this fails nothing (<code>--snapshots strict</code> would):</p>",
+                esc(&s.file)
+            );
+            diff_block(out, s.diff.as_deref().unwrap_or(""));
         }
         SnapshotStatus::Changed => {
             let _ = writeln!(out, "<h3>Snapshot changed</h3>\n<p><code>{}</code> (stored → new):</p>", esc(&s.file));
