@@ -442,6 +442,7 @@ async fn a_refused_port_ends_every_case_of_the_target_within_two_seconds() {
         mode: Mode::Live,
         base_url: Some(refused_base()),
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
     };
     let started = Instant::now();
     let outcomes = compat::suite::run_all(&ctx, cases.into_iter().map(|c| (target.clone(), c)).collect(), 16).await;
@@ -469,6 +470,7 @@ async fn a_connect_failure_after_the_target_answered_is_retried_as_a_blip() {
         mode: Mode::Live,
         base_url: Some(base),
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
     };
     assert_eq!(run_case(&ctx, &loaded, &target).await.verdict, Verdict::Pass);
     tokio::time::sleep(Duration::from_millis(100)).await; // the server task drops its listener
@@ -496,6 +498,7 @@ async fn a_deterministic_500_where_a_400_is_due_diverges_on_status_after_one_ret
         mode: Mode::Live,
         base_url: Some(base),
         pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
     };
     let o = run_case(&ctx, &loaded, &target).await;
     assert_eq!((o.verdict, o.severity), (Verdict::Diverges, Some(compat::rules::Severity::Breaking)), "{o:#?}");

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use compat::case::LoadedCase;
-use compat::outcome::{ErrorKind, Mode};
 use compat::outcome::SnapshotStatus;
+use compat::outcome::{ErrorKind, Mode};
 use compat::pacing::Pacer;
 use compat::plan::PlannedTrial;
 use compat::report::terminal;
