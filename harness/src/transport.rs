@@ -107,8 +107,9 @@ impl std::fmt::Display for TransportError {
 /// Whether requests go through the proxy the environment names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Proxy {
-    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (any case) are honoured: live runs, which a
-    /// maintainer behind a proxy must be able to make.
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case) are honoured: live runs, which a
+    /// maintainer behind a proxy must be able to make. [`LOOPBACK`] always goes direct: a proxy cannot reach
+    /// this machine's loopback (the harness's own tests, a local server).
     FromEnv,
     /// Never a proxy: replay talks to its own loopback server.
     Direct,
@@ -134,12 +135,40 @@ pub fn client(timeouts: &Timeouts, proxy: Proxy) -> Arc<reqwest::Client> {
         .connect_timeout(timeouts.connect())
         .pool_idle_timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none());
-    if proxy == Proxy::Direct {
-        builder = builder.no_proxy(); // otherwise reqwest reads the proxy variables itself
+    builder = builder.no_proxy(); // reqwest would read the variables itself, without the loopback rule
+    if proxy == Proxy::FromEnv {
+        for p in env_proxies().into_iter().filter_map(Result::ok) {
+            builder = builder.proxy(p);
+        }
     }
     let client = Arc::new(builder.build().expect("an HTTP client with a connect timeout builds"));
     cache.push((key, Arc::clone(&client)));
     client
+}
+
+/// Hosts that never go through a proxy, whatever `NO_PROXY` says.
+pub const LOOPBACK: &str = "localhost,127.0.0.1,::1";
+
+/// The proxies the environment names, for live runs: `HTTPS_PROXY` for `https` URLs and `HTTP_PROXY` for
+/// `http` ones (either falling back to `ALL_PROXY`; upper case first, then lower), each bypassed for the hosts
+/// of `NO_PROXY` and [`LOOPBACK`]. A variable that is not a proxy URL is an `Err` naming it.
+pub fn env_proxies() -> Vec<Result<reqwest::Proxy, String>> {
+    fn var(names: [&'static str; 2]) -> Option<(&'static str, String)> {
+        names.into_iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()).map(|v| (n, v)))
+    }
+    let all = var(["ALL_PROXY", "all_proxy"]);
+    let no_proxy = var(["NO_PROXY", "no_proxy"]).map_or(LOOPBACK.to_owned(), |(_, v)| format!("{v},{LOOPBACK}"));
+    let mut out = Vec::new();
+    for (scheme, names) in [("https", ["HTTPS_PROXY", "https_proxy"]), ("http", ["HTTP_PROXY", "http_proxy"])] {
+        let Some((name, url)) = var(names).or_else(|| all.clone()) else { continue };
+        let proxy = if scheme == "https" { reqwest::Proxy::https(url.trim()) } else { reqwest::Proxy::http(url.trim()) };
+        out.push(
+            proxy
+                .map(|p| p.no_proxy(reqwest::NoProxy::from_string(&no_proxy)))
+                .map_err(|e| format!("${name} is not a proxy URL: {}", error_chain(&e))),
+        );
+    }
+    out
 }
 
 /// Sends `request` once and reads the body to its end, each wait bounded by `timeouts`.

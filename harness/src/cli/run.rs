@@ -163,6 +163,10 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
                 eprintln!("{note}");
             }
         }
+        if let Some(Err(e)) = compat::transport::env_proxies().into_iter().find(Result::is_err) {
+            eprintln!("error: {e}; nothing was sent");
+            return ExitCode::from(2);
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
     let policy = args.snapshots.resolve(mode == Mode::Live);
