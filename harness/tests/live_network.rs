@@ -294,16 +294,6 @@ async fn read_head(socket: &mut TcpStream) -> (String, Vec<u8>) {
     (String::from_utf8_lossy(&buf).into_owned(), Vec::new())
 }
 
-async fn chat_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion()))
-        .mount(&server)
-        .await;
-    server
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn https_proxy_carries_live_requests_through_a_connect_tunnel() {
     let (addr, ca_pem) = https_server().await;
