@@ -177,12 +177,14 @@ impl Pacer {
 }
 
 /// Whether `response` repeats `previous` exactly — the same 5xx (not the transient 502, 503, 504) with the same
-/// body, not asking for time: a deterministic answer, which a retry would only repeat.
+/// body, not asking for time and not an HTML page (a gateway's, the same every time however transient the
+/// fault): a deterministic answer, which a retry would only repeat.
 fn is_repeated_answer(previous: Option<&WireResponse>, response: &Result<WireResponse, TransportError>, pacing: &Pacing) -> bool {
     let (Some(before), Ok(now)) = (previous, response) else { return false };
     now.status >= 500
         && !matches!(now.status, 502..=504)
         && now.ended == BodyEnd::Complete
+        && !now.headers.iter().any(|(k, v)| k == "content-type" && v.to_ascii_lowercase().starts_with("text/html"))
         && before.status == now.status
         && before.body == now.body
         && retry_after(response, pacing).is_none()

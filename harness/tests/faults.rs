@@ -530,6 +530,16 @@ async fn a_500_whose_body_changes_keeps_the_retry_budget() {
 }
 
 #[tokio::test]
+async fn an_html_500_page_where_a_400_is_due_keeps_the_retry_budget_and_is_an_endpoint_error() {
+    let (server, base) = wiremock().await;
+    let page = "<!DOCTYPE html><html><body>500 Internal Server Error</body></html>";
+    chat().respond_with(ResponseTemplate::new(500).set_body_raw(page, "text/html")).mount(&server).await;
+    let o = run_live(ERROR_CASE, &base).await;
+    assert_eq!(error_of(&o).0, ErrorKind::Endpoint, "a gateway's page, not the endpoint's answer");
+    assert_eq!(o.timing.attempts, 3, "the same page every time says nothing about the fault lasting");
+}
+
+#[tokio::test]
 async fn a_transient_5xx_where_a_400_is_due_stays_an_endpoint_error() {
     for status in [502u16, 503, 504] {
         let (server, base) = wiremock().await;
