@@ -40,6 +40,9 @@ pub struct Sent {
     pub attempts: u32,
     /// The result is the failure that showed the target unreachable, or a request not sent because of it.
     pub unreachable: bool,
+    /// Time spent waiting rather than on the wire: for a concurrency permit, for a rate slot, and in backoff
+    /// between attempts.
+    pub queued: Duration,
 }
 
 /// Paces and retries requests to one target.
@@ -95,8 +98,10 @@ impl Pacer {
     pub async fn send_expecting(&self, client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts, expected: u16) -> Sent {
         let mut attempts = 0;
         let mut previous: Option<WireResponse> = None;
+        let mut queued = Duration::ZERO;
         loop {
             let response = {
+                let waiting = Instant::now();
                 let waited = tokio::select! {
                     biased;
                     () = self.until_unreachable() => None,
@@ -106,8 +111,9 @@ impl Pacer {
                         permit
                     } => Some(permit),
                 };
+                queued += waiting.elapsed();
                 let (Some(_permit), None) = (waited, self.unreachable()) else {
-                    return self.not_sent(attempts);
+                    return self.not_sent(attempts, queued);
                 };
                 attempts += 1;
                 transport::send(client, request, timeouts).await
@@ -119,15 +125,16 @@ impl Pacer {
                     if self.unreachable.set(e.to_string()).is_ok() {
                         self.gone.notify_waiters();
                     }
-                    return Sent { response, attempts, unreachable: true };
+                    return Sent { response, attempts, unreachable: true, queued };
                 }
                 Err(_) => {}
             }
             let retries_left = attempts <= self.pacing.max_retries;
             let repeated = (400..500).contains(&expected) && is_repeated_answer(previous.as_ref(), &response, &self.pacing);
             let Some(wait) = retry_wait(&response, attempts, &self.pacing).filter(|_| retries_left && !repeated) else {
-                return Sent { response, attempts, unreachable: false };
+                return Sent { response, attempts, unreachable: false, queued };
             };
+            queued += wait;
             // The quota is the target's, not the request's: a 429 or a server asking for time holds back
             // every later request too.
             if matches!(&response, Ok(r) if r.status == 429) || retry_after(&response, &self.pacing).is_some() {
@@ -139,9 +146,9 @@ impl Pacer {
     }
 
     /// The result of a request that was never sent because the target is unreachable.
-    fn not_sent(&self, attempts: u32) -> Sent {
+    fn not_sent(&self, attempts: u32, queued: Duration) -> Sent {
         let reason = self.unreachable().unwrap_or("an earlier request failed to connect").to_owned();
-        Sent { response: Err(TransportError::NotSent(reason)), attempts, unreachable: true }
+        Sent { response: Err(TransportError::NotSent(reason)), attempts, unreachable: true, queued }
     }
 
     /// Returns once the target is known unreachable.
@@ -258,6 +265,7 @@ mod tests {
             body: Vec::new(),
             ended: BodyEnd::Complete,
             elapsed: Duration::ZERO,
+            first_byte: Duration::ZERO,
         })
     }
 

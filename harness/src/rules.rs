@@ -114,6 +114,12 @@ rules! {
     SEMANTIC_EMBEDDINGS = "semantic.embeddings", Breaking, "",
         "one embedding per input, indexes 0..k-1, requested `dimensions` (base64 vectors decoded)",
         "callers zip inputs with data[] by index and size their vector index by the requested dimension";
+    SEMANTIC_TOOL_CALL_ID = "semantic.tool_call_id", Breaking, "breaking / spec",
+        "the tool calls of a message have non-empty, distinct ids (breaking); each `role: tool` message of an answered request names a call of an earlier assistant message (spec: OpenAI answers 400)",
+        "a tool result names its call only by tool_call_id: with an empty or repeated id a tool loop cannot match results to calls (pydantic-ai had to invent ids for Gemini's empty ones, PR #1892; autogen #4878)";
+    SEMANTIC_MODEL = "semantic.model", Spec, "",
+        "the answer's `model` is the requested one or a dated snapshot of it (`gpt-4o-mini-2024-07-18`); a `models/` prefix is reported",
+        "code that keys cost tables, logs or routing on response.model sees a name it was not configured with";
     ASSERT_EQUALS = "assert.equals", Spec, "the assertion's `severity`",
         "a case assertion: the value at a path equals the one given",
         "the case's own statement of the documented behaviour";

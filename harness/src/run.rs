@@ -15,11 +15,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::case::{AuthMode, LoadedCase};
+use crate::case::{AuthMode, Case, LoadedCase, Request};
 use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
@@ -130,16 +130,27 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
         Mode::Live => None,
     };
 
+    // The checks compare the answer with the request as sent, model names resolved for this target
+    // (`semantic.model`); the case is otherwise unchanged, so findings keep their lines.
+    let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
     let mut findings = Vec::new();
     let mut passed = 0;
     let mut first_failing_run = None;
     let mut last = None;
+    // Per known divergence (by index in the case): in how many runs it was due, and observed.
+    let (mut due_runs, mut seen_runs) = (vec![0u32; case.known_divergences.len()], vec![0u32; case.known_divergences.len()]);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
             None => live_once(ctx, target, &sent, &case.request.headers, case.request.auth, case.expect.status).await,
         };
         outcome.timing.attempts += attempt.attempts;
+        if ctx.mode == Mode::Live {
+            *outcome.timing.queued_ms.get_or_insert(0.0) += attempt.queued.as_secs_f64() * 1000.0;
+            if let Some((head, body)) = attempt.wire {
+                (outcome.timing.first_byte_ms, outcome.timing.body_ms) = (Some(head.as_secs_f64() * 1000.0), Some(body.as_secs_f64() * 1000.0));
+            }
+        }
         outcome.timing.retries += attempt.attempts.saturating_sub(1);
         let (observed, ended) = match attempt.result {
             Ok(ok) => ok,
@@ -149,7 +160,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
             }
         };
         inject_panic_for_tests(&target.name, loaded);
-        let ev = check::evaluate(case, &observed, &ctx.schemas);
+        let ev = check::evaluate(&checked, &observed, &ctx.schemas);
         let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
         // The body, chunks and message move into the exchange: bodies can be large (embeddings).
         let exchange = Exchange {
@@ -166,7 +177,15 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
             break;
         }
         let mut run_findings = ev.findings;
-        let run_verdict = outcome::decide(case, &target.name, &mut run_findings).0;
+        let subject = match &exchange.body {
+            ObservedBody::Json { value } => Some(value),
+            _ => exchange.reassembled.as_ref(),
+        };
+        let (run_verdict, _, run_known) = outcome::decide_on(case, &target.name, &mut run_findings, subject);
+        for k in &run_known {
+            due_runs[k.index] += u32::from(k.due);
+            seen_runs[k.index] += u32::from(k.observed > 0);
+        }
         if run_verdict.fails() {
             first_failing_run.get_or_insert(run_verdict);
         } else {
@@ -189,7 +208,10 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
         outcome.set_error(error.kind, error.message, error.diff);
         return outcome;
     }
-    let (mut verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    let (mut verdict, severity, mut known) = outcome::decide_with(case, &target.name, &mut findings, |i, _| due_runs[i] > 0);
+    if case.repeat > 1 {
+        known.iter_mut().for_each(|k| k.runs_observed = Some(seen_runs[k.index]));
+    }
     if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
         // Every finding of every run is explained, yet a run failed on its own: a known divergence that some
         // runs did not show. The verdict needs all k runs, so it is that run's (`fixed`).
@@ -273,6 +295,9 @@ fn load_replay_fixture(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -
 struct Attempt {
     result: Result<(Observed, BodyEnd), RunError>,
     attempts: u32,
+    /// Live: time queued behind the pacer, and the last request's (first byte, body) times.
+    queued: Duration,
+    wire: Option<(Duration, Duration)>,
 }
 
 type Headers = std::collections::BTreeMap<String, String>;
@@ -290,7 +315,7 @@ async fn replay_once(target: &Target, sent: &SentRequest, headers: &Headers, fix
         }),
         Ok(r) => Ok(observe(r)),
     };
-    Attempt { result, attempts: 1 }
+    Attempt { result, attempts: 1, queued: Duration::ZERO, wire: None }
 }
 
 async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, headers: &Headers, auth: AuthMode, expected: u16) -> Attempt {
@@ -303,6 +328,8 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
                 return Attempt {
                     result: Err(RunError { kind: ErrorKind::Config, message: format!("${} is not set", auth_cfg.env), diff: None }),
                     attempts: 0,
+                    queued: Duration::ZERO,
+                    wire: None,
                 };
             }
         },
@@ -316,11 +343,12 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
     let client = transport::client(&target.config.timeouts, Proxy::FromEnv);
     let pacer = ctx.pacer.clone().unwrap_or_else(|| Arc::new(Pacer::unpaced()));
     let sent_result = pacer.send_expecting(&client, &request, &target.config.timeouts, expected).await;
+    let wire = sent_result.response.as_ref().ok().map(|r| (r.first_byte, r.elapsed.saturating_sub(r.first_byte)));
     let result = match sent_result.response {
         Err(e) => Err(transport_error(e, sent_result.unreachable)),
         Ok(r) => Ok(observe(r)),
     };
-    Attempt { result, attempts: sent_result.attempts }
+    Attempt { result, attempts: sent_result.attempts, queued: sent_result.queued, wire }
 }
 
 /// Replaces every copy of the key in what the outcome took from the endpoint: the exchange (JSON value by

@@ -71,6 +71,8 @@ pub struct WireResponse {
     pub ended: BodyEnd,
     /// From sending to the last byte.
     pub elapsed: Duration,
+    /// From sending to the response head (status and headers).
+    pub first_byte: Duration,
 }
 
 /// A request that got no response head.
@@ -200,6 +202,7 @@ pub async fn send_within(
         Ok(Err(e)) => return Err(TransportError::Request(error_chain(&e))),
         Ok(Ok(r)) => r,
     };
+    let first_byte = started.elapsed();
     let status = response.status().as_u16();
     let headers =
         response.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
@@ -220,7 +223,7 @@ pub async fn send_within(
             }
         }
     };
-    Ok(WireResponse { status, headers, body, ended, elapsed: started.elapsed() })
+    Ok(WireResponse { status, headers, body, ended, elapsed: started.elapsed(), first_byte })
 }
 
 /// Whether a connect failure happened in the TLS handshake: a rustls error somewhere in its causes (inside an

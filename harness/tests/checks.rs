@@ -24,7 +24,8 @@ fn case(rest: &str) -> LoadedCase {
 }
 
 fn chat_case(extra_body: Value, expect: &str) -> LoadedCase {
-    let mut body = json!({"model": "{{model}}", "messages": [{"role": "user", "content": "hi"}]});
+    // The checks see the request as sent, model names resolved (`semantic.model` compares with it).
+    let mut body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
     for (k, v) in extra_body.as_object().unwrap() {
         body[k] = v.clone();
     }
@@ -455,10 +456,89 @@ fn usage_total_is_prompt_plus_completion() {
     );
 }
 
+fn calls(ids: &[&str]) -> Value {
+    let calls: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "type": "function", "function": {"name": "get_weather", "arguments": "{\"location\":\"Paris\"}"}}))
+        .collect();
+    json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": calls})
+}
+
+#[test]
+fn tool_call_ids_are_non_empty_and_distinct() {
+    let c = chat_case(tool_request(), "  schema: chat.completion\n");
+    assert_eq!(findings(&c, &json_response(200, completion(calls(&["call_1", "call_2"])))), vec![]);
+    assert_eq!(
+        only(&findings(&c, &json_response(200, completion(calls(&[""]))))),
+        "  $.choices[0].message.tool_calls[0].id: the tool call's id is empty\n    --> cases/selftest/t.yaml:1\n    rule: semantic.tool_call_id (breaking) — tool calls carry non-empty ids, unique within a message\n    expected: a non-empty id, unique within the message\n    actual:   \"\"\n    why it matters: a tool result names its call only by tool_call_id: with an empty or repeated id a tool loop cannot match results to calls (pydantic-ai had to invent ids for Gemini's empty ones, PR #1892; autogen #4878)\n"
+    );
+    assert_eq!(
+        only(&findings(&c, &json_response(200, completion(calls(&["call_1", "call_1"]))))).lines().take(5).collect::<Vec<_>>(),
+        vec![
+            "  $.choices[0].message.tool_calls[1].id: the id repeats that of tool_calls[0]",
+            "    --> cases/selftest/t.yaml:1",
+            "    rule: semantic.tool_call_id (breaking) — tool calls carry non-empty ids, unique within a message",
+            "    expected: a non-empty id, unique within the message",
+            "    actual:   \"call_1\"",
+        ]
+    );
+    // A streamed call with an empty id is caught in the reassembled message (the stream check only asks for one).
+    let s = stream_tools_case();
+    let call = json!({"index": 0, "id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}});
+    let events = [chunk(json!({"role": "assistant", "tool_calls": [call]}), json!("tool_calls")), json!("[DONE]")];
+    let fs = findings(&s, &stream_response(&events));
+    assert_eq!(
+        fs.iter().map(|f| (f.rule.as_str(), f.path.as_str())).collect::<Vec<_>>(),
+        vec![("semantic.tool_call_id", "$.choices[0].message.tool_calls[0].id")]
+    );
+}
+
+#[test]
+fn a_request_tool_message_must_answer_an_earlier_call() {
+    let history = |answered: &str| {
+        json!({"messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": answered, "content": "sunny"}]})
+    };
+    let ok = chat_case(history("call_1"), "  schema: chat.completion\n");
+    assert_eq!(findings(&ok, &json_response(200, completion(text_message()))), vec![]);
+    let stray = chat_case(history("call_9"), "  schema: chat.completion\n");
+    assert_eq!(
+        only(&findings(&stray, &json_response(200, completion(text_message())))),
+        "  $.messages[2].tool_call_id: the request's tool message answers no earlier tool call, yet it was answered\n    --> cases/selftest/t.yaml:1\n    rule: semantic.tool_call_id (spec) — in the request: each tool message's tool_call_id names a call of an earlier assistant message\n    expected: one of the earlier calls' ids [\"call_1\"], or a 400\n    actual:   \"call_9\"\n    why it matters: OpenAI refuses such a request with 400; an endpoint that answers it matched the result to a call some other way, or dropped it\n"
+    );
+    // Refused as OpenAI refuses it: the semantic checks do not run on an error answer.
+    let refused = chat_case(history("call_9"), "  status: 400\n  schema: error\n");
+    let error = json!({"error": {"message": "bad", "type": "invalid_request_error", "param": null, "code": null}});
+    assert_eq!(findings(&refused, &json_response(400, error)), vec![]);
+}
+
+#[test]
+fn the_answer_names_the_requested_model() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    let named = |model: &str| {
+        let mut b = completion(text_message());
+        b["model"] = json!(model);
+        json_response(200, b)
+    };
+    assert_eq!(findings(&c, &named("m")), vec![]);
+    assert_eq!(findings(&c, &named("m-2024-07-18")), vec![], "a dated snapshot of the requested model names it");
+    assert_eq!(
+        only(&findings(&c, &named("models/m"))),
+        "  $.model: the answer names the requested model with a `models/` prefix\n    --> cases/selftest/t.yaml:1\n    rule: semantic.model (spec) — the answer's model names the requested model\n    expected: \"m\" (or a snapshot of it, \"m\" followed by `-…`)\n    actual:   \"models/m\"\n    why it matters: code that keys cost tables, logs or routing on response.model sees a name it was not configured with\n"
+    );
+    assert_eq!(only(&findings(&c, &named("mx"))).lines().next().unwrap(), "  $.model: the answer names another model than the one requested");
+    // Embeddings too.
+    let e = case("model: embedding\nrequest:\n  path: embeddings\n  body: { model: m, input: a }\nexpect:\n  schema: embedding.list\n");
+    let list = json!({"object": "list", "model": "models/m", "data": [{"object": "embedding", "index": 0, "embedding": [0.1]}], "usage": {"prompt_tokens": 1, "total_tokens": 1}});
+    assert_eq!(findings(&e, &json_response(200, list)).iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), vec!["semantic.model"]);
+}
+
 #[test]
 fn embeddings_count_and_dimensions_are_checked() {
     let c = case(
-        "model: embedding\nrequest:\n  path: embeddings\n  body: { model: \"{{model}}\", input: [a, b], dimensions: 3 }\nexpect:\n  schema: embedding.list\n",
+        "model: embedding\nrequest:\n  path: embeddings\n  body: { model: m, input: [a, b], dimensions: 3 }\nexpect:\n  schema: embedding.list\n",
     );
     let item = |i: usize, v: Value| json!({"object": "embedding", "index": i, "embedding": v});
     let list = |data: Vec<Value>| json!({"object": "list", "model": "m", "data": data, "usage": {"prompt_tokens": 2, "total_tokens": 2}});

@@ -453,3 +453,70 @@ async fn live_snapshots_are_notes_unless_strict_and_written_only_when_asked() {
     let pending = dir.path().join("snapshots/t/chat__basic.snap.new");
     assert!(pending.is_file() && std::fs::read_to_string(&pending).unwrap().contains("\"object\": \"chat.completion\""));
 }
+
+/// Conditional known divergences: one that shows only on some answers (`when: sometimes`, or due only when a path
+/// of the answer holds a value) is not `fixed` when the answer did not trigger it, and a repeated case says in
+/// how many runs it was observed.
+#[tokio::test]
+async fn a_conditional_known_divergence_not_triggered_is_not_fixed() {
+    let declare = |when: &str| {
+        format!(
+            "{REPEAT_CASE}known_divergences:\n  - targets: [t]\n    rule: semantic.usage\n    when: {when}\n    reason: thinking tokens counted in the total only\n    link: gemini-compat.md #3\n"
+        )
+        .replace("repeat: 3", "repeat: 1")
+    };
+    let usage = |prompt: u64, completion_tokens: u64, total: u64, reasoning: u64| {
+        let mut c = completion("hi");
+        c["usage"] = json!({"prompt_tokens": prompt, "completion_tokens": completion_tokens, "total_tokens": total,
+            "completion_tokens_details": {"reasoning_tokens": reasoning}});
+        c
+    };
+    // The 2026 round-trip recording's arithmetic (66 + 6 = 72): the model did not think, nothing to see.
+    let (o, _) = run_repeated(&declare("sometimes"), vec![usage(66, 6, 72, 0)]).await;
+    assert_eq!(o.verdict, Verdict::Pass, "{:#?}", o.known);
+    assert!(!o.known[0].due && o.known[0].observed == 0);
+    assert!(!compat::report::terminal::render_outcome(&o).contains("fixed"), "{}", compat::report::terminal::render_outcome(&o));
+    let (o, _) = run_repeated(&declare("sometimes"), vec![usage(17, 2, 49, 0)]).await;
+    assert_eq!(o.verdict, Verdict::Known);
+    // Due only when reasoning tokens were spent: not spent and not seen is fine; spent and not seen is news.
+    let when_thought = "{ present: \"$.usage.completion_tokens_details.reasoning_tokens\" }";
+    let (o, _) = run_repeated(&declare(when_thought), vec![usage(66, 6, 72, 0)]).await;
+    assert_eq!(o.verdict, Verdict::Pass);
+    let (o, _) = run_repeated(&declare(when_thought), vec![usage(66, 6, 72, 30)]).await;
+    assert_eq!(o.verdict, Verdict::Fixed);
+    // Repeated: observed in 2 of 3 runs, known, and the count is kept.
+    let case = declare("sometimes").replace("repeat: 1", "repeat: 3");
+    let (o, _) = run_repeated(&case, vec![usage(17, 2, 49, 0), usage(66, 6, 72, 0), usage(17, 2, 49, 0)]).await;
+    assert_eq!((o.verdict, o.known[0].runs_observed), (Verdict::Known, Some(2)));
+    assert_eq!(o.repeats.as_ref().unwrap().passed, 3);
+}
+
+/// Honest timing: two cases through one pacer at 60 requests a minute — the second waits its slot, and that wait
+/// is `queued_ms`, not time on the wire; the wire time shows the server's delay as time to first byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_queued_behind_the_pacer_is_apart_from_time_on_the_wire() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion("hi")).set_delay(std::time::Duration::from_millis(150)))
+        .mount(&server)
+        .await;
+    let mut target = parse_targets(&targets_yaml(BEARER)).unwrap().remove(0);
+    target.config.pacing.rpm = 60;
+    let loaded = parse_case("cases/chat/repeated.yaml", &REPEAT_CASE.replace("repeat: 3", "repeat: 1")).unwrap();
+    let ctx = RunContext {
+        root: std::env::temp_dir(),
+        schemas: Arc::new(SchemaSet::builtin().unwrap()),
+        mode: Mode::Live,
+        base_url: Some(format!("{}/v1/", server.uri())),
+        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
+    };
+    let first = run_case(&ctx, &loaded, &target).await;
+    let second = run_case(&ctx, &loaded, &target).await;
+    let t = &second.timing;
+    let (queued, head, body) = (t.queued_ms.unwrap(), t.first_byte_ms.unwrap(), t.body_ms.unwrap());
+    assert!(first.timing.queued_ms.unwrap() < 100.0, "the first slot is free: {:?}", first.timing);
+    assert!(queued > 600.0, "the second waited for its slot: {t:?}");
+    assert!((140.0..600.0).contains(&head) && body < 100.0, "the wire time is the server's: {t:?}");
+    assert!(t.duration_ms >= queued + head, "{t:?}");
+}

@@ -280,4 +280,51 @@ pub struct KnownDivergence {
     /// The severity the divergence is expected to have; a finding of another severity is not explained by it.
     #[serde(default)]
     pub severity: Option<Severity>,
+    /// When it is due: `always` (the default: not observing it is `fixed`), `sometimes` (it depends on the
+    /// answer; not observing it is not news), or `{ present: <JSONPath> }` (due only when that path of the
+    /// response holds a value other than null, false, 0 or empty — "only if reasoning tokens were spent").
+    #[serde(default, skip_serializing_if = "When::is_always")]
+    pub when: When,
+}
+
+/// When a known divergence is due (see [`KnownDivergence::when`]).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum When {
+    /// Every run must show it.
+    #[default]
+    Always,
+    /// It shows on some answers only; a run without it is not `fixed`.
+    Sometimes,
+    /// Due only when the path selects a value that is not null, false, 0 or empty.
+    #[serde(untagged)]
+    Present {
+        /// The JSONPath of the condition, on the body or the reassembled stream message.
+        present: JsonPathExpr,
+    },
+}
+
+impl When {
+    /// Whether it is the default.
+    pub fn is_always(&self) -> bool {
+        *self == When::Always
+    }
+
+    /// Whether the divergence is due on this response (`subject`: the body, or the reassembled message).
+    pub fn due(&self, subject: Option<&Value>) -> bool {
+        match self {
+            When::Always => true,
+            When::Sometimes => false,
+            When::Present { present } => subject.is_some_and(|s| {
+                present.select(s).iter().any(|(_, v)| match v {
+                    Value::Null | Value::Bool(false) => false,
+                    Value::Number(n) => n.as_f64() != Some(0.0),
+                    Value::String(t) => !t.is_empty(),
+                    Value::Array(a) => !a.is_empty(),
+                    Value::Object(o) => !o.is_empty(),
+                    Value::Bool(true) => true,
+                })
+            }),
+        }
+    }
 }

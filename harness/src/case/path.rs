@@ -56,6 +56,12 @@ pub(crate) fn push_name(out: &mut String, name: &str) {
     }
 }
 
+impl PartialEq for JsonPathExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 impl fmt::Debug for JsonPathExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "JsonPathExpr({})", self.source)

@@ -10,7 +10,15 @@
 //! - `semantic.usage`: a chat completion's `usage.total_tokens` is `prompt_tokens + completion_tokens`, as
 //!   `CompletionUsage` defines it (spec; reasoning tokens belong to `completion_tokens`);
 //! - `semantic.embeddings`: one embedding per input, indexes 0..k-1, and with `dimensions` vectors of that
-//!   length, base64 ones decoded (breaking).
+//!   length, base64 ones decoded (breaking);
+//! - `semantic.tool_call_id`: the tool calls of one message have non-empty, distinct ids (breaking: a tool
+//!   result names its call by id, so an empty or repeated id leaves results unmatchable); and every
+//!   `role: tool` message of a request that was answered names a call of an earlier assistant message
+//!   (spec: OpenAI refuses such a request with 400, an endpoint that answers it matched the result some
+//!   other way or dropped it);
+//! - `semantic.model`: a chat completion's or embedding list's `model` names the requested model — the same
+//!   string, or it followed by a `-` suffix (OpenAI answers `gpt-4o-mini` with the snapshot
+//!   `gpt-4o-mini-2024-07-18`); anything else, a `models/` prefix included, is reported (spec).
 
 use base64::Engine;
 use serde_json::Value;
@@ -29,9 +37,13 @@ pub fn check(case: &Case, response: &Value) -> Vec<Finding> {
         structured_output(request, response, &mut out);
         choice_count(request, response, &mut out);
         usage_total(response, &mut out);
+        tool_call_ids(response, &mut out);
+        request_tool_call_ids(request, &mut out);
+        model_named(request, response, &mut out);
     }
     if case.request.path.ends_with("embeddings") {
         embeddings(request, response, &mut out);
+        model_named(request, response, &mut out);
     }
     out
 }
@@ -214,6 +226,88 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
                 .detail("vectors of one model have one dimension"),
         );
     }
+}
+
+/// Each message's tool calls carry non-empty ids, no two alike. A missing or non-string id is left to the
+/// schema (client tier) and, in a stream, to `stream.tool_call_index`, so it is not reported twice.
+fn tool_call_ids(response: &Value, out: &mut Vec<Finding>) {
+    for (c, choice) in response_choices(response) {
+        let calls = choice.pointer("/message/tool_calls").and_then(Value::as_array).into_iter().flatten();
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        for (k, call) in calls.enumerate() {
+            let Some(id) = call.get("id").and_then(Value::as_str) else { continue };
+            let path = format!("$.choices[{c}].message.tool_calls[{k}].id");
+            if id.is_empty() {
+                out.push(
+                    Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, "the tool call's id is empty")
+                        .expecting("a non-empty id, unique within the message", "\"\"")
+                        .detail("tool calls carry non-empty ids, unique within a message")
+                        .why(rules::SEMANTIC_TOOL_CALL_ID.why),
+                );
+            } else if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+                out.push(
+                    Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, format!("the id repeats that of tool_calls[{first}]"))
+                        .expecting("a non-empty id, unique within the message", format!("{id:?}"))
+                        .detail("tool calls carry non-empty ids, unique within a message")
+                        .why(rules::SEMANTIC_TOOL_CALL_ID.why),
+                );
+            } else {
+                seen.push((id, k));
+            }
+        }
+    }
+}
+
+/// Every tool message of the request answers a call of an earlier assistant message. Only reached for an
+/// answered (2xx) request: OpenAI refuses an unmatched `tool_call_id` with 400.
+fn request_tool_call_ids(request: &Value, out: &mut Vec<Finding>) {
+    let mut called: Vec<&str> = Vec::new();
+    for (m, message) in request.get("messages").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        match message.get("role").and_then(Value::as_str) {
+            Some("assistant") => {
+                let calls = message.get("tool_calls").and_then(Value::as_array).into_iter().flatten();
+                called.extend(calls.filter_map(|c| c.get("id").and_then(Value::as_str)));
+            }
+            Some("tool") => {
+                let id = message.get("tool_call_id").and_then(Value::as_str).unwrap_or_default();
+                if !called.contains(&id) {
+                    out.push(
+                        Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, format!("$.messages[{m}].tool_call_id"), "the request's tool message answers no earlier tool call, yet it was answered")
+                            .with_severity(Severity::Spec)
+                            .expecting(format!("one of the earlier calls' ids {called:?}, or a 400"), format!("{id:?}"))
+                            .detail("in the request: each tool message's tool_call_id names a call of an earlier assistant message")
+                            .why("OpenAI refuses such a request with 400; an endpoint that answers it matched the result to a call some other way, or dropped it"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The answer's `model` names the requested one: equal, or the requested name followed by `-` (a dated
+/// snapshot). A `models/` prefix the request did not have is reported, not normalized away.
+fn model_named(request: &Value, response: &Value, out: &mut Vec<Finding>) {
+    let (Some(requested), Some(answered)) = (request.get("model").and_then(Value::as_str), response.get("model").and_then(Value::as_str)) else {
+        return; // a missing or mistyped model is the schema's to report
+    };
+    if requested.contains("{{") {
+        return; // a case not resolved for a target (a unit test's) names a role, not a model
+    }
+    if answered == requested || answered.strip_prefix(requested).is_some_and(|rest| rest.starts_with('-')) {
+        return;
+    }
+    let message = if answered.strip_prefix("models/") == Some(requested) {
+        "the answer names the requested model with a `models/` prefix".to_owned()
+    } else {
+        "the answer names another model than the one requested".to_owned()
+    };
+    out.push(
+        Finding::new(&rules::SEMANTIC_MODEL, "$.model", message)
+            .expecting(format!("{requested:?} (or a snapshot of it, {requested:?} followed by `-…`)"), format!("{answered:?}"))
+            .detail("the answer's model names the requested model")
+            .why(rules::SEMANTIC_MODEL.why),
+    );
 }
 
 /// Validates `instance` against a schema taken from the request, one finding per violation.

@@ -25,6 +25,8 @@ pub use exchange::{Exchange, FixtureInfo, ObservedBody, Origin, SentRequest};
 pub use finding::Finding;
 pub use verdict::Verdict;
 
+use serde_json::Value;
+
 use crate::case::{Case, KnownDivergence};
 use crate::rules::Severity;
 
@@ -127,6 +129,13 @@ pub struct KnownStatus {
     pub divergence: KnownDivergence,
     /// How many findings it explains.
     pub observed: usize,
+    /// Whether it was due on this answer (see `when`); one not due and not observed does not make the case
+    /// `fixed`. Serialized only when false.
+    #[serde(default = "gates_by_default", skip_serializing_if = "is_true")]
+    pub due: bool,
+    /// For a case run `repeat: k` times: in how many of the k runs it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_observed: Option<u32>,
 }
 
 /// How a case's snapshot compared.
@@ -182,6 +191,16 @@ pub struct Timing {
     pub retries: u32,
     /// Passed only after a retry.
     pub flaky: bool,
+    /// Live: time spent waiting behind the target's pacer (concurrency, rate slots, backoff), ms — part of
+    /// `duration_ms` but not the endpoint's doing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_ms: Option<f64>,
+    /// Live: the last request's time from sending to the response head, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_byte_ms: Option<f64>,
+    /// Live: the last request's time from the response head to the body's last byte, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_ms: Option<f64>,
 }
 
 /// pass^k for a case run `repeat` times.
@@ -326,8 +345,34 @@ impl Outcome {
 /// Matches `findings` against the known divergences declared for `target` and returns the verdict,
 /// the deciding severity and the status of each declaration. Findings get `known` set when explained.
 pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
-    let mut known: Vec<KnownStatus> =
-        case.known_for(target).map(|(index, k)| KnownStatus { index, line: k.referenced.line(), divergence: k.value.clone(), observed: 0 }).collect();
+    decide_with(case, target, findings, |_, k| k.when.due(None))
+}
+
+/// [`decide`] for one answer: `subject` (the body, or the reassembled stream message) decides which known
+/// divergences were due (their `when`); one that was not due and not observed does not make the case `fixed`.
+pub fn decide_on(case: &Case, target: &str, findings: &mut [Finding], subject: Option<&Value>) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
+    decide_with(case, target, findings, |_, k| k.when.due(subject))
+}
+
+/// [`decide`] with `due(index, divergence)` saying which known divergences were due (for `repeat: k`: due in
+/// any of the runs).
+pub fn decide_with(
+    case: &Case,
+    target: &str,
+    findings: &mut [Finding],
+    due: impl Fn(usize, &KnownDivergence) -> bool,
+) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
+    let mut known: Vec<KnownStatus> = case
+        .known_for(target)
+        .map(|(index, k)| KnownStatus {
+            index,
+            line: k.referenced.line(),
+            divergence: k.value.clone(),
+            observed: 0,
+            due: due(index, &k.value),
+            runs_observed: None,
+        })
+        .collect();
     for f in findings.iter_mut() {
         if let Some(k) = known.iter_mut().find(|k| explains(&k.divergence, f)) {
             f.known = Some(k.index);
@@ -337,7 +382,7 @@ pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, 
     let worst = |explained: bool| findings.iter().filter(|f| f.known.is_some() == explained).map(|f| f.severity).max();
     let verdict = if let Some(s) = worst(false) {
         return (Verdict::Diverges, Some(s), known);
-    } else if known.iter().any(|k| k.observed == 0) {
+    } else if known.iter().any(|k| k.observed == 0 && k.due) {
         Verdict::Fixed
     } else if findings.is_empty() {
         Verdict::Pass

@@ -84,7 +84,9 @@ pub fn render_outcome(o: &Outcome) -> String {
     for k in &o.known {
         let d = &k.divergence;
         let what = d.rule_at_path();
-        if k.observed == 0 {
+        if k.observed == 0 && !k.due {
+            let _ = writeln!(out, "  not due: `{what}` was not observed, and shows only sometimes — {}", d.reason);
+        } else if k.observed == 0 {
             let _ = writeln!(out, "  fixed: known divergence `{what}` ({}:{}) was not observed — {}; {}", o.file, k.line, d.reason, d.link);
             let _ = writeln!(out, "    if the target really changed, remove the entry from the case (or update the fixture)");
         } else if o.verdict == Verdict::Known {

@@ -135,6 +135,14 @@ pub fn zoo() -> Vec<Outcome> {
     let mut pass = base("openai-reference", "chat", "fixed", "pass");
     pass["exchange"] = json!({"request": {"method": "DELETE", "path": "files/x"}, "status": 204, "body": {"kind": "empty"}});
     pass["repeats"] = json!({"passed": 3, "total": 3});
+    // What a live run adds: the wall time split, a snapshot change as a note, a known divergence not due.
+    pass["mode"] = json!("live");
+    pass["timing"] =
+        json!({"duration_ms": 1500.0, "attempts": 3, "retries": 0, "flaky": false, "queued_ms": 1200.0, "first_byte_ms": 80.5, "body_ms": 3.25});
+    pass["snapshot"] = json!({"name": "chat__fixed", "file": "snapshots/openai-reference/chat__fixed.snap", "status": "changed", "gating": false,
+        "diff": "--- stored\n+++ new\n-a\n+b\n"});
+    pass["known"] = json!([{"index": 0, "line": 12, "observed": 0, "due": false, "runs_observed": 0, "divergence": {"targets": ["openai-reference"],
+        "rule": "semantic.usage", "path": null, "reason": "only when the model thought", "link": "gemini-compat.md #28", "severity": null, "when": "sometimes"}}]);
 
     let mut title = base("openai-reference", "errors", "broken", "pass");
     title["title"] = json!(HOSTILE);

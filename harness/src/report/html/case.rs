@@ -78,6 +78,15 @@ fn where_line(out: &mut String, o: &Outcome) {
         plural(t.attempts, "attempt"),
         if t.retries == 1 { "1 retry".to_owned() } else { format!("{} retries", t.retries) }
     );
+    if let Some(q) = t.queued_ms {
+        // Live: the wall time split into waiting behind the pacer and time on the wire (last request).
+        let _ = write!(timing, " (queued behind the pacer {VOLATILE_OPEN}{}</span>", duration(q));
+        if let (Some(head), Some(body)) = (t.first_byte_ms, t.body_ms) {
+            let _ =
+                write!(timing, "; on the wire: first byte {VOLATILE_OPEN}{}</span>, body {VOLATILE_OPEN}{}</span>", duration(head), duration(body));
+        }
+        timing.push(')');
+    }
     if t.flaky {
         timing.push_str(" · <b>flaky</b> (passed only after a retry)");
     }
@@ -178,10 +187,13 @@ fn known(out: &mut String, o: &Outcome) {
     for k in &o.known {
         let d = &k.divergence;
         let what = d.rule_at_path();
-        let status = if k.observed == 0 {
+        let runs = k.runs_observed.zip(o.repeats.as_ref()).map(|(n, r)| format!(", in {n} of {} runs", r.total)).unwrap_or_default();
+        let status = if k.observed == 0 && !k.due {
+            format!("<span class=\"v v-skipped\">not observed</span> — not due on this answer (it shows only sometimes){runs}")
+        } else if k.observed == 0 {
             format!("<span class=\"v v-fixed\">{} not observed</span> — if the target really changed, remove the entry", Verdict::Fixed.symbol())
         } else {
-            format!("<span class=\"v v-known\">{} observed ×{}</span>", Verdict::Known.symbol(), k.observed)
+            format!("<span class=\"v v-known\">{} observed ×{}</span>{runs}", Verdict::Known.symbol(), k.observed)
         };
         let severity = d.severity.map(|s| format!(" ({s})")).unwrap_or_default();
         let _ = writeln!(
