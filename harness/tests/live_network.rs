@@ -503,7 +503,9 @@ async fn a_key_that_is_a_letter_or_a_json_word_changes_no_verdict() {
     let (baseline, printed) = run(LONG_KEY).await;
     assert_eq!(baseline.len(), suite.cases.len());
     let passing = baseline.iter().filter(|j| j["verdict"] == "pass").count();
-    assert_eq!(passing, baseline.len(), "a conformant server: every case passes with a long key:\n{printed}");
+    let skipped = baseline.iter().filter(|j| j["verdict"] == "skipped").count();
+    assert!(passing > 50, "{printed}");
+    assert_eq!(passing + skipped, baseline.len(), "a conformant server: every case the target runs passes with a long key:\n{printed}");
     assert!(!printed.contains("shorter than 8 characters"), "{printed}");
     for key in ["x", "index", "assistant"] {
         let (got, printed) = run(key).await;
