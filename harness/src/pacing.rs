@@ -282,6 +282,29 @@ mod tests {
     }
 
     #[test]
+    fn only_an_identical_non_transient_5xx_without_a_wait_is_a_repeated_answer() {
+        let p = Pacing::default();
+        let with = |status: u16, body: &str, headers: &[(&str, &str)]| {
+            let mut r = response(status, headers);
+            r.as_mut().unwrap().body = body.as_bytes().to_vec();
+            r
+        };
+        let first = with(500, "{\"error\":1}", &[]).unwrap();
+        assert!(is_repeated_answer(Some(&first), &with(500, "{\"error\":1}", &[]), &p));
+        assert!(!is_repeated_answer(None, &with(500, "{\"error\":1}", &[]), &p), "one answer is not a repeat");
+        assert!(!is_repeated_answer(Some(&first), &with(500, "{\"error\":2}", &[]), &p), "another body");
+        assert!(!is_repeated_answer(Some(&first), &with(501, "{\"error\":1}", &[]), &p), "another status");
+        for transient in [502, 503, 504] {
+            let before = with(transient, "x", &[]).unwrap();
+            assert!(!is_repeated_answer(Some(&before), &with(transient, "x", &[]), &p), "{transient}");
+        }
+        let page = with(500, "<html>", &[("content-type", "text/html; charset=utf-8")]);
+        assert!(!is_repeated_answer(Some(page.as_ref().unwrap()), &page, &p), "a gateway page");
+        let asks = with(500, "{}", &[("retry-after", "1")]);
+        assert!(is_repeated_answer(Some(asks.as_ref().unwrap()), &asks, &p), "Retry-After counts on 429 and 503 only");
+    }
+
+    #[test]
     fn backoff_doubles_within_jitter_and_is_capped() {
         let p = Pacing { backoff_ms: 100, max_backoff_ms: 1000, ..Pacing::default() };
         for attempt in 1..8u32 {
