@@ -479,15 +479,14 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
 
 /// A unified diff from the recorded request to the one sent.
 fn request_diff(recorded: &FixtureRequest, sent: &SentRequest) -> String {
-    let render = |method: &str, path: &str, body: Option<&Value>, raw: Option<&String>| {
-        let body = match (body, raw) {
+    let render = |r: &SentRequest| {
+        let body = match (&r.body, &r.raw_body) {
             (Some(b), _) => serde_json::to_string_pretty(b).expect("a Value serializes"),
-            (None, Some(r)) => r.clone(),
+            (None, Some(raw)) => raw.clone(),
             (None, None) => String::new(),
         };
-        format!("{method} {path}\n{body}\n")
+        format!("{} {}\n{body}\n", r.method, r.path)
     };
-    let old = render(recorded.method.as_str(), &recorded.path, recorded.body.as_ref(), recorded.raw_body.as_ref());
-    let new = render(sent.method.as_str(), &sent.path, sent.body.as_ref(), sent.raw_body.as_ref());
+    let (old, new) = (render(recorded), render(sent));
     similar::TextDiff::from_lines(&old, &new).unified_diff().context_radius(3).header("recorded", "sent").to_string()
 }

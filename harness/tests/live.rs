@@ -520,3 +520,25 @@ async fn time_queued_behind_the_pacer_is_apart_from_time_on_the_wire() {
     assert!((140.0..600.0).contains(&head) && body < 100.0, "the wire time is the server's: {t:?}");
     assert!(t.duration_ms >= queued + head, "{t:?}");
 }
+
+/// With a baseline, each known divergence carries how many nights it was observed: a chain of nightly runs
+/// counts how often one that shows only sometimes shows.
+#[tokio::test]
+async fn night_counts_carry_from_the_baseline() {
+    let case = format!(
+        "{}known_divergences:\n  - targets: [t]\n    rule: semantic.usage\n    when: sometimes\n    reason: r\n    link: l\n",
+        REPEAT_CASE.replace("repeat: 3", "repeat: 1")
+    );
+    let with_usage = |total: u64| {
+        let mut c = completion("hi");
+        c["usage"]["total_tokens"] = json!(total);
+        c
+    };
+    let (night1, _) = run_repeated(&case, vec![with_usage(9)]).await; // observed
+    let (mut night2, _) = run_repeated(&case, vec![with_usage(2)]).await; // not observed
+    compat::outcome::carry_night_counts(std::slice::from_mut(&mut night2), std::slice::from_ref(&night1));
+    assert_eq!(night2.known[0].nights_observed, Some([1, 2]));
+    let (mut night3, _) = run_repeated(&case, vec![with_usage(9)]).await;
+    compat::outcome::carry_night_counts(std::slice::from_mut(&mut night3), &[night2]);
+    assert_eq!((night3.verdict, night3.known[0].nights_observed), (Verdict::Known, Some([2, 3])));
+}

@@ -194,6 +194,9 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, mine, args.jobs)));
     }
     outcomes.extend(broken);
+    if let Some(b) = &baseline {
+        compat::outcome::carry_night_counts(&mut outcomes, &b.outcomes);
+    }
     let recorded = compat::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref());
     for r in &recorded {
         println!("{r}");

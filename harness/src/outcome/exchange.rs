@@ -35,8 +35,9 @@ pub enum ObservedBody {
     },
 }
 
-/// The request as sent (model names resolved; no headers, so no key).
+/// The request as sent (model names resolved; no headers, so no key). A fixture's `request` is this value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SentRequest {
     /// HTTP method.
     pub method: Method,

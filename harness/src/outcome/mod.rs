@@ -136,6 +136,25 @@ pub struct KnownStatus {
     /// For a case run `repeat: k` times: in how many of the k runs it was observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs_observed: Option<u32>,
+    /// With a baseline (`compat run --baseline`): `[nights observed, nights run]`, carried from the baseline's
+    /// count and this run, so a nightly chain counts how often a divergence that shows only sometimes shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nights_observed: Option<[u32; 2]>,
+}
+
+/// Carries each known divergence's night count from `baseline` (the previous run's outcomes) into `outcomes`:
+/// a declaration matched by its index and content adds this run to the baseline's count.
+pub fn carry_night_counts(outcomes: &mut [Outcome], baseline: &[Outcome]) {
+    for o in outcomes.iter_mut().filter(|o| !matches!(o.verdict, Verdict::Error | Verdict::Skipped)) {
+        let before = baseline.iter().find(|b| b.target == o.target && b.feature == o.feature && b.id == o.id);
+        for k in &mut o.known {
+            let prev = before
+                .and_then(|b| b.known.iter().find(|p| p.index == k.index && p.divergence == k.divergence))
+                .map(|p| p.nights_observed.unwrap_or([u32::from(p.observed > 0), 1]))
+                .unwrap_or([0, 0]);
+            k.nights_observed = Some([prev[0] + u32::from(k.observed > 0), prev[1] + 1]);
+        }
+    }
 }
 
 /// How a case's snapshot compared.
@@ -371,6 +390,7 @@ pub fn decide_with(
             observed: 0,
             due: due(index, &k.value),
             runs_observed: None,
+            nights_observed: None,
         })
         .collect();
     for f in findings.iter_mut() {

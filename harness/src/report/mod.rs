@@ -10,6 +10,8 @@ pub mod markdown;
 pub mod terminal;
 pub mod write;
 
+use crate::outcome::Finding;
+
 /// `text` with `content` between the markers `start` and `end` (a generated README section); `None` when a
 /// marker is missing.
 pub fn splice_between(text: &str, start: &str, end: &str, content: &str) -> Option<String> {
@@ -23,6 +25,72 @@ pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = text.find(start)? + start.len();
     let to = text[from..].find(end)? + from;
     Some(text[from..to].trim_start_matches('\n'))
+}
+
+/// Findings as reports show them: the same rule, severity and path pattern (array indexes collapsed to `[*]`,
+/// chunks ignored) across array elements or stream chunks is one group — an embeddings answer holding one
+/// vector per token must not flood a report with a hundred identical findings. results.json keeps every one.
+pub struct FindingGroup<'a> {
+    /// The first finding of the group, shown in full.
+    pub first: &'a Finding,
+    /// How many findings the group holds (1 for a lone finding).
+    pub count: usize,
+    /// Where the others are: the locations of the next few (see [`GROUP_LOCATIONS`]).
+    pub more: Vec<String>,
+}
+
+/// How many further locations a group names before "…".
+pub const GROUP_LOCATIONS: usize = 3;
+
+/// Groups `findings` in order of first appearance.
+pub fn group_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<FindingGroup<'a>> {
+    let mut groups: Vec<(String, FindingGroup<'a>)> = Vec::new();
+    for f in findings {
+        let key = format!("{}|{}|{}|{:?}|{}", f.rule, f.severity, collapse_indexes(&f.path), f.known, f.detail);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => {
+                g.count += 1;
+                if g.more.len() < GROUP_LOCATIONS {
+                    g.more.push(f.location());
+                }
+            }
+            None => groups.push((key, FindingGroup { first: f, count: 1, more: Vec::new() })),
+        }
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+impl FindingGroup<'_> {
+    /// `  … and 27 more like it: $.data[1].embedding, $.data[2].embedding, $.data[3].embedding, …` (empty for one).
+    pub fn more_line(&self) -> String {
+        if self.count == 1 {
+            return String::new();
+        }
+        let ellipsis = if self.count - 1 > self.more.len() { ", …" } else { "" };
+        format!("… and {} more like it: {}{ellipsis}", self.count - 1, self.more.join("; "))
+    }
+}
+
+/// A JSON path with every `[n]` replaced by `[*]`.
+fn collapse_indexes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        let close = rest[open..].find(']').map(|c| open + c);
+        match close {
+            Some(c) if c > open + 1 && rest[open + 1..c].bytes().all(|b| b.is_ascii_digit()) => {
+                out.push_str(&rest[..open]);
+                out.push_str("[*]");
+                rest = &rest[c + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A `similar` line diff (`-expected +actual`) of pretty-printed JSON when either side is a structure, or of
@@ -53,4 +121,32 @@ pub fn structured_diff(expected: &str, actual: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+
+    #[test]
+    fn findings_group_by_rule_and_path_pattern_across_elements_and_chunks() {
+        let at = |path: &str, chunk: Option<usize>| {
+            let f = Finding::new(&rules::SCHEMA_SPEC, path, "required property is missing");
+            match chunk {
+                Some(c) => f.in_chunk(c),
+                None => f,
+            }
+        };
+        let findings: Vec<Finding> = (0..28)
+            .map(|i| at(&format!("$.data[{i}].embedding"), None))
+            .chain([at("$.usage", None), at("$.choices[0].finish_reason", Some(0)), at("$.choices[0].finish_reason", Some(1))])
+            .collect();
+        let groups = group_findings(&findings);
+        assert_eq!(groups.iter().map(|g| g.count).collect::<Vec<_>>(), vec![28, 1, 2]);
+        assert_eq!(groups[0].first.path, "$.data[0].embedding");
+        assert_eq!(groups[0].more_line(), "… and 27 more like it: $.data[1].embedding; $.data[2].embedding; $.data[3].embedding, …");
+        assert_eq!(groups[1].more_line(), "");
+        assert_eq!(groups[2].more_line(), "… and 1 more like it: chunk 1, $.choices[0].finish_reason");
+        assert_eq!(collapse_indexes("$.a[12].b[x][0]"), "$.a[*].b[x][*]");
+    }
 }

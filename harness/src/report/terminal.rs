@@ -64,7 +64,7 @@ pub fn render_outcome(o: &Outcome) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(o));
     if let Some(e) = &o.error {
-        let _ = writeln!(out, "  error ({}): {}", e.kind.as_str(), e.message);
+        let _ = writeln!(out, "  error ({}): {}", e.kind, e.message);
         if let Some(diff) = &e.diff {
             for line in diff.lines() {
                 let _ = writeln!(out, "    {line}");
@@ -78,8 +78,11 @@ pub fn render_outcome(o: &Outcome) -> String {
         Verdict::Diverges => o.findings.iter().filter(|f| f.known.is_none()).collect(),
         _ => o.findings.iter().collect(),
     };
-    for f in shown {
-        out.push_str(&render_finding(f, &o.file, o.line));
+    for g in super::group_findings(shown) {
+        out.push_str(&render_finding(g.first, &o.file, o.line));
+        if g.count > 1 {
+            let _ = writeln!(out, "    {}", g.more_line());
+        }
     }
     for k in &o.known {
         let d = &k.divergence;

@@ -112,13 +112,13 @@ fn findings(out: &mut String, o: &Outcome) {
         return;
     }
     let _ = writeln!(out, "<h3>Findings</h3>\n<ol class=\"findings\">");
-    for f in &o.findings {
-        finding(out, f, o);
+    for g in super::super::group_findings(&o.findings) {
+        finding(out, g.first, o, &g.more_line());
     }
     let _ = writeln!(out, "</ol>");
 }
 
-fn finding(out: &mut String, f: &Finding, o: &Outcome) {
+fn finding(out: &mut String, f: &Finding, o: &Outcome, more: &str) {
     let sev = f.severity.name();
     let place = f.location();
     let known = match f.known {
@@ -132,6 +132,9 @@ fn finding(out: &mut String, f: &Finding, o: &Outcome) {
         esc(&f.rule)
     );
     let _ = writeln!(out, "<p>{}</p>", esc(&f.message));
+    if !more.is_empty() {
+        let _ = writeln!(out, "<p class=\"detail\">{}</p>", esc(more));
+    }
     let line = f.line.unwrap_or(o.line);
     let detail = if f.detail.is_empty() { String::new() } else { format!("{} · ", esc(&f.detail)) };
     let _ = writeln!(out, "<p class=\"detail\">{detail}<code>{}:{line}</code></p>", esc(&o.file));
@@ -187,7 +190,10 @@ fn known(out: &mut String, o: &Outcome) {
     for k in &o.known {
         let d = &k.divergence;
         let what = d.rule_at_path();
-        let runs = k.runs_observed.zip(o.repeats.as_ref()).map(|(n, r)| format!(", in {n} of {} runs", r.total)).unwrap_or_default();
+        let mut runs = k.runs_observed.zip(o.repeats.as_ref()).map(|(n, r)| format!(", in {n} of {} runs", r.total)).unwrap_or_default();
+        if let Some([seen, nights]) = k.nights_observed {
+            let _ = write!(runs, "; observed on {seen} of the last {nights} nights");
+        }
         let status = if k.observed == 0 && !k.due {
             format!("<span class=\"v v-skipped\">not observed</span> — not due on this answer (it shows only sometimes){runs}")
         } else if k.observed == 0 {
