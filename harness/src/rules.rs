@@ -120,6 +120,9 @@ rules! {
     SEMANTIC_MODEL = "semantic.model", Spec, "",
         "the answer's `model` is the requested one or a dated snapshot of it (`gpt-4o-mini-2024-07-18`); a `models/` prefix is reported",
         "code that keys cost tables, logs or routing on response.model sees a name it was not configured with";
+    STEP_CAPTURE = "step.capture", Breaking, "",
+        "in a multi-step case, each capture finds a value in its step's answer (later steps are not sent without it)",
+        "a client loop takes the id, tool call or signature from this answer to make its next request";
     ASSERT_EQUALS = "assert.equals", Spec, "the assertion's `severity`",
         "a case assertion: the value at a path equals the one given",
         "the case's own statement of the documented behaviour";

@@ -31,6 +31,8 @@ use crate::snapshot::{self, SnapshotPolicy};
 use crate::target::Target;
 use crate::transport::{self, BodyEnd, Proxy, TransportError, WireRequest, WireResponse};
 
+mod sequence; // multi-step cases (issue 11)
+
 /// Key sent by cases with `auth: invalid`.
 pub const INVALID_KEY: &str = "compat-harness-invalid-key";
 
@@ -103,10 +105,18 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     let started = Instant::now();
     let case = &loaded.case;
     let mut outcome = Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode);
-    if let Some(reason) = target.skip_reason(&case.feature, &case.id) {
+    let skip = match ctx.mode {
+        Mode::Live => target.live_skip_reason(&case.feature, &case.id),
+        Mode::Replay => target.skip_reason(&case.feature, &case.id),
+    };
+    if let Some(reason) = skip {
         outcome.verdict = Verdict::Skipped;
         outcome.skip_reason = Some(reason.to_owned());
         return outcome;
+    }
+    // --- multi-step cases (issue 11): their own loop, in crate::sequence ---
+    if case.is_multi_step() {
+        return sequence::run_steps(ctx, loaded, target, outcome, started).await;
     }
     let sent = match resolve_request(loaded, target) {
         Ok(r) => r,
@@ -244,6 +254,17 @@ fn ms(since: Instant) -> f64 {
 
 /// The request with `{{model}}` / `{{model.<role>}}` replaced by the target's model names.
 pub fn resolve_request(loaded: &LoadedCase, target: &Target) -> Result<SentRequest, String> {
+    resolve_with(loaded, &loaded.case.request, target, &Captures::new())
+}
+
+/// Values captured by earlier steps of a multi-step case, by name.
+pub type Captures = std::collections::BTreeMap<String, Value>;
+
+/// `request` with its placeholders filled: `{{model}}` / `{{model.<role>}}` by the target's model names, and
+/// `{{<capture>}}` by a value an earlier step captured. A body string that is exactly one capture placeholder
+/// becomes the captured JSON value itself (an object, an array); inside a longer string a capture is inserted
+/// as text (a string as is, anything else as compact JSON).
+fn resolve_with(loaded: &LoadedCase, request: &crate::case::Request, target: &Target, captures: &Captures) -> Result<SentRequest, String> {
     let case = &loaded.case;
     let model_for = |role: &str| {
         target
@@ -256,29 +277,41 @@ pub fn resolve_request(loaded: &LoadedCase, target: &Target) -> Result<SentReque
         while let Some(start) = rest.find("{{") {
             let end = rest[start..].find("}}").map(|e| start + e).ok_or_else(|| format!("unclosed `{{{{` in `{s}`"))?;
             out.push_str(&rest[..start]);
-            let role = match rest[start + 2..end].trim() {
-                "model" => case.model.clone(),
-                other => other.strip_prefix("model.").ok_or_else(|| format!("unknown placeholder `{{{{{other}}}}}`"))?.to_owned(),
-            };
-            out.push_str(&model_for(&role)?);
+            let name = rest[start + 2..end].trim();
+            match (name, captures.get(name)) {
+                (_, Some(Value::String(v))) => out.push_str(v),
+                (_, Some(other)) => out.push_str(&other.to_string()),
+                ("model", None) => out.push_str(&model_for(&case.model)?),
+                (other, None) => {
+                    let role = other.strip_prefix("model.").ok_or_else(|| format!("unknown placeholder `{{{{{other}}}}}`"))?;
+                    out.push_str(&model_for(role)?);
+                }
+            }
             rest = &rest[end + 2..];
         }
         out.push_str(rest);
         Ok(out)
     };
-    fn walk(v: &Value, f: &dyn Fn(&str) -> Result<String, String>) -> Result<Value, String> {
+    let whole = |s: &str| -> Option<Value> {
+        let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+        (!inner.contains("{{")).then(|| captures.get(inner.trim()).cloned()).flatten()
+    };
+    fn walk(v: &Value, f: &dyn Fn(&str) -> Result<String, String>, whole: &dyn Fn(&str) -> Option<Value>) -> Result<Value, String> {
         Ok(match v {
-            Value::String(s) if s.contains("{{") => Value::String(f(s)?),
-            Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, f)).collect::<Result<_, _>>()?),
-            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), walk(v, f)?))).collect::<Result<_, String>>()?),
+            Value::String(s) if s.contains("{{") => match whole(s) {
+                Some(value) => value,
+                None => Value::String(f(s)?),
+            },
+            Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, f, whole)).collect::<Result<_, _>>()?),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), walk(v, f, whole)?))).collect::<Result<_, String>>()?),
             other => other.clone(),
         })
     }
     Ok(SentRequest {
-        method: case.request.method,
-        path: substitute(&case.request.path)?,
-        body: case.request.body.as_ref().map(|b| walk(b, &substitute)).transpose()?,
-        raw_body: case.request.raw_body.as_ref().map(|r| substitute(r)).transpose()?,
+        method: request.method,
+        path: substitute(&request.path)?,
+        body: request.body.as_ref().map(|b| walk(b, &substitute, &whole)).transpose()?,
+        raw_body: request.raw_body.as_ref().map(|r| substitute(r)).transpose()?,
     })
 }
 

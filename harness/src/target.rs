@@ -148,6 +148,10 @@ pub struct Override {
     /// Skip these cases on this target, for this reason.
     #[serde(default)]
     pub skip: Option<String>,
+    /// Skip these cases in live runs only, for this reason (a billed video job, a request needing an uploaded
+    /// file): their fixtures still replay.
+    #[serde(default)]
+    pub skip_live: Option<String>,
 }
 
 impl Override {
@@ -184,6 +188,12 @@ impl Target {
     /// Why the case is skipped on this target, if it is.
     pub fn skip_reason(&self, feature: &str, id: &str) -> Option<&str> {
         self.config.overrides.iter().filter(|o| o.applies_to(feature, id)).find_map(|o| o.skip.as_deref())
+    }
+
+    /// Why the case is skipped on this target in a live run (a `skip`, or a `skip_live`), if it is.
+    pub fn live_skip_reason(&self, feature: &str, id: &str) -> Option<&str> {
+        self.skip_reason(feature, id)
+            .or_else(|| self.config.overrides.iter().filter(|o| o.applies_to(feature, id)).find_map(|o| o.skip_live.as_deref()))
     }
 }
 
@@ -260,6 +270,8 @@ targets:
         models: { chat: gemini-2.5-pro }
       - cases: ["batch::create"]
         skip: needs a file upload
+      - cases: ["video::*"]
+        skip_live: billed
 "#;
 
     #[test]
@@ -270,6 +282,8 @@ targets:
         assert_eq!(t.model_for("chat", "basic", "vision"), None);
         assert_eq!(t.skip_reason("batch", "create"), Some("needs a file upload"));
         assert_eq!(t.skip_reason("batch", "retrieve"), None);
+        assert_eq!((t.skip_reason("video", "poll"), t.live_skip_reason("video", "poll")), (None, Some("billed")));
+        assert_eq!(t.live_skip_reason("batch", "create"), Some("needs a file upload"), "a skip holds live too");
         assert_eq!(t.fixtures_dir(), "fixtures/gemini");
         assert_eq!(t.config.auth.header_value("k"), "Bearer k");
     }

@@ -30,7 +30,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("transport", &["case", "target"]),
     ("pacing", &["target", "time", "transport"]),
     ("snapshot", &["outcome"]),
-    ("run", &["case", "check", "fixture", "outcome", "pacing", "schema", "secrets", "snapshot", "target", "transport", "time"]),
+    ("run", &["case", "check", "fixture", "outcome", "pacing", "rules", "schema", "secrets", "snapshot", "target", "transport", "time"]),
     // consumers of outcomes
     ("report", &["case", "outcome", "rules", "time"]),
     ("record", &["case", "fixture", "outcome", "secrets", "sse", "target", "time"]),

@@ -84,7 +84,7 @@ pub fn load_case_file(root: &Path, rel: &str) -> Result<LoadedCase, Diagnostic> 
 
 /// Parses case text; `file` is the root-relative path, used in errors and checked against `id`/`feature`.
 pub fn parse_case(file: &str, text: &str) -> Result<LoadedCase, Diagnostic> {
-    let case: Case = parse_yaml(file, text)?;
+    let mut case: Case = parse_yaml(file, text)?;
     let line = id_line(text);
     let fail = |msg: String| Diagnostic::at(file, text, line, 1, msg);
     let id_ok = !case.id.is_empty() && case.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
@@ -101,6 +101,11 @@ pub fn parse_case(file: &str, text: &str) -> Result<LoadedCase, Diagnostic> {
             "case `{}` of feature `{}` must live at {expected_file} (its file name and folder name the case)",
             case.id, case.feature
         )));
+    }
+    super::steps::check_steps(file, text, &case)?;
+    if let Some(first) = case.steps.first() {
+        // "The case's request" of a multi-step case is its first step's (benchmarks, the official-spec test).
+        (case.request, case.expect) = (first.value.request.clone(), first.value.expect.clone());
     }
     check_consistency(file, text, &case)?;
     Ok(LoadedCase { case, file: file.to_owned(), line, source: text.to_owned() })
@@ -130,6 +135,17 @@ fn check_consistency(file: &str, text: &str, case: &Case) -> Result<(), Diagnost
         }
         if k.value.targets.is_empty() {
             return Err(Diagnostic::at(file, text, l, c, "a known divergence needs at least one target in `targets`"));
+        }
+        if let Some(step) = &k.value.step
+            && !case.steps.iter().any(|s| &s.value.name == step)
+        {
+            let names: Vec<&str> = case.steps.iter().map(|s| s.value.name.as_str()).collect();
+            let message = if names.is_empty() {
+                "`step` in a known divergence needs a multi-step case (`steps`)".to_owned()
+            } else {
+                format!("a known divergence names step `{step}`, which the case does not have (steps: {})", names.join(", "))
+            };
+            return Err(Diagnostic::at(file, text, l, c, message));
         }
         if let Some(rule) = k.value.rule.as_deref().filter(|r| !rules::is_rule_or_prefix(r)) {
             // Point at the entry's `rule:` (the first one from the entry's start).

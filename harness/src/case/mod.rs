@@ -9,6 +9,7 @@ mod assertion;
 pub mod features;
 pub mod load;
 mod path;
+pub mod steps;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,10 +42,17 @@ pub struct Case {
     /// The model role the request needs; each target maps roles to real model names. Default `chat`.
     #[serde(default = "default_role")]
     pub model: String,
-    /// The request to send.
+    /// The request to send (a one-step case). A multi-step case gives `steps` instead, and the loader fills
+    /// this with its first step's request, so code that only needs "the case's request" keeps working.
+    #[serde(default)]
     pub request: Request,
-    /// What a conformant response looks like.
+    /// What a conformant response looks like (a one-step case; for a multi-step case, its first step's).
+    #[serde(default)]
     pub expect: Expect,
+    /// A multi-step case: requests sent in order, values captured from one answer into the next. Empty for a
+    /// one-step case (`request` + `expect`).
+    #[serde(default)]
+    pub steps: Vec<Spanned<Step>>,
     /// Divergences already known on some targets: observed ones give `known`, missing ones give `fixed`.
     #[serde(default)]
     pub known_divergences: Vec<Spanned<KnownDivergence>>,
@@ -70,6 +78,18 @@ impl Case {
     /// Whether the request asks for a server-sent-event stream (`body.stream == true`).
     pub fn is_streaming(&self) -> bool {
         self.request.body.as_ref().and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true)
+    }
+
+    /// Whether the case is written as `steps`.
+    pub fn is_multi_step(&self) -> bool {
+        !self.steps.is_empty()
+    }
+
+    /// The case as its step `index` sees it: this case with the step's request and expect, and no steps —
+    /// so every check written for a one-step case applies to a step unchanged.
+    pub fn step_case(&self, index: usize) -> Case {
+        let step = &self.steps[index].value;
+        Case { request: step.request.clone(), expect: step.expect.clone(), steps: Vec::new(), ..self.clone() }
     }
 
     /// The known divergences declared for `target`.
@@ -112,7 +132,7 @@ impl fmt::Display for Method {
 ///
 /// Strings in `path` and `body` may hold `{{model}}` (the target's model for the case's role) or
 /// `{{model.<role>}}` (the model for another role); they are substituted per target before sending.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// HTTP method. Default `POST`.
@@ -172,11 +192,14 @@ pub enum ObjectKind {
     /// `Batch`
     #[serde(rename = "batch")]
     Batch,
+    /// `VideoResource` (a video generation job, `POST videos` / `GET videos/{id}`)
+    #[serde(rename = "video")]
+    Video,
 }
 
 impl ObjectKind {
     /// Every kind, in a stable order.
-    pub const ALL: [ObjectKind; 8] = [
+    pub const ALL: [ObjectKind; 9] = [
         ObjectKind::ChatCompletion,
         ObjectKind::ChatCompletionChunk,
         ObjectKind::EmbeddingList,
@@ -185,6 +208,7 @@ impl ObjectKind {
         ObjectKind::Error,
         ObjectKind::ImagesResponse,
         ObjectKind::Batch,
+        ObjectKind::Video,
     ];
 
     /// The name used in case files and schema file names.
@@ -198,6 +222,7 @@ impl ObjectKind {
             ObjectKind::Error => "error",
             ObjectKind::ImagesResponse => "images.response",
             ObjectKind::Batch => "batch",
+            ObjectKind::Video => "video",
         }
     }
 
@@ -212,6 +237,7 @@ impl ObjectKind {
             ObjectKind::Error => "ErrorResponse",
             ObjectKind::ImagesResponse => "ImagesResponse",
             ObjectKind::Batch => "Batch",
+            ObjectKind::Video => "VideoResource",
         }
     }
 }
@@ -244,6 +270,55 @@ pub struct Expect {
     pub snapshot: bool,
 }
 
+impl Default for Expect {
+    fn default() -> Self {
+        Expect { status: default_status(), schema: None, assert: Vec::new(), semantic: true, snapshot: true }
+    }
+}
+
+/// One step of a multi-step case: a request, what its answer must look like, the values to take from the
+/// answer for later steps, and optionally a poll that repeats the request until a condition holds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The step's name (`[a-z0-9_]+`, unique in the case): findings, reports and known divergences name it.
+    pub name: String,
+    /// The request. Strings may hold `{{<capture>}}` for a value captured by an earlier step.
+    pub request: Request,
+    /// What a conformant answer looks like. Default: status 200, no schema, no assertions.
+    #[serde(default)]
+    pub expect: Expect,
+    /// Values taken from the answer (its JSON body, or a stream's reassembled message), by name → JSON path.
+    #[serde(default)]
+    pub captures: BTreeMap<String, Spanned<JsonPathExpr>>,
+    /// Repeat the request until `until` holds (a long-running job).
+    #[serde(default)]
+    pub poll: Option<Poll>,
+}
+
+/// How a step polls: the request is sent again every `interval_ms` until `until` holds on the answer, at most
+/// `max_attempts` times; replay serves the recorded answers in order and does not wait.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Poll {
+    /// The condition that ends the poll, written as an assertion (`{ path: $.status, one_of: [completed, failed] }`).
+    pub until: Assertion,
+    /// Wait between attempts, live (ms). Default 5000.
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u64,
+    /// Attempts before the step is an `error` (1..=1000). Default 60.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_interval_ms() -> u64 {
+    5000
+}
+
+fn default_max_attempts() -> u32 {
+    60
+}
+
 fn default_status() -> u16 {
     200
 }
@@ -255,7 +330,11 @@ fn default_true() -> bool {
 impl KnownDivergence {
     /// `rule at path` (either alone when the other is not given), as every report names the declaration.
     pub fn rule_at_path(&self) -> String {
-        [self.rule.as_deref(), self.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ")
+        let named = [self.rule.as_deref(), self.path.as_ref().map(|p| p.as_str())].into_iter().flatten().collect::<Vec<_>>().join(" at ");
+        match &self.step {
+            Some(step) => format!("{named} in step `{step}`"),
+            None => named,
+        }
     }
 }
 
@@ -280,6 +359,9 @@ pub struct KnownDivergence {
     /// The severity the divergence is expected to have; a finding of another severity is not explained by it.
     #[serde(default)]
     pub severity: Option<Severity>,
+    /// In a multi-step case, the step (by name) whose findings it explains; absent, it matches any step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     /// When it is due: `always` (the default: not observing it is `fixed`), `sometimes` (it depends on the
     /// answer; not observing it is not news), or `{ present: <JSONPath> }` (due only when that path of the
     /// response holds a value other than null, false, 0 or empty — "only if reasoning tokens were spent").

@@ -56,6 +56,21 @@ pub fn check(case: &Case, response: &Value, chunks: &[Value]) -> Vec<Finding> {
     out
 }
 
+/// Whether one assertion holds on `value` (a poll's `until`): what [`check`] would find nothing wrong with.
+pub fn holds(a: &crate::case::Assertion, value: &Value) -> bool {
+    let selected = a.path.select(value);
+    match &a.check {
+        AssertionCheck::Exists => !selected.is_empty(),
+        AssertionCheck::Absent => selected.is_empty(),
+        check => !selected.is_empty() && selected.iter().all(|(_, v)| failure(check, v).is_none()),
+    }
+}
+
+/// What an assertion requires, as a failure shows it under "expected" (`one of ["completed","failed"]`).
+pub fn describe_assertion(a: &crate::case::Assertion) -> String {
+    format!("{} {}", a.path, describe(&a.check))
+}
+
 /// What the check requires, as shown under "expected".
 fn describe(check: &AssertionCheck) -> String {
     match check {

@@ -71,6 +71,30 @@ pub struct Exchange {
     pub reassembled: Option<Value>,
 }
 
+/// One step of a multi-step case as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step's name.
+    pub name: String,
+    /// Its exchanges in order: one, or one per attempt of a poll (the last is the one checked).
+    pub exchanges: Vec<Exchange>,
+    /// The values it captured for later steps, by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub captured: std::collections::BTreeMap<String, Value>,
+}
+
+impl StepRecord {
+    /// One line for the reports: `poll: GET videos/v1 → 200 (4 attempts)`.
+    pub fn summary(&self) -> String {
+        let Some(last) = self.exchanges.last() else { return format!("{}: not sent", self.name) };
+        let attempts = match self.exchanges.len() {
+            1 => String::new(),
+            n => format!(" ({n} attempts)"),
+        };
+        format!("{}: {} {} → {}{attempts}", self.name, last.request.method, last.request.path, last.status)
+    }
+}
+
 /// Where the fixture came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixtureInfo {

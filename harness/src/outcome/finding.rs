@@ -16,6 +16,9 @@ pub struct Finding {
     pub detail: String,
     /// How much it matters.
     pub severity: Severity,
+    /// In a multi-step case, the name of the step whose answer it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     /// The stream chunk it concerns (0-based), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk: Option<usize>,
@@ -45,6 +48,7 @@ impl Finding {
             rule: rule.id.to_owned(),
             detail: String::new(),
             severity: rule.severity,
+            step: None,
             chunk: None,
             path: path.into(),
             message: message.into(),
@@ -62,16 +66,25 @@ impl Finding {
         self
     }
 
-    /// `rule at path`, as every report names a finding in one line (and `compat diff` pairs them).
+    /// `rule at path` (`… in step <name>` in a multi-step case), as every report names a finding in one line (and
+    /// `compat diff` pairs them).
     pub fn rule_at_path(&self) -> String {
-        format!("{} at {}", self.rule, self.path)
+        match &self.step {
+            Some(step) => format!("{} at {} in step {step}", self.rule, self.path),
+            None => format!("{} at {}", self.rule, self.path),
+        }
     }
 
-    /// Where in the response: `chunk 2, $.choices[0]…` for a stream chunk, else the path.
+    /// Where in the response: `chunk 2, $.choices[0]…` for a stream chunk, else the path; in a multi-step
+    /// case prefixed by the step (`step poll, $.status`).
     pub fn location(&self) -> String {
-        match self.chunk {
+        let place = match self.chunk {
             Some(c) => format!("chunk {c}, {}", self.path),
             None => self.path.clone(),
+        };
+        match &self.step {
+            Some(step) => format!("step {step}, {place}"),
+            None => place,
         }
     }
 
@@ -91,6 +104,12 @@ impl Finding {
     /// Sets why it matters.
     pub fn why(mut self, why: impl Into<String>) -> Self {
         self.why = Some(why.into());
+        self
+    }
+
+    /// Marks the step concerned.
+    pub fn in_step(mut self, step: &str) -> Self {
+        self.step = Some(step.to_owned());
         self
     }
 

@@ -21,7 +21,7 @@ mod verdict;
 
 use serde::{Deserialize, Serialize};
 
-pub use exchange::{Exchange, FixtureInfo, ObservedBody, Origin, SentRequest};
+pub use exchange::{Exchange, FixtureInfo, ObservedBody, Origin, SentRequest, StepRecord};
 pub use finding::Finding;
 pub use verdict::Verdict;
 
@@ -267,9 +267,13 @@ pub struct Outcome {
     /// Why the case was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
-    /// The exchange (the last one, for repeated cases).
+    /// The exchange (the last one, for repeated cases; for a multi-step case, its last step's last answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    /// A multi-step case: each step that ran, with its exchanges (several when it polled) and captures, in
+    /// order (of the last run, for repeated cases). Absent for a one-step case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepRecord>,
     /// The fixture replayed or written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixture: Option<FixtureInfo>,
@@ -303,6 +307,7 @@ impl Outcome {
             error: None,
             skip_reason: None,
             exchange: None,
+            steps: Vec::new(),
             fixture: None,
             snapshot: None,
             timing: Timing::default(),
@@ -331,6 +336,7 @@ impl Outcome {
             error: Some(RunError { kind, message, diff: None }),
             skip_reason: None,
             exchange: None,
+            steps: Vec::new(),
             fixture: None,
             snapshot: None,
             timing: Timing::default(),
@@ -414,10 +420,11 @@ pub fn decide_with(
 }
 
 /// Whether a declared divergence explains a finding: its rule (exact, or a prefix at a `.` boundary), its path
-/// pattern and its severity all agree with the finding's.
+/// pattern, its severity and (when it names one) its step all agree with the finding's.
 pub fn explains(k: &KnownDivergence, f: &Finding) -> bool {
     let rule_ok = k.rule.as_deref().is_none_or(|r| f.rule == r || f.rule.starts_with(&format!("{r}.")));
     let path_ok = k.path.as_ref().is_none_or(|p| p.matches(&f.path));
     let severity_ok = k.severity.is_none_or(|s| s == f.severity);
-    rule_ok && path_ok && severity_ok
+    let step_ok = k.step.is_none() || k.step == f.step;
+    rule_ok && path_ok && severity_ok && step_ok
 }

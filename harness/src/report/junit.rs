@@ -93,6 +93,9 @@ fn testcase(out: &mut String, o: &Outcome) {
         _ if o.fails() => Some(("failure", "snapshot")),
         _ => None,
     };
+    // A multi-step case lists its steps as properties (one-step cases have none).
+    let known: Vec<(&str, String)> =
+        o.steps.iter().map(|s| ("step", s.summary())).chain(known.into_iter().map(|k| ("known_divergence", k))).collect();
     if body.is_none() && known.is_empty() && !o.snapshot_note() && o.verdict != Verdict::Skipped {
         out.push_str("/>\n");
         return;
@@ -100,8 +103,8 @@ fn testcase(out: &mut String, o: &Outcome) {
     out.push_str(">\n");
     if !known.is_empty() || o.snapshot_note() {
         let _ = writeln!(out, "      <properties>");
-        for k in &known {
-            property(out, 8, "known_divergence", k);
+        for (name, value) in &known {
+            property(out, 8, name, value);
         }
         if o.snapshot_note() {
             property(out, 8, "snapshot_note", "changed");

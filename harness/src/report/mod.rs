@@ -46,7 +46,8 @@ pub const GROUP_LOCATIONS: usize = 3;
 pub fn group_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<FindingGroup<'a>> {
     let mut groups: Vec<(String, FindingGroup<'a>)> = Vec::new();
     for f in findings {
-        let key = format!("{}|{}|{}|{:?}|{}", f.rule, f.severity, collapse_indexes(&f.path), f.known, f.detail);
+        // The step is part of the key: the same path in two steps of a multi-step case is two findings.
+        let key = format!("{}|{}|{}|{:?}|{}|{:?}", f.rule, f.severity, collapse_indexes(&f.path), f.known, f.detail, f.step);
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, g)) => {
                 g.count += 1;

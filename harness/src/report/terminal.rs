@@ -63,6 +63,9 @@ pub fn headline(o: &Outcome) -> String {
 pub fn render_outcome(o: &Outcome) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(o));
+    for step in &o.steps {
+        let _ = writeln!(out, "  step {}", step.summary());
+    }
     if let Some(e) = &o.error {
         let _ = writeln!(out, "  error ({}): {}", e.kind, e.message);
         if let Some(diff) = &e.diff {

@@ -3,7 +3,8 @@
 //! is, the error, each finding (path, rule, severity, message, expected vs actual or their diff, why it
 //! matters), the known divergences with reason and link, the snapshot and its diff, extensions, timing, and
 //! the exchange — the request, then the response as pretty JSON, or for a stream its chunk list and the
-//! reassembled message. Every value is escaped with [`super::esc`].
+//! reassembled message; for a multi-step case, each step with its captures and exchanges. Every value is
+//! escaped with [`super::esc`].
 
 use std::fmt::Write;
 
@@ -51,8 +52,12 @@ pub(super) fn render(out: &mut String, o: &Outcome) {
         let items: Vec<String> = o.extensions.iter().map(|e| format!("<code>{}</code>", esc(e))).collect();
         let _ = writeln!(out, "<h3>Extensions</h3>\n<p>fields the spec does not define (not failures): {}</p>", items.join(", "));
     }
-    if let Some(x) = &o.exchange {
-        exchange(out, x, o.fails());
+    if o.steps.is_empty() {
+        if let Some(x) = &o.exchange {
+            exchange(out, x, o.fails());
+        }
+    } else {
+        steps(out, o);
     }
     let _ = writeln!(out, "</div>\n</details>\n</section>");
 }
@@ -239,6 +244,27 @@ fn snapshot(out: &mut String, o: &Outcome) {
         SnapshotStatus::Changed => {
             let _ = writeln!(out, "<h3>Snapshot changed</h3>\n<p><code>{}</code> (stored → new):</p>", esc(&s.file));
             diff_block(out, s.diff.as_deref().unwrap_or(""));
+        }
+    }
+}
+
+/// A multi-step case: each step with its line, what it captured and its exchanges (every attempt of a poll,
+/// the last one — the one checked — open when the outcome fails).
+fn steps(out: &mut String, o: &Outcome) {
+    let _ = writeln!(out, "<h3>Steps</h3>");
+    for step in &o.steps {
+        let _ = writeln!(out, "<h4>step {}</h4>", esc(&step.summary()));
+        if !step.captured.is_empty() {
+            let items: Vec<String> =
+                step.captured.iter().map(|(k, v)| format!("<code>{}</code> = <code>{}</code>", esc(k), esc(&v.to_string()))).collect();
+            let _ = writeln!(out, "<p>captured: {}</p>", items.join(", "));
+        }
+        let n = step.exchanges.len();
+        for (i, x) in step.exchanges.iter().enumerate() {
+            if n > 1 {
+                let _ = writeln!(out, "<p>attempt {} of {n}</p>", i + 1);
+            }
+            exchange(out, x, o.fails() && i + 1 == n);
         }
     }
 }

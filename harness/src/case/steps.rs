@@ -1,0 +1,141 @@
+//! Multi-step cases at load time: the rules a `steps:` list must follow, and the placeholders its requests use.
+//!
+//! A case is either one step (`request` + `expect`, as always) or `steps: [{name, request, expect, captures,
+//! poll}, …]` — never both. Step names are unique identifiers; a capture's name is an identifier other than
+//! `model`; a `{{name}}` in a step's request must name a capture of an *earlier* step (or be `{{model}}` /
+//! `{{model.<role>}}`), else the case does not load and the diagnostic points at the placeholder itself.
+//! A poll is bounded: `max_attempts` in 1..=1000 and `interval_ms` at most ten minutes.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::{Case, Request};
+use crate::diagnostic::{Diagnostic, closest};
+
+/// `{{ name }}` in a request string.
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{\s*([^{}]*?)\s*\}\}").expect("a valid regex"));
+
+/// Most attempts a poll may make, and the longest wait between two.
+const MAX_POLL_ATTEMPTS: u32 = 1000;
+const MAX_POLL_INTERVAL_MS: u64 = 600_000;
+
+/// Whether `name` is a placeholder the target fills (`model`, `model.<role>`) rather than a capture.
+pub fn is_model_placeholder(name: &str) -> bool {
+    name == "model" || name.starts_with("model.")
+}
+
+/// Every placeholder name in `request` (path, body strings, raw body, header values), in order.
+pub fn placeholders(request: &Request) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.extend(PLACEHOLDER.captures_iter(s).map(|c| c[1].to_owned())),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out: Vec<String> = PLACEHOLDER.captures_iter(&request.path).map(|c| c[1].to_owned()).collect();
+    if let Some(body) = &request.body {
+        walk(body, &mut out);
+    }
+    for text in request.raw_body.iter().chain(request.headers.values()) {
+        out.extend(PLACEHOLDER.captures_iter(text).map(|c| c[1].to_owned()));
+    }
+    out
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Line and column of a key written at the start of a line (a top-level key), if any.
+fn top_level_key(text: &str, key: &str) -> Option<(u64, u64)> {
+    let needle = format!("{key}:");
+    text.lines().position(|l| l.starts_with(&needle)).map(|i| (i as u64 + 1, 1))
+}
+
+/// The first `{{name}}` (any spacing) at or after 1-based `from_line`, as line and column.
+fn placeholder_position(text: &str, from_line: u64, name: &str) -> Option<(u64, u64)> {
+    let pattern = Regex::new(&format!(r"\{{\{{\s*{}\s*\}}\}}", regex::escape(name))).ok()?;
+    text.lines()
+        .enumerate()
+        .skip(from_line.saturating_sub(1) as usize)
+        .find_map(|(i, l)| pattern.find(l).map(|m| (i as u64 + 1, m.start() as u64 + 1)))
+}
+
+/// Checks the shape of a case's steps (or that a one-step case has its `request`).
+pub fn check_steps(file: &str, text: &str, case: &Case) -> Result<(), Diagnostic> {
+    if case.steps.is_empty() {
+        if top_level_key(text, "request").is_none() {
+            let (line, col) = top_level_key(text, "id").unwrap_or((1, 1));
+            return Err(Diagnostic::at(file, text, line, col, "a case needs `request` (with `expect`) or `steps`"));
+        }
+        return Ok(());
+    }
+    for key in ["request", "expect"] {
+        if let Some((line, col)) = top_level_key(text, key) {
+            return Err(Diagnostic::at(
+                file,
+                text,
+                line,
+                col,
+                format!("a case with `steps` gives each step its own `request` and `expect`: move `{key}` into a step"),
+            ));
+        }
+    }
+    let mut names = BTreeSet::new();
+    let mut captured: Vec<String> = Vec::new();
+    for spanned in &case.steps {
+        let (line, col) = (spanned.referenced.line(), spanned.referenced.column());
+        let step = &spanned.value;
+        let at = |message: String| Diagnostic::at(file, text, line, col, message);
+        if !is_identifier(&step.name) {
+            return Err(at(format!("a step's `name` must match [a-z_][a-z0-9_]*, got `{}`", step.name)));
+        }
+        if !names.insert(step.name.clone()) {
+            return Err(at(format!("two steps are named `{}`: step names must be unique", step.name)));
+        }
+        if step.request.body.is_some() && step.request.raw_body.is_some() {
+            return Err(at(format!("step `{}`: give `body` or `raw_body`, not both", step.name)));
+        }
+        for name in placeholders(&step.request) {
+            if is_model_placeholder(&name) || captured.contains(&name) {
+                continue;
+            }
+            let (l, c) = placeholder_position(text, line, &name).unwrap_or((line, col));
+            let d = Diagnostic::at(file, text, l, c, format!("step `{}` uses `{{{{{name}}}}}`, which no earlier step captures", step.name));
+            let help = match closest(&name, captured.iter().map(String::as_str)) {
+                Some(best) => format!("did you mean `{{{{{best}}}}}`?"),
+                None if captured.is_empty() => "capture it in an earlier step: `captures: { NAME: \"$.json.path\" }`".to_owned(),
+                None => format!("captures so far: {}", captured.join(", ")),
+            };
+            return Err(d.with_help(help));
+        }
+        for (name, path) in &step.captures {
+            if !is_identifier(name) || is_model_placeholder(name) {
+                let (l, c) = (path.referenced.line(), path.referenced.column());
+                return Err(Diagnostic::at(file, text, l, c, format!("a capture name must match [a-z_][a-z0-9_]* and not be `model`, got `{name}`")));
+            }
+            if !captured.contains(name) {
+                captured.push(name.clone());
+            }
+        }
+        if let Some(poll) = &step.poll {
+            if poll.max_attempts == 0 || poll.max_attempts > MAX_POLL_ATTEMPTS {
+                return Err(at(format!("step `{}`: `poll.max_attempts` must be 1..={MAX_POLL_ATTEMPTS}", step.name)));
+            }
+            if poll.interval_ms > MAX_POLL_INTERVAL_MS {
+                return Err(at(format!("step `{}`: `poll.interval_ms` must be at most {MAX_POLL_INTERVAL_MS}", step.name)));
+            }
+        }
+        let success = (200..300).contains(&step.expect.status);
+        let streaming = step.request.body.as_ref().and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true);
+        if streaming && success && step.expect.schema.is_some_and(|s| s != super::ObjectKind::ChatCompletionChunk) {
+            return Err(at(format!("step `{}` streams (`body.stream: true`): use `schema: chat.completion.chunk`", step.name)));
+        }
+    }
+    Ok(())
+}
