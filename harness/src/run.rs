@@ -88,15 +88,20 @@ fn inject_panic_for_tests(target: &str, loaded: &LoadedCase) {
 
 /// Runs `loaded` on `target` and returns its outcome.
 pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Outcome {
-    let redactor = match ctx.mode {
-        Mode::Live => Redactor::new(std::env::var(&target.config.auth.env).ok()),
-        Mode::Replay => Redactor::default(),
-    };
+    let redactor = redactor_for(ctx, target);
     let mut outcome = judge_case(ctx, loaded, target, &redactor).await;
     if ctx.mode == Mode::Live {
         redact_outcome(&mut outcome, &redactor);
     }
     outcome
+}
+
+/// The redactor of a run on `target`: its key in live mode, nothing to hide in replay.
+fn redactor_for(ctx: &RunContext, target: &Target) -> Redactor {
+    match ctx.mode {
+        Mode::Live => Redactor::new(std::env::var(&target.config.auth.env).ok()),
+        Mode::Replay => Redactor::default(),
+    }
 }
 
 /// The outcome of `loaded` on `target`, judged on the response as it came (`redactor` applies to the
@@ -389,26 +394,11 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
 /// Credential headers never reach an outcome (only `content-type` is kept).
 fn redact_outcome(o: &mut Outcome, r: &Redactor) {
     if let Some(x) = &mut o.exchange {
-        x.content_type = x.content_type.as_deref().map(|c| r.text(c));
-        match &mut x.body {
-            ObservedBody::Empty => {}
-            ObservedBody::Json { value } => r.value(value),
-            ObservedBody::Stream { events, .. } => {
-                for e in events {
-                    e.data = r.event_data(&e.data);
-                    e.event = e.event.as_deref().map(|t| r.text(t));
-                    e.id = e.id.as_deref().map(|t| r.text(t));
-                }
-            }
-            ObservedBody::Text { text, content_type } => {
-                *text = r.text(text);
-                *content_type = content_type.as_deref().map(|c| r.text(c));
-            }
-        }
-        x.chunks.iter_mut().for_each(|c| r.value(c));
-        if let Some(m) = &mut x.reassembled {
-            r.value(m);
-        }
+        redact_exchange(x, r);
+    }
+    for step in &mut o.steps {
+        step.exchanges.iter_mut().for_each(|x| redact_exchange(x, r));
+        step.captured.values_mut().for_each(|v| r.value(v));
     }
     for f in &mut o.findings {
         for field in [&mut f.path, &mut f.message, &mut f.expected, &mut f.actual, &mut f.detail] {
@@ -419,6 +409,35 @@ fn redact_outcome(o: &mut Outcome, r: &Redactor) {
     if let Some(e) = &mut o.error {
         e.message = r.text(&e.message);
         e.diff = e.diff.as_deref().map(|d| r.text(d));
+    }
+}
+
+/// [`redact_outcome`] for one exchange. Its request too: a later step's request carries values captured
+/// from earlier answers.
+fn redact_exchange(x: &mut Exchange, r: &Redactor) {
+    if let Some(b) = &mut x.request.body {
+        r.value(b);
+    }
+    x.request.raw_body = x.request.raw_body.as_deref().map(|t| r.text(t));
+    x.content_type = x.content_type.as_deref().map(|c| r.text(c));
+    match &mut x.body {
+        ObservedBody::Empty => {}
+        ObservedBody::Json { value } => r.value(value),
+        ObservedBody::Stream { events, .. } => {
+            for e in events {
+                e.data = r.event_data(&e.data);
+                e.event = e.event.as_deref().map(|t| r.text(t));
+                e.id = e.id.as_deref().map(|t| r.text(t));
+            }
+        }
+        ObservedBody::Text { text, content_type } => {
+            *text = r.text(text);
+            *content_type = content_type.as_deref().map(|c| r.text(c));
+        }
+    }
+    x.chunks.iter_mut().for_each(|c| r.value(c));
+    if let Some(m) = &mut x.reassembled {
+        r.value(m);
     }
 }
 

@@ -135,7 +135,8 @@ pub fn counts(outcomes: &[Outcome]) -> Vec<(Verdict, usize)> {
 /// was unreachable get one line per target, after the block of the case that found it unreachable.
 pub fn render_run(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    let not_sent = |o: &Outcome| o.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unreachable && e.message.starts_with("not sent"));
+    let not_sent =
+        |o: &Outcome| o.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unreachable && e.message.contains("not sent: the target is unreachable"));
     for o in outcomes.iter().filter(|o| o.fails() && !not_sent(o)) {
         out.push_str(&render_outcome(o));
         out.push('\n');
