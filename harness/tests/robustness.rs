@@ -544,7 +544,9 @@ async fn non_ascii_answers_on_the_live_path_end_in_a_verdict() {
     let sse = format!("data: {}\r\n\r\n: é\r\ndata: {}\r\n\r\ndata: [DONE]\r\n\r\n", chunk(&long), chunk("🦀"));
 
     let mut ran = 0;
-    for loaded in &w.suite.cases {
+    // One-step cases: a multi-step case's steps go through the same send and checks, each step as one case.
+    let single: Vec<_> = w.suite.cases.iter().filter(|c| c.case.steps.is_empty()).collect();
+    for loaded in &single {
         let c = &loaded.case;
         let (body, content_type) = if c.is_streaming() {
             (sse.clone().into_bytes(), "text/event-stream")
@@ -567,7 +569,7 @@ async fn non_ascii_answers_on_the_live_path_end_in_a_verdict() {
             pacer: Some(Arc::new(compat::pacing::Pacer::new(target.config.pacing))),
             snapshots: compat::snapshot::SnapshotPolicy::Note,
         };
-        let mut loaded = loaded.clone();
+        let mut loaded = (*loaded).clone();
         loaded.case.expect.snapshot = false;
         loaded.case.request.auth = compat::case::AuthMode::Invalid; // no key needed: the server takes any
         let o = compat::run::run_case(&ctx, &loaded, &target).await;
@@ -575,5 +577,5 @@ async fn non_ascii_answers_on_the_live_path_end_in_a_verdict() {
         let _ = terminal::render_outcome(&o);
         ran += 1;
     }
-    assert_eq!(ran, case_count());
+    assert!(ran == single.len() && ran > 50, "{ran}");
 }
