@@ -7,9 +7,10 @@
 //! 2. **outcome model** ([`outcome`]): `Outcome`, `Verdict`, `Finding`, `Exchange`, fixture `Origin` — the plain
 //!    values everything after a run reads;
 //! 3. **check** ([`check`], [`schema`], [`sse`]): an observed response and its case in, findings out;
-//! 4. **run** ([`run`], [`fixture`], [`transport`], [`pacing`], [`snapshot`], [`secrets`]): sends a case's
-//!    request — a fixture replayed by wiremock, or a live base URL — checks the answer and returns an outcome,
-//!    printing nothing;
+//! 4. **run** ([`run`], [`fixture`], [`transport`], [`pacing`], [`snapshot`], [`secrets`], [`clients`]): sends a
+//!    case's request — a fixture replayed by wiremock, or a live base URL — checks the answer and returns an
+//!    outcome (with what the official SDKs did with that fixture, when the drivers' evidence has it), printing
+//!    nothing;
 //! 5. **consumers of outcomes** ([`report`]: terminal, JSON, JUnit, Markdown, HTML, each a pure function of
 //!    outcomes; [`record`]: fixtures written from a live run's outcomes);
 //! 6. **wiring** ([`suite`], [`plan`], [`collect`]): loading a project, planning trials, collecting result
@@ -17,6 +18,7 @@
 
 pub mod case;
 pub mod check;
+pub mod clients;
 pub mod collect;
 pub mod diagnostic;
 pub mod fixture;

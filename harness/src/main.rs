@@ -32,6 +32,10 @@ enum Command {
     Rules(cli::rules::RulesArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
     Diff(cli::diff::DiffArgs),
+    /// Per-target expectations files (`cases/expectations/<target>.yaml`): `update` adds a run's unexplained divergences.
+    Expectations(cli::expectations::ExpectationsArgs),
+    /// Serve fixtures on loopback as an OpenAI-compatible endpoint, one base URL per case (for SDKs and apps).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::coverage::run(&root, args),
         Command::Bench(args) => cli::bench::run(&root, args),
         Command::Diff(args) => cli::diff::run(&root, args),
+        Command::Expectations(args) => cli::expectations::run(&root, args),
+        Command::Serve(args) => cli::serve::run(&root, args),
         Command::Rules(args) => cli::rules::run(&root, args),
     }
 }

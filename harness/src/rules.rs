@@ -14,9 +14,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
-    /// The response passes what the official SDKs need but breaks the letter of OpenAI's specification.
+    /// Only the letter of OpenAI's specification: the official SDKs return the data whole, and their types hold.
     Spec,
-    /// The official SDKs (or code written against them) cannot handle the response.
+    /// The official SDKs return the response, but it violates their typed contract (a field their types call
+    /// required is missing or of another type), so code that trusts the types breaks.
+    Typed,
+    /// An official SDK raises, or silently loses or changes data (shown by the client drivers, `drivers/`).
     Breaking,
 }
 
@@ -25,6 +28,7 @@ impl Severity {
     pub fn name(self) -> &'static str {
         match self {
             Severity::Spec => "spec",
+            Severity::Typed => "typed",
             Severity::Breaking => "breaking",
         }
     }
@@ -66,33 +70,36 @@ rules! {
     STATUS = "status", Breaking, "",
         "the status the case expects",
         "the SDKs turn any non-2xx status into an exception, and a 2xx into a result";
-    BODY_JSON = "body.json", Breaking, "",
+    BODY_JSON = "body.json", Breaking, "breaking / typed (on an error status)",
         "a JSON body where one is due",
         "the SDKs parse every non-streamed body as JSON";
     BODY_STREAM = "body.stream", Breaking, "",
         "an event stream for `stream: true`",
         "the SDKs read a streamed answer only from server-sent events";
-    SCHEMA_CLIENT = "schema.client", Breaking, "",
-        "the body, or every chunk, against the **client** tier of its OpenAI object",
-        "the official SDKs read these fields; without them they raise or lose data";
+    SCHEMA_CLIENT = "schema.client", Breaking, "breaking / typed",
+        "the body, or every chunk, against the **client** tier of its OpenAI object (typed where `client.json`'s `x-severity` says so)",
+        "where the SDKs process a field (stream chunks, error bodies, embeddings data) they raise or lose data without it; elsewhere they return the object and only code trusting their types breaks";
     SCHEMA_SPEC = "schema.spec", Spec, "",
         "the same against the **spec** tier (a client violation is not repeated here)",
         "only the letter of OpenAI's document; strict validators and typed clients may still reject it";
-    STREAM_DONE = "stream.done", Spec, "",
-        "`[DONE]` ends the stream, nothing after it",
+    STREAM_DONE = "stream.done", Spec, "spec / breaking",
+        "`[DONE]` ends the stream (spec), nothing after it (breaking: the SDKs drop it)",
         "clients stop reading at `[DONE]`; what follows is lost, and a missing one leaves them waiting for the close";
     STREAM_ID = "stream.id", Spec, "",
         "the same `id` on every chunk",
         "code that groups chunks by id splits one answer in two";
-    STREAM_OBJECT = "stream.object", Spec, "",
+    STREAM_OBJECT = "stream.object", Breaking, "",
         "the same `object` on every chunk",
-        "code that dispatches on `object` mistakes a chunk for another object";
-    STREAM_FINISH_REASON = "stream.finish_reason", Spec, "",
-        "each choice gets exactly one `finish_reason`, no content after it",
+        "openai-python's stream helper drops a chunk whose `object` is not chat.completion.chunk: its delta is lost";
+    STREAM_FINISH_REASON = "stream.finish_reason", Spec, "spec / breaking",
+        "each choice gets exactly one `finish_reason` (breaking when none: openai-node raises), no content after it",
         "clients learn why generation stopped (length, tool_calls) only from finish_reason";
-    STREAM_TOOL_CALL_INDEX = "stream.tool_call_index", Spec, "spec / breaking",
-        "tool-call deltas number calls 0, 1, 2…; a call's first delta has its id and name",
-        "the SDKs' accumulators take id and name from the first delta of each index";
+    STREAM_TOOL_CALL_INDEX = "stream.tool_call_index", Breaking, "",
+        "tool-call deltas number calls 0, 1, 2…; a call's first delta has its id and name, later ones repeat neither",
+        "the SDK helpers index a list by it (a gap raises) and take id and name from the first delta (openai-python concatenates repeats)";
+    STREAM_ROLE = "stream.role", Breaking, "",
+        "each choice's `role` comes on exactly one delta",
+        "openai-python's stream helper concatenates repeated roles (`assistantassistant`); openai-node's raises on a missing one";
     STREAM_USAGE = "stream.usage", Spec, "",
         "usage once, in a final chunk with `choices: []`, only with `stream_options.include_usage`",
         "code that reads usage from the final chunk, or skips chunks with empty choices, relies on this shape";

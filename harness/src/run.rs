@@ -134,6 +134,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
         Mode::Replay => match load_replay_fixture(ctx, loaded, target) {
             Ok(f) => {
                 outcome.fixture = Some(FixtureInfo { path: f.0.clone(), origin: f.1.origin.clone() });
+                outcome.clients = crate::clients::for_fixture(&ctx.root, &outcome.name(), &f.1);
                 Some(f)
             }
             Err(e) => {
@@ -152,8 +153,10 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     let mut passed = 0;
     let mut first_failing_run = None;
     let mut last = None;
-    // Per known divergence (by index in the case): in how many runs it was due, and observed.
-    let (mut due_runs, mut seen_runs) = (vec![0u32; case.known_divergences.len()], vec![0u32; case.known_divergences.len()]);
+    // Per known divergence (by index: the case's own, then its expectations-file entries): in how many runs it
+    // was due, and observed.
+    let declared = case.known_divergences.len() + case.expected.len();
+    let (mut due_runs, mut seen_runs) = (vec![0u32; declared], vec![0u32; declared]);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,

@@ -28,8 +28,9 @@ pub struct Suite {
 }
 
 impl Suite {
-    /// Loads cases, targets and features. A broken targets or features file is fatal; broken cases are kept
-    /// as [`Suite::broken`], and so is a case whose feature `cases/features.yaml` does not list.
+    /// Loads cases, targets and features, and merges the expectations files (`cases/expectations/`) into the
+    /// cases. A broken targets, features or expectations file is fatal; broken cases are kept as
+    /// [`Suite::broken`], and so is a case whose feature `cases/features.yaml` does not list.
     pub fn load(root: &Path) -> Result<Suite, Diagnostic> {
         let targets = load_targets(root)?;
         let features = load_features(root)?;
@@ -50,6 +51,8 @@ impl Suite {
         if let Ok(text) = std::fs::read_to_string(root.join(TARGETS_FILE)) {
             check_override_patterns(&text, &targets, &names)?;
         }
+        let target_names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        crate::case::expectations::load_into(root, &target_names, &names, &mut cases)?;
         Ok(Suite { root: root.to_owned(), cases, broken, targets, features: features.unwrap_or_default() })
     }
 

@@ -107,13 +107,13 @@ fn conformant_completion_has_no_findings() {
 }
 
 #[test]
-fn client_tier_violation_is_breaking() {
+fn client_tier_violation_of_a_returned_object_is_typed() {
     let c = chat_case(json!({}), "  schema: chat.completion\n");
     let mut body = completion(text_message());
     body["choices"][0]["message"]["content"] = json!(["not", "text"]);
     assert_eq!(
         only(&findings(&c, &json_response(200, body))),
-        "  $.choices[0].message.content: violates `anyOf`\n    --> cases/selftest/t.yaml:1\n    rule: schema.client (breaking) — client tier, chat.completion › ChatCompletionResponseMessage.content.anyOf\n    expected: string or null\n    actual:   array [\"not\",\"text\"]\n    why it matters: the SDKs type the message as an assistant message whose content is text or null\n"
+        "  $.choices[0].message.content: violates `anyOf`\n    --> cases/selftest/t.yaml:1\n    rule: schema.client (typed) — client tier, chat.completion › ChatCompletionResponseMessage.content.anyOf\n    expected: string or null\n    actual:   array [\"not\",\"text\"]\n    why it matters: the SDKs type the message as an assistant message whose content is text or null\n"
     );
 }
 
@@ -234,7 +234,7 @@ fn finish_reason_never_twice_or_followed_by_content_is_caught() {
     let never: Vec<Value> = vec![chunk(json!({"role": "assistant", "content": "x"}), Value::Null), json!("[DONE]")];
     assert_eq!(
         only(&findings(&stream_case(), &stream_response(&never))),
-        "  $.choices[*].finish_reason: choice 0 never gets a finish_reason\n    --> cases/selftest/t.yaml:1\n    rule: stream.finish_reason (spec) — each choice ends with exactly one finish_reason\n    expected: one non-null finish_reason\n    actual:   none\n    why it matters: clients learn why generation stopped (length, tool_calls) only from finish_reason\n"
+        "  $.choices[*].finish_reason: choice 0 never gets a finish_reason\n    --> cases/selftest/t.yaml:1\n    rule: stream.finish_reason (breaking) — each choice ends with exactly one finish_reason\n    expected: one non-null finish_reason\n    actual:   none\n    why it matters: openai-node's stream helper raises `missing finish_reason for choice N` at the final completion\n"
     );
     let mut twice = conformant_stream();
     twice.insert(4, chunk(json!({}), json!("stop")));
@@ -265,7 +265,7 @@ fn tool_call_indexes_must_count_up_and_name_the_call() {
     assert_eq!(findings(&stream_tools_case(), &stream_response(&events(vec![call(0, Some("f")), call(1, Some("g"))]))), vec![]);
     assert_eq!(
         only(&findings(&stream_tools_case(), &stream_response(&events(vec![call(1, Some("f"))])))),
-        "  chunk 0, $.choices[0].delta.tool_calls[0].index: tool-call indexes do not count up from 0\n    --> cases/selftest/t.yaml:1\n    rule: stream.tool_call_index (spec) — tool calls of a choice are numbered 0, 1, 2… in order of their first delta\n    expected: 0\n    actual:   1\n"
+        "  chunk 0, $.choices[0].delta.tool_calls[0].index: tool-call indexes do not count up from 0\n    --> cases/selftest/t.yaml:1\n    rule: stream.tool_call_index (breaking) — tool calls of a choice are numbered 0, 1, 2… in order of their first delta\n    expected: 0\n    actual:   1\n    why it matters: the SDK helpers index a list by it: openai-python raises IndexError, openai-node a TypeError\n"
     );
     // A nameless call also names no declared tool, so the semantic check reports it too.
     let nameless = findings(&stream_tools_case(), &stream_response(&events(vec![call(0, None)])));
@@ -622,5 +622,132 @@ fn a_broken_case_file_names_file_line_col_with_did_you_mean() {
     assert_eq!(
         parse_case(FILE, misplaced).unwrap_err().headline(),
         "cases/selftest/t.yaml:1:1: case `other` of feature `selftest` must live at cases/selftest/other.yaml (its file name and folder name the case)"
+    );
+}
+
+// ---- what the SDK helpers do with a stream (measured by the client drivers, drivers/) ----
+
+#[test]
+fn a_role_on_every_delta_or_on_none_is_breaking() {
+    let mut repeated = conformant_stream();
+    for e in repeated.iter_mut().filter(|e| e.is_object()) {
+        e["choices"][0]["delta"]["role"] = json!("assistant");
+    }
+    let fs = findings(&stream_case(), &stream_response(&repeated));
+    assert_eq!(
+        only(&fs),
+        "  chunk 1, $.choices[*].delta.role: choice 0 gets its role on 4 deltas\n    --> cases/selftest/t.yaml:1\n    rule: stream.role (breaking) — a choice's role comes once, on its first delta\n    expected: role on the first delta only\n    actual:   role on chunks [0, 1, 2, 3]\n    why it matters: openai-python's stream helper concatenates the roles: the final message's role is `assistantassistant…`\n"
+    );
+    // The reassembled message mirrors openai-python's helper.
+    let ev = evaluate(&stream_case().case, &stream_response(&repeated), &SCHEMAS);
+    assert_eq!(ev.reassembled.unwrap()["choices"][0]["message"]["role"], "assistantassistantassistantassistant");
+    let mut none = conformant_stream();
+    none[0]["choices"][0]["delta"] = json!({"content": ""});
+    assert_eq!(
+        only(&findings(&stream_case(), &stream_response(&none))).lines().next().unwrap(),
+        "  $.choices[*].delta.role: choice 0 never gets a role"
+    );
+    assert!(findings(&stream_case(), &stream_response(&conformant_stream())).is_empty());
+}
+
+#[test]
+fn a_tool_call_repeating_its_id_or_name_is_breaking() {
+    let first = json!({"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}});
+    let later = |extra: Value| {
+        let mut d = json!({"index": 0, "function": {"arguments": ":1}"}});
+        for (k, v) in extra.as_object().unwrap() {
+            d[k] = v.clone();
+        }
+        d
+    };
+    let events = |second: Value| {
+        vec![
+            chunk(json!({"role": "assistant", "tool_calls": [first.clone()]}), Value::Null),
+            chunk(json!({"tool_calls": [second]}), Value::Null),
+            chunk(json!({}), json!("tool_calls")),
+            json!("[DONE]"),
+        ]
+    };
+    assert_eq!(findings(&stream_tools_case(), &stream_response(&events(later(json!({}))))), vec![]);
+    let fs = findings(&stream_tools_case(), &stream_response(&events(later(json!({"id": "call_1"})))));
+    assert_eq!(
+        only(&fs).lines().take(3).collect::<Vec<_>>(),
+        vec![
+            "  chunk 1, $.choices[0].delta.tool_calls[0]: a later delta of tool call 0 repeats its id",
+            "    --> cases/selftest/t.yaml:1",
+            "    rule: stream.tool_call_index (breaking) — a tool call's id and name come on its first delta only",
+        ]
+    );
+    assert_eq!(fs[0].severity, Severity::Breaking);
+}
+
+#[test]
+fn an_event_after_done_is_breaking_a_missing_done_spec() {
+    let mut after = conformant_stream();
+    after.push(chunk(json!({"content": "lost"}), Value::Null));
+    let fs = findings(&stream_case(), &stream_response(&after));
+    let done: Vec<_> = fs.iter().filter(|f| f.rule == "stream.done").collect();
+    assert_eq!((done.len(), done[0].severity), (1, Severity::Breaking));
+    let mut no_done = conformant_stream();
+    no_done.pop();
+    let fs = findings(&stream_case(), &stream_response(&no_done));
+    assert_eq!((fs.len(), fs[0].rule.as_str(), fs[0].severity), (1, "stream.done", Severity::Spec));
+}
+
+#[test]
+fn custom_tool_calls_are_accepted_and_broken_ones_caught() {
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    let custom = json!({"id": "call_1", "type": "custom", "custom": {"name": "grep", "input": "foo"}});
+    let message = json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [custom]});
+    assert_eq!(findings(&c, &json_response(200, completion(message.clone()))), vec![]);
+    let mut broken = message;
+    broken["tool_calls"][0]["custom"].as_object_mut().unwrap().remove("input");
+    let fs = findings(&c, &json_response(200, completion(broken)));
+    assert_eq!(
+        fs.iter().map(|f| (f.rule.as_str(), f.path.as_str(), f.severity)).collect::<Vec<_>>(),
+        vec![("schema.client", "$.choices[0].message.tool_calls[0].custom.input", Severity::Typed)]
+    );
+}
+
+#[test]
+fn openai_batch_example_nulls_pass_the_spec_tier() {
+    let c = case("request:\n  method: GET\n  path: batches/b\nexpect:\n  schema: batch\n");
+    let batch = json!({"id": "batch_abc123", "object": "batch", "endpoint": "/v1/completions", "model": "gpt-5", "errors": null,
+        "input_file_id": "file-abc123", "completion_window": "24h", "status": "completed", "output_file_id": "file-cvaTdG",
+        "error_file_id": "file-HOWS94", "created_at": 1711471533, "in_progress_at": 1711471538, "expires_at": 1711557933,
+        "finalizing_at": 1711493133, "completed_at": 1711493163, "failed_at": null, "expired_at": null, "cancelling_at": null,
+        "cancelled_at": null, "request_counts": {"total": 100, "completed": 95, "failed": 5}, "metadata": null});
+    assert_eq!(findings(&c, &json_response(200, batch.clone())), vec![]);
+    let mut wrong = batch;
+    wrong["failed_at"] = json!("never");
+    assert_eq!(only(&findings(&c, &json_response(200, wrong))).lines().next().unwrap(), "  $.failed_at: violates `anyOf`");
+}
+
+#[test]
+fn a_text_error_body_is_typed_a_text_success_body_breaking() {
+    let c = chat_case(json!({}), "  status: 404\n  schema: error\n");
+    let text = Observed::from_bytes(404, vec![("content-type".into(), "text/plain".into())], b"model not found");
+    let fs = findings(&c, &text);
+    assert_eq!((fs.len(), fs[0].rule.as_str(), fs[0].severity), (1, "body.json", Severity::Typed));
+    let c = chat_case(json!({}), "  schema: chat.completion\n");
+    let text = Observed::from_bytes(200, vec![("content-type".into(), "text/plain".into())], b"OK");
+    assert_eq!(findings(&c, &text)[0].severity, Severity::Breaking);
+}
+
+#[test]
+fn base64_embeddings_decode_to_whole_finite_float32s() {
+    let c = case("model: embedding\nrequest:\n  path: embeddings\n  body: {model: m, input: hi, encoding_format: base64}\nexpect:\n  status: 200\n");
+    let vector = |bytes: Vec<u8>| {
+        use base64::Engine;
+        json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": base64::engine::general_purpose::STANDARD.encode(bytes)}]})
+    };
+    let floats: Vec<u8> = [0.5f32, -1.25].iter().flat_map(|f| f.to_le_bytes()).collect();
+    assert_eq!(findings(&c, &json_response(200, vector(floats.clone()))), vec![]);
+    let cut = findings(&c, &json_response(200, vector(floats[..7].to_vec())));
+    assert_eq!(only(&cut).lines().next().unwrap(), "  $.data[0].embedding: the base64 vector is not a whole number of float32s");
+    let nan: Vec<u8> = [0.5f32, f32::NAN].iter().flat_map(|f| f.to_le_bytes()).collect();
+    assert_eq!(
+        only(&findings(&c, &json_response(200, vector(nan)))).lines().next().unwrap(),
+        "  $.data[0].embedding: float32 number 1 of the decoded vector is not finite"
     );
 }

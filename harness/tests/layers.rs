@@ -30,7 +30,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("transport", &["case", "target"]),
     ("pacing", &["target", "time", "transport"]),
     ("snapshot", &["outcome"]),
-    ("run", &["case", "check", "fixture", "outcome", "pacing", "rules", "schema", "secrets", "snapshot", "target", "transport", "time"]),
+    // The client drivers' evidence for a fixture (what the official SDKs did with it): run layer, beside fixture.
+    ("clients", &["fixture", "outcome"]),
+    ("run", &["case", "check", "clients", "fixture", "outcome", "pacing", "rules", "schema", "secrets", "snapshot", "target", "transport", "time"]),
     // consumers of outcomes
     ("report", &["case", "outcome", "rules", "time"]),
     ("record", &["case", "fixture", "outcome", "secrets", "sse", "target", "time"]),

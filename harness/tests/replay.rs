@@ -175,3 +175,32 @@ fn a_broken_case_does_not_stop_the_others() {
     );
     assert!(stdout.contains("2 outcomes: 1 pass, 1 error; 1 failing"), "{stdout}");
 }
+
+/// The `llama-cpp` target's fixtures were all captured from the running server (scripts/llama-cpp/record.sh):
+/// each says `recorded`, on loopback, naming llama-cpp-python and its version; and every case the target does
+/// not skip has one.
+#[test]
+fn llama_cpp_fixtures_are_recorded_from_the_server() {
+    let root = default_root();
+    let suite = Suite::load(&root).unwrap_or_else(|e| panic!("{e}"));
+    let target = suite.target("llama-cpp").expect("cases/targets.yaml has llama-cpp");
+    let mut recorded = 0;
+    for c in &suite.cases {
+        let (feature, id) = (&c.case.feature, &c.case.id);
+        let rel = compat::fixture::fixture_path(&target.fixtures_dir(), feature, id);
+        let fixture = compat::fixture::load_fixture(&root, &rel).unwrap_or_else(|e| panic!("{e}"));
+        match (target.skip_reason(feature, id), fixture) {
+            (Some(_), _) => {}
+            (None, None) => panic!("{rel} is missing: re-record with scripts/llama-cpp/record.sh"),
+            (None, Some(f)) => match f.origin {
+                compat::outcome::Origin::Recorded { base_url, server, .. } => {
+                    assert!(base_url.starts_with("http://127.0.0.1:"), "{rel}: {base_url}");
+                    assert!(server.as_deref().is_some_and(|s| s.starts_with("llama-cpp-python 0.3.")), "{rel}: {server:?}");
+                    recorded += 1;
+                }
+                other => panic!("{rel} is {}, not recorded", other.kind()),
+            },
+        }
+    }
+    assert!(recorded >= 30, "only {recorded} recorded fixtures");
+}

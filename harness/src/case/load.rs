@@ -63,6 +63,9 @@ pub fn discover(root: &Path) -> Result<Vec<String>, Diagnostic> {
         if !feature.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             continue; // files directly under cases/ (targets.yaml, the case schema) are not cases
         }
+        if feature.file_name() == "expectations" {
+            continue; // per-target expectations files (see `case::expectations`), not cases
+        }
         let dir = feature.path();
         for entry in std::fs::read_dir(&dir).map_err(|e| io_err(&dir, e))? {
             let path: PathBuf = entry.map_err(|e| io_err(&dir, e))?.path();

@@ -6,6 +6,7 @@
 //! ([`crate::run`]) consumes these types; nothing here knows how a request is sent.
 
 mod assertion;
+pub mod expectations;
 pub mod features;
 pub mod load;
 mod path;
@@ -59,6 +60,10 @@ pub struct Case {
     /// Run the case this many times; the verdict needs every run to agree (pass^k). Default 1.
     #[serde(default = "default_repeat")]
     pub repeat: u32,
+    /// Known divergences declared outside the case, in per-target expectations files
+    /// (`cases/expectations/<target>.yaml`), merged in by the suite loader. Not part of the case format.
+    #[serde(skip)]
+    pub expected: Vec<expectations::Expected>,
 }
 
 fn default_role() -> String {
@@ -92,9 +97,13 @@ impl Case {
         Case { request: step.request.clone(), expect: step.expect.clone(), steps: Vec::new(), ..self.clone() }
     }
 
-    /// The known divergences declared for `target`.
-    pub fn known_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = (usize, &'a Spanned<KnownDivergence>)> + 'a {
-        self.known_divergences.iter().enumerate().filter(move |(_, k)| k.value.targets.iter().any(|t| t == target))
+    /// The known divergences declared for `target`: the case's own, then those of expectations files, each
+    /// with its index (expectations number on after the case's entries) and the file declaring it when that
+    /// is not the case file.
+    pub fn known_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = (usize, Option<&'a str>, &'a Spanned<KnownDivergence>)> + 'a {
+        let own = self.known_divergences.iter().map(|k| (None, k));
+        let expected = self.expected.iter().map(|e| (Some(e.file.as_str()), &e.divergence));
+        own.chain(expected).enumerate().filter(move |(_, (_, k))| k.value.targets.iter().any(|t| t == target)).map(|(i, (f, k))| (i, f, k))
     }
 }
 

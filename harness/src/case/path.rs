@@ -112,8 +112,10 @@ impl PathPattern {
     }
 
     /// Whether a concrete path (as findings print them) matches this pattern.
+    /// A finding of an assertion that found nothing keeps the assertion's own `[*]` in its path; such a step
+    /// is matched by `[*]` in the pattern only.
     pub fn matches(&self, concrete: &str) -> bool {
-        match parse_segments(concrete, false) {
+        match parse_segments(concrete, true) {
             Ok(path) => path.len() == self.segments.len() && self.segments.iter().zip(&path).all(|(p, c)| *p == Segment::Any || p == c),
             Err(_) => false,
         }
@@ -215,6 +217,9 @@ mod tests {
         let q = PathPattern::parse(r#"$["a.b"][*]"#).unwrap();
         assert!(q.matches(r#"$["a.b"][2]"#));
         assert!(PathPattern::parse("$").unwrap().matches("$"));
+        // An assertion path that found nothing keeps its `[*]`: only a `[*]` in the pattern matches it.
+        assert!(p.matches("$.choices[0].delta.tool_calls[*].index"));
+        assert!(!PathPattern::parse("$.a[0]").unwrap().matches("$.a[*]"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::case::{Case, ObjectKind};
 use crate::outcome::{Finding, ObservedBody};
-use crate::rules;
+use crate::rules::{self, Severity};
 use crate::schema::{SchemaSet, Tier, Violation};
 use crate::sse::Leftover;
 
@@ -128,11 +128,17 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
                     ObservedBody::Text { text, .. } => format!("{:?}", text.chars().take(80).collect::<String>()),
                     _ => "an event stream".to_owned(),
                 };
-                ev.findings.push(
-                    Finding::new(&rules::BODY_JSON, "$", "the body is not JSON")
-                        .expecting(case.expect.schema.map_or("a JSON body".into(), |k| format!("a JSON {k} object")), actual)
-                        .why("the SDKs parse every non-streamed body as JSON"),
-                );
+                let finding = Finding::new(&rules::BODY_JSON, "$", "the body is not JSON")
+                    .expecting(case.expect.schema.map_or("a JSON body".into(), |k| format!("a JSON {k} object")), actual);
+                // On an error status the SDKs still raise the error class of the status with the body's text in
+                // the message (both drivers show it); only `error.body`'s typed shape is lost.
+                ev.findings.push(if success {
+                    finding.why("the SDKs parse every non-streamed body as JSON")
+                } else {
+                    finding
+                        .with_severity(Severity::Typed)
+                        .why("the SDKs raise the status's error class with the text as message; `.body` is not the typed error object")
+                });
             }
             None
         }
@@ -177,6 +183,9 @@ fn violation_finding(v: Violation) -> Finding {
     let mut f =
         Finding::new(rule, v.path, message).detail(format!("{} tier, {} › {}", v.tier.name(), v.object, v.rule)).expecting(v.expected, v.actual);
     f.why = v.why;
+    if v.typed {
+        f.severity = Severity::Typed;
+    }
     f
 }
 

@@ -57,6 +57,9 @@ fn tool_arguments(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     for (c, choice) in response_choices(response) {
         let calls = choice.pointer("/message/tool_calls").and_then(Value::as_array).into_iter().flatten();
         for (k, call) in calls.enumerate() {
+            if call.get("type").and_then(Value::as_str) == Some("custom") {
+                continue; // a custom tool call has free-form `custom.input`, no function arguments to parse
+            }
             let path = format!("$.choices[{c}].message.tool_calls[{k}].function");
             let name = call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default();
             let Some(tool) = tools.iter().find(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name)) else {
@@ -192,7 +195,10 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     let data: Vec<&Value> = response.get("data").and_then(Value::as_array).into_iter().flatten().collect();
     let mut indexes: Vec<i64> = data.iter().map(|d| d["index"].as_i64().unwrap_or(-1)).collect();
     indexes.sort_unstable();
-    if indexes != (0..inputs as i64).collect::<Vec<_>>() {
+    // A missing `index` is the client schema's finding (typed: the SDKs return the vectors in order); here only
+    // the count can then be checked.
+    let unindexed = data.iter().any(|d| d.get("index").and_then(Value::as_i64).is_none());
+    if (unindexed && data.len() != inputs) || (!unindexed && indexes != (0..inputs as i64).collect::<Vec<_>>()) {
         out.push(
             Finding::new(&rules::SEMANTIC_EMBEDDINGS, "$.data", format!("{inputs} inputs, {} embeddings", data.len()))
                 .expecting(format!("{inputs} embeddings with indexes 0..{inputs}"), format!("indexes {indexes:?}"))
@@ -205,7 +211,47 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     for (i, item) in data.iter().enumerate() {
         let len = match &item["embedding"] {
             Value::Array(v) => Some(v.len()),
-            Value::String(b64) => base64::engine::general_purpose::STANDARD.decode(b64).ok().map(|bytes| bytes.len() / 4),
+            Value::String(b64) => match base64::engine::general_purpose::STANDARD.decode(b64) {
+                // The SDKs decode the string as little-endian float32s (numpy.frombuffer, Float32Array).
+                Ok(bytes) if bytes.len() % 4 == 0 => {
+                    let floats = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                    if let Some(k) = floats.clone().position(|f| !f.is_finite()) {
+                        out.push(
+                            Finding::new(
+                                &rules::SEMANTIC_EMBEDDINGS,
+                                format!("$.data[{i}].embedding"),
+                                format!("float32 number {k} of the decoded vector is not finite"),
+                            )
+                            .expecting("finite float32s", "NaN or infinity")
+                            .detail("a base64 embedding decodes to finite little-endian float32s")
+                            .why("similarity search over a vector holding NaN or infinity returns garbage"),
+                        );
+                    }
+                    Some(bytes.len() / 4)
+                }
+                Ok(bytes) => {
+                    out.push(
+                        Finding::new(
+                            &rules::SEMANTIC_EMBEDDINGS,
+                            format!("$.data[{i}].embedding"),
+                            "the base64 vector is not a whole number of float32s",
+                        )
+                        .expecting("a multiple of 4 bytes", format!("{} bytes", bytes.len()))
+                        .detail("a base64 embedding decodes to little-endian float32s")
+                        .why("the SDKs' decoders raise on it (numpy.frombuffer: buffer size must be a multiple of element size)"),
+                    );
+                    None
+                }
+                Err(e) => {
+                    out.push(
+                        Finding::new(&rules::SEMANTIC_EMBEDDINGS, format!("$.data[{i}].embedding"), format!("the vector string is not base64: {e}"))
+                            .expecting("base64 of little-endian float32s", compact(&item["embedding"], 60))
+                            .detail("a base64 embedding decodes to little-endian float32s")
+                            .why("the SDKs base64-decode it and raise"),
+                    );
+                    None
+                }
+            },
             _ => None,
         };
         let Some(len) = len else { continue }; // the schema reports a missing or malformed vector

@@ -51,9 +51,11 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: 
         if done_at.is_some() {
             out.findings.push(
                 Finding::new(&rules::STREAM_DONE, "$", "an event follows `[DONE]`")
+                    .with_severity(Severity::Breaking)
                     .expecting("nothing after data: [DONE]", compact(&Value::String(event.data.clone()), 80))
                     .in_chunk(i)
-                    .detail("the stream ends with data: [DONE]"),
+                    .detail("the stream ends with data: [DONE]")
+                    .why("both SDKs stop reading at [DONE]: what follows never reaches the caller (openai-python, openai-node drivers)"),
             );
         }
         match serde_json::from_str::<Value>(&event.data) {
@@ -82,6 +84,7 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: 
     same_field(&numbered, &rules::STREAM_OBJECT, "object", &mut out.findings);
     tool_call_indexes(&numbered, &mut out.findings);
     usage(&numbered, case, &mut out.findings);
+    roles(&numbered, out.truncated, &mut out.findings);
     if !out.truncated {
         if done_at.is_none() {
             out.findings.push(
@@ -105,12 +108,18 @@ fn same_field(chunks: &[(usize, Value)], rule: &Rule, field: &str, out: &mut Vec
     let Some((_, first)) = chunks.first() else { return };
     let expected = &first[field];
     if let Some((i, c)) = chunks.iter().find(|(_, c)| &c[field] != expected) {
-        out.push(
-            Finding::new(rule, format!("$.{field}"), format!("`{field}` changes within the stream"))
-                .expecting(compact(expected, 80), compact(&c[field], 80))
-                .in_chunk(*i)
-                .detail(format!("every chunk carries the same `{field}`")),
-        );
+        let finding = Finding::new(rule, format!("$.{field}"), format!("`{field}` changes within the stream"))
+            .expecting(compact(expected, 80), compact(&c[field], 80))
+            .in_chunk(*i)
+            .detail(format!("every chunk carries the same `{field}`"));
+        out.push(if field == "object" {
+            // Measured by the drivers: openai-python's stream helper skips such a chunk, and its text is lost.
+            finding
+                .with_severity(Severity::Breaking)
+                .why("openai-python's stream helper drops a chunk whose `object` is not chat.completion.chunk: its delta is lost")
+        } else {
+            finding
+        });
     }
 }
 
@@ -155,9 +164,42 @@ fn finish_reasons(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
         if count == 0 {
             out.push(
                 Finding::new(&rules::STREAM_FINISH_REASON, "$.choices[*].finish_reason", format!("choice {index} never gets a finish_reason"))
+                    .with_severity(Severity::Breaking)
                     .expecting("one non-null finish_reason", "none")
                     .detail("each choice ends with exactly one finish_reason")
-                    .why("clients learn why generation stopped (length, tool_calls) only from finish_reason"),
+                    .why("openai-node's stream helper raises `missing finish_reason for choice N` at the final completion"),
+            );
+        }
+    }
+}
+
+/// Each choice's role comes on exactly one delta: openai-python's stream helper concatenates repeated roles
+/// (`assistantassistant…`), and openai-node's raises `missing role for choice N` when none came.
+fn roles(chunks: &[(usize, Value)], truncated: bool, out: &mut Vec<Finding>) {
+    let mut seen: BTreeMap<i64, Vec<usize>> = BTreeMap::new(); // choice -> chunks carrying a role
+    for (i, chunk) in chunks {
+        for choice in choices(chunk) {
+            let entry = seen.entry(choice["index"].as_i64().unwrap_or(-1)).or_default();
+            if choice["delta"].get("role").and_then(Value::as_str).is_some_and(|r| !r.is_empty()) {
+                entry.push(*i);
+            }
+        }
+    }
+    for (index, with_role) in seen {
+        if with_role.len() > 1 {
+            out.push(
+                Finding::new(&rules::STREAM_ROLE, "$.choices[*].delta.role", format!("choice {index} gets its role on {} deltas", with_role.len()))
+                    .expecting("role on the first delta only", format!("role on chunks {with_role:?}"))
+                    .in_chunk(with_role[1])
+                    .detail("a choice's role comes once, on its first delta")
+                    .why("openai-python's stream helper concatenates the roles: the final message's role is `assistantassistant…`"),
+            );
+        } else if with_role.is_empty() && !truncated {
+            out.push(
+                Finding::new(&rules::STREAM_ROLE, "$.choices[*].delta.role", format!("choice {index} never gets a role"))
+                    .expecting("role on the first delta", "none")
+                    .detail("a choice's role comes once, on its first delta")
+                    .why("openai-node's stream helper raises `missing role for choice N` at the final completion"),
             );
         }
     }
@@ -179,15 +221,37 @@ fn tool_call_indexes(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
                 let Some(index) = call.get("index").and_then(Value::as_i64) else { continue }; // schema reports it
                 let seen = started.entry(choice_index).or_default();
                 if seen.contains(&index) {
+                    // openai-python's helper concatenates every string of a later delta but `index` and `type`.
+                    let repeats: Vec<&str> = [("id", call.get("id")), ("function.name", call["function"].get("name"))]
+                        .into_iter()
+                        .filter(|(_, v)| v.and_then(Value::as_str).is_some_and(|s| !s.is_empty()))
+                        .map(|(n, _)| n)
+                        .collect();
+                    if !repeats.is_empty() {
+                        out.push(
+                            Finding::new(
+                                &rules::STREAM_TOOL_CALL_INDEX,
+                                format!("$.choices[{pos}].delta.tool_calls[{k}]"),
+                                format!("a later delta of tool call {index} repeats its {}", repeats.join(" and ")),
+                            )
+                            .with_severity(Severity::Breaking)
+                            .expecting("id and function.name on the first delta of each index only", compact(call, 120))
+                            .in_chunk(*i)
+                            .detail("a tool call's id and name come on its first delta only")
+                            .why("openai-python's stream helper concatenates them (`call_1call_1`, `get_weatherget_weather`)"),
+                        );
+                    }
                     continue;
                 }
                 let path = format!("$.choices[{pos}].delta.tool_calls[{k}]");
                 if index != seen.len() as i64 {
                     out.push(
                         Finding::new(&rules::STREAM_TOOL_CALL_INDEX, format!("{path}.index"), "tool-call indexes do not count up from 0")
+                            .with_severity(Severity::Breaking)
                             .expecting(seen.len().to_string(), index.to_string())
                             .in_chunk(*i)
-                            .detail("tool calls of a choice are numbered 0, 1, 2… in order of their first delta"),
+                            .detail("tool calls of a choice are numbered 0, 1, 2… in order of their first delta")
+                            .why("the SDK helpers index a list by it: openai-python raises IndexError, openai-node a TypeError"),
                     );
                 }
                 let named = call["function"].get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
@@ -275,7 +339,7 @@ pub fn reassemble(chunks: &[Value]) -> Value {
                             merge_call(&mut a.calls, call);
                         }
                     }
-                    ("content" | "refusal" | "reasoning_content", Value::String(s)) => {
+                    ("content" | "refusal" | "reasoning_content" | "role", Value::String(s)) => {
                         let slot = a.message.entry(key.clone()).or_insert(Value::String(String::new()));
                         match slot {
                             Value::String(existing) => existing.push_str(s),

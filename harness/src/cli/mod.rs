@@ -4,8 +4,10 @@ pub mod bench;
 pub mod bench_pacing;
 pub mod coverage;
 pub mod diff;
+pub mod expectations;
 pub mod rules;
 pub mod run;
+pub mod serve;
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// fixture), `all` (replace). Keys are redacted; errors are never recorded.
     #[arg(long, default_value = "none", requires_if("missing", "live"), requires_if("all", "live"))]
     record: compat::record::RecordMode,
+    /// Live, with --record: the server software and version that answers (`llama-cpp-python 0.3.36`), kept in
+    /// each recorded fixture's origin as `server`.
+    #[arg(long, requires = "live")]
+    server: Option<String>,
     /// Validate the spec tier against this official OpenAPI document instead of the project's schemas.
     #[arg(long)]
     spec: Option<PathBuf>,
@@ -197,7 +201,8 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     if let Some(b) = &baseline {
         compat::outcome::carry_night_counts(&mut outcomes, &b.outcomes);
     }
-    let recorded = compat::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref());
+    let recorded =
+        compat::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref(), args.server.as_deref());
     for r in &recorded {
         println!("{r}");
     }

@@ -121,6 +121,10 @@ pub enum Origin {
         model: String,
         /// The base URL it was captured from.
         base_url: String,
+        /// The server software and its version (`llama-cpp-python 0.3.36`), as the recording run was told
+        /// (`compat run --record … --server …`); absent when it was not, as for a hosted API that does not say.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
     },
 }
 

@@ -121,10 +121,13 @@ pub struct RunError {
 /// A declared known divergence and whether this run observed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnownStatus {
-    /// Its index in the case's `known_divergences`.
+    /// Its index in the case's `known_divergences`; entries of an expectations file number on after those.
     pub index: usize,
-    /// Line of its entry in the case file.
+    /// Line of its entry in the case file, or in `file`.
     pub line: u64,
+    /// The expectations file declaring it (`cases/expectations/<target>.yaml`); absent when the case file does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// The declaration.
     pub divergence: KnownDivergence,
     /// How many findings it explains.
@@ -285,6 +288,32 @@ pub struct Outcome {
     /// pass^k, for cases with `repeat` > 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<Repeats>,
+    /// What the official SDKs did with this very fixture (replay only; `drivers/evidence.json`, written by the
+    /// agreement test), one entry per client driver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientRun>,
+}
+
+/// What one official SDK did with a response, as its client driver (`drivers/`) classified it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRun {
+    /// The driver and its SDK version, e.g. `openai-python 3.60.0`.
+    pub driver: String,
+    /// `ok`, `degraded` (data lost or changed, wrong error class, the server's message missing) or `breaks`.
+    pub outcome: String,
+    /// Each SDK call the driver made.
+    pub calls: Vec<ClientCall>,
+}
+
+/// One SDK call of a client driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientCall {
+    /// The call, e.g. `chat.completions.stream().get_final_completion()`.
+    pub call: String,
+    /// `ok`, `degraded` or `breaks`.
+    pub outcome: String,
+    /// The exception text or what differed from the wire.
+    pub detail: String,
 }
 
 impl Outcome {
@@ -312,6 +341,7 @@ impl Outcome {
             snapshot: None,
             timing: Timing::default(),
             repeats: None,
+            clients: Vec::new(),
         }
     }
 
@@ -341,6 +371,7 @@ impl Outcome {
             snapshot: None,
             timing: Timing::default(),
             repeats: None,
+            clients: Vec::new(),
         }
     }
 
@@ -389,9 +420,10 @@ pub fn decide_with(
 ) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
     let mut known: Vec<KnownStatus> = case
         .known_for(target)
-        .map(|(index, k)| KnownStatus {
+        .map(|(index, file, k)| KnownStatus {
             index,
             line: k.referenced.line(),
+            file: file.map(str::to_owned),
             divergence: k.value.clone(),
             observed: 0,
             due: due(index, &k.value),

@@ -121,7 +121,7 @@ fn filters(out: &mut String, results: &Results) {
         let _ = writeln!(out, "<label class=\"v v-{v}\"><input type=\"checkbox\" name=\"verdict\" value=\"{v}\" checked> {} {v}</label>", v.symbol());
     }
     let _ = writeln!(out, "</fieldset>\n<fieldset><legend>severity</legend>");
-    for (value, label) in [("breaking", "breaking"), ("spec", "spec"), ("none", "none")] {
+    for (value, label) in [("breaking", "breaking"), ("typed", "typed"), ("spec", "spec"), ("none", "none")] {
         let _ = writeln!(out, "<label><input type=\"checkbox\" name=\"severity\" value=\"{value}\" checked> {label}</label>");
     }
     let _ = writeln!(out, "</fieldset>\n<label>feature <select name=\"feature\"><option value=\"\">all</option>");

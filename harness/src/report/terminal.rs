@@ -93,8 +93,9 @@ pub fn render_outcome(o: &Outcome) -> String {
         if k.observed == 0 && !k.due {
             let _ = writeln!(out, "  not due: `{what}` was not observed, and shows only sometimes — {}", d.reason);
         } else if k.observed == 0 {
-            let _ = writeln!(out, "  fixed: known divergence `{what}` ({}:{}) was not observed — {}; {}", o.file, k.line, d.reason, d.link);
-            let _ = writeln!(out, "    if the target really changed, remove the entry from the case (or update the fixture)");
+            let file = k.file.as_deref().unwrap_or(&o.file);
+            let _ = writeln!(out, "  fixed: known divergence `{what}` ({file}:{}) was not observed — {}; {}", k.line, d.reason, d.link);
+            let _ = writeln!(out, "    if the target really changed, remove the entry from {file} (or update the fixture)");
         } else if o.verdict == Verdict::Known {
             let _ = writeln!(out, "  known: `{what}` — {} ({})", d.reason, d.link);
         }

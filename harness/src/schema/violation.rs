@@ -35,6 +35,9 @@ pub struct Violation {
     pub actual: String,
     /// Why it matters, from the nearest `x-why` of the client tier.
     pub why: Option<String>,
+    /// The nearest `x-severity` of the client tier says `typed`: the SDKs return such a response whole and only
+    /// their types are broken (measured by the client drivers, `drivers/`), so the finding is `typed`, not breaking.
+    pub typed: bool,
 }
 
 /// Appends the violations `error` stands for to `out`.
@@ -74,7 +77,18 @@ pub(super) fn flatten(error: &ValidationError<'_>, root: &Value, start: &str, ti
         ValidationErrorKind::OneOfMultipleValid { .. } => ("exactly one matching schema".into(), "several match".into()),
         _ => (error.to_string(), compact(instance, 120)),
     };
-    out.push(Violation { tier, object, path, rule: trail.rule(&keyword), keyword, schema_path, expected, actual, why: trail.why });
+    out.push(Violation {
+        tier,
+        object,
+        path,
+        rule: trail.rule(&keyword),
+        keyword,
+        schema_path,
+        expected,
+        actual,
+        why: trail.why,
+        typed: trail.typed,
+    });
 }
 
 /// What walking a schema path found: the nearest title, the steps after it, and the nearest `x-why`.
@@ -82,6 +96,7 @@ struct Trail {
     title: Option<String>,
     steps: Vec<String>,
     why: Option<String>,
+    typed: bool,
 }
 
 impl Trail {
@@ -95,7 +110,7 @@ impl Trail {
 
 /// Follows `schema_path` through `root` (jumping at each `$ref`), noting titles, property names and `x-why`s.
 fn walk(root: &Value, start: &str, schema_path: &str) -> Trail {
-    let mut trail = Trail { title: None, steps: Vec::new(), why: None };
+    let mut trail = Trail { title: None, steps: Vec::new(), why: None, typed: false };
     let mut node = root;
     let segments: Vec<String> = schema_path.split('/').skip(1).map(unescape).collect();
     let mut i = 0;
@@ -122,6 +137,9 @@ fn walk(root: &Value, start: &str, schema_path: &str) -> Trail {
         }
         if let Some(w) = node.get("x-why").and_then(Value::as_str) {
             trail.why = Some(w.to_owned());
+        }
+        if let Some(sev) = node.get("x-severity").and_then(Value::as_str) {
+            trail.typed = sev == "typed";
         }
         i += 1;
     }

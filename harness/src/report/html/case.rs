@@ -47,6 +47,7 @@ pub(super) fn render(out: &mut String, o: &Outcome) {
     }
     findings(out, o);
     known(out, o);
+    clients(out, o);
     snapshot(out, o);
     if !o.extensions.is_empty() {
         let items: Vec<String> = o.extensions.iter().map(|e| format!("<code>{}</code>", esc(e))).collect();
@@ -71,7 +72,10 @@ fn where_line(out: &mut String, o: &Outcome) {
     if let Some(f) = &o.fixture {
         let origin = match &f.origin {
             Origin::Synthesized { basis } => format!("synthesized from {}", linkify(basis)),
-            Origin::Recorded { date, model, base_url } => format!("recorded {} from {} with {}", esc(date), esc(base_url), esc(model)),
+            Origin::Recorded { date, model, base_url, server } => {
+                let by = server.as_deref().map(|s| format!("{} at ", esc(s))).unwrap_or_default();
+                format!("recorded {} from {by}{} with {}", esc(date), esc(base_url), esc(model))
+            }
         };
         parts.push(format!("fixture <code>{}</code> ({origin})", esc(&f.path)));
     }
@@ -214,9 +218,30 @@ fn known(out: &mut String, o: &Outcome) {
             esc(&what),
             esc(&d.reason),
             linkify(&d.link),
-            esc(&o.file),
+            esc(k.file.as_deref().unwrap_or(&o.file)),
             k.line
         );
+    }
+    let _ = writeln!(out, "</ul>");
+}
+
+/// What each official SDK did with this fixture (the client drivers' evidence, replay only).
+fn clients(out: &mut String, o: &Outcome) {
+    if o.clients.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h3>What the official SDKs did</h3>\n<ul class=\"clients\">");
+    for c in &o.clients {
+        let calls: Vec<String> = c
+            .calls
+            .iter()
+            .map(|k| {
+                let detail = if k.detail.is_empty() { String::new() } else { format!(": {}", esc(&k.detail)) };
+                format!("<li><code>{}</code> <span class=\"client-{}\">{}</span>{detail}</li>", esc(&k.call), esc(&k.outcome), esc(&k.outcome))
+            })
+            .collect();
+        let _ =
+            writeln!(out, "<li><b>{}</b>: <span class=\"client-{1}\">{1}</span><ul>{2}</ul></li>", esc(&c.driver), esc(&c.outcome), calls.join(""));
     }
     let _ = writeln!(out, "</ul>");
 }
