@@ -135,7 +135,10 @@ pub fn client(timeouts: &Timeouts, proxy: Proxy) -> Arc<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(timeouts.connect())
-        .pool_idle_timeout(Duration::from_secs(30))
+        // No idle connections kept: the client is shared by the whole process, and a pooled connection belongs
+        // to the tokio runtime that opened it — reused from another runtime (each test has its own) it fails and
+        // costs a retry. A paced live run gains nothing from keep-alive; replay starts a server per case.
+        .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none());
     builder = builder.no_proxy(); // reqwest would read the variables itself, without the loopback rule
     if proxy == Proxy::FromEnv {
