@@ -22,6 +22,7 @@ pub mod clients;
 pub mod collect;
 pub mod diagnostic;
 pub mod fixture;
+pub mod import;
 pub mod outcome;
 pub mod pacing;
 pub mod plan;

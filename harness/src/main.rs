@@ -28,6 +28,8 @@ enum Command {
     Coverage(cli::coverage::CoverageArgs),
     /// Benchmarks whose figures the README quotes.
     Bench(cli::bench::BenchArgs),
+    /// Check recorded traffic (VCR cassettes, HAR files, raw JSON/SSE bodies) without writing a case.
+    Check(cli::check::CheckArgs),
     /// Print the rule table (every rule id, its severity and why it matters); --write puts it into README.md.
     Rules(cli::rules::RulesArgs),
     /// Compare two results.json files: regressions, fixes, new and removed cases; fails on a regression.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(&root, args),
         Command::Coverage(args) => cli::coverage::run(&root, args),
         Command::Bench(args) => cli::bench::run(&root, args),
+        Command::Check(args) => cli::check::run(args),
         Command::Diff(args) => cli::diff::run(&root, args),
         Command::Expectations(args) => cli::expectations::run(&root, args),
         Command::Serve(args) => cli::serve::run(&root, args),

@@ -77,7 +77,7 @@ pub fn plan(suite: &Suite, targets: &[&Target], mode: Mode) -> Vec<PlannedTrial>
             let name = trial_name(&target.name, &loaded.case.feature, &loaded.case.id);
             let reason = match mode {
                 Mode::Live => target.live_skip_reason(&loaded.case.feature, &loaded.case.id),
-                Mode::Replay => target.skip_reason(&loaded.case.feature, &loaded.case.id),
+                Mode::Replay | Mode::Recorded => target.skip_reason(&loaded.case.feature, &loaded.case.id),
             };
             let skipped = reason.map(|r| skipped_outcome(loaded, &target.name, r, mode));
             plan.push(PlannedTrial::Case { name, target: (*target).clone(), case: loaded.clone(), skipped });

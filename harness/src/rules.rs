@@ -127,6 +127,9 @@ rules! {
     SEMANTIC_MODEL = "semantic.model", Spec, "",
         "the answer's `model` is the requested one or a dated snapshot of it (`gpt-4o-mini-2024-07-18`); a `models/` prefix is reported",
         "code that keys cost tables, logs or routing on response.model sees a name it was not configured with";
+    SEMANTIC_MODEL_ID = "semantic.model_id", Spec, "",
+        "a model object's `id` is the name callers send, not the resource name `models/…` (`compat check`; cases assert it)",
+        "code compares listed ids with the names it sends as `model`, and the prefix fails that comparison";
     STEP_CAPTURE = "step.capture", Breaking, "",
         "in a multi-step case, each capture finds a value in its step's answer (later steps are not sent without it)",
         "a client loop takes the id, tool call or signature from this answer to make its next request";

@@ -36,6 +36,10 @@ mod sequence; // multi-step cases (issue 11)
 /// Key sent by cases with `auth: invalid`.
 pub const INVALID_KEY: &str = "compat-harness-invalid-key";
 
+/// Why no case runs in [`Mode::Recorded`]: `compat check` builds those outcomes from recorded traffic
+/// ([`crate::import`]), never by running a case.
+const RECORDED_MODE: &str = "a case cannot run in recorded mode: that mode is `compat check`'s";
+
 /// What a run needs besides the case and target. Build once per run.
 #[derive(Clone)]
 pub struct RunContext {
@@ -112,7 +116,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     let mut outcome = Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode);
     let skip = match ctx.mode {
         Mode::Live => target.live_skip_reason(&case.feature, &case.id),
-        Mode::Replay => target.skip_reason(&case.feature, &case.id),
+        Mode::Replay | Mode::Recorded => target.skip_reason(&case.feature, &case.id),
     };
     if let Some(reason) = skip {
         outcome.verdict = Verdict::Skipped;
@@ -144,6 +148,10 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
             }
         },
         Mode::Live => None,
+        Mode::Recorded => {
+            outcome.set_error(ErrorKind::Config, RECORDED_MODE, None);
+            return outcome;
+        }
     };
 
     // The checks compare the answer with the request as sent, model names resolved for this target

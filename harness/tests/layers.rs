@@ -33,6 +33,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The client drivers' evidence for a fixture (what the official SDKs did with it): run layer, beside fixture.
     ("clients", &["fixture", "outcome"]),
     ("run", &["case", "check", "clients", "fixture", "outcome", "pacing", "rules", "schema", "secrets", "snapshot", "target", "transport", "time"]),
+    // recorded traffic in place of a run (`compat check`): parsed into exchanges, checked into outcomes
+    ("import", &["case", "check", "diagnostic", "outcome", "rules", "schema", "secrets", "sse"]),
     // consumers of outcomes
     ("report", &["case", "outcome", "rules", "time"]),
     ("record", &["case", "fixture", "outcome", "secrets", "sse", "target", "time"]),

@@ -169,7 +169,7 @@ fn choice_count(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn usage_total(response: &Value, out: &mut Vec<Finding>) {
+pub(crate) fn usage_total(response: &Value, out: &mut Vec<Finding>) {
     let Some(usage) = response.get("usage").filter(|u| u.is_object()) else { return };
     let count = |k: &str| usage.get(k).and_then(Value::as_i64);
     let (Some(prompt), Some(completion), Some(total)) = (count("prompt_tokens"), count("completion_tokens"), count("total_tokens")) else {
@@ -276,7 +276,7 @@ fn embeddings(request: &Value, response: &Value, out: &mut Vec<Finding>) {
 
 /// Each message's tool calls carry non-empty ids, no two alike. A missing or non-string id is left to the
 /// schema (client tier) and, in a stream, to `stream.tool_call_index`, so it is not reported twice.
-fn tool_call_ids(response: &Value, out: &mut Vec<Finding>) {
+pub(crate) fn tool_call_ids(response: &Value, out: &mut Vec<Finding>) {
     for (c, choice) in response_choices(response) {
         let calls = choice.pointer("/message/tool_calls").and_then(Value::as_array).into_iter().flatten();
         let mut seen: Vec<(&str, usize)> = Vec::new();

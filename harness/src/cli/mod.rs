@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_pacing;
+pub mod check;
 pub mod coverage;
 pub mod diff;
 pub mod expectations;

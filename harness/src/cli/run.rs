@@ -139,7 +139,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let names: Vec<String> = match (args.targets.is_empty(), mode) {
         (false, _) => args.targets.clone(),
         (true, Mode::Live) => vec!["gemini".into()],
-        (true, Mode::Replay) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
+        (true, Mode::Replay | Mode::Recorded) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
     };
     let mut targets = Vec::new();
     for name in &names {

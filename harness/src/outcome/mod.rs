@@ -44,6 +44,8 @@ pub enum Mode {
     Replay,
     /// Sent to the target's endpoint.
     Live,
+    /// Recorded traffic checked by `compat check` (nothing was sent).
+    Recorded,
 }
 
 /// Why a run broke.
@@ -91,7 +93,7 @@ macro_rules! names {
     };
 }
 
-names!(Mode { Replay => "replay", Live => "live" });
+names!(Mode { Replay => "replay", Live => "live", Recorded => "recorded" });
 names!(ErrorKind {
     Transport => "transport",
     Unreachable => "unreachable",

@@ -49,6 +49,10 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
     let case = &loaded.case;
     let fixtures = match ctx.mode {
         Mode::Live => None,
+        Mode::Recorded => {
+            outcome.set_error(ErrorKind::Config, super::RECORDED_MODE, None);
+            return outcome;
+        }
         Mode::Replay => {
             let path = fixture::fixture_path(&target.fixtures_dir(), &case.feature, &case.id);
             let loaded_fixtures = match fixture::load_fixtures(&ctx.root, &path) {

@@ -1,0 +1,243 @@
+//! Checking one [`RecordedExchange`] as a case run would: an in-memory case, [`check::evaluate`], an [`Outcome`].
+//!
+//! The case holds the request as recorded and expects the recorded status — so the status is never judged, no
+//! case says what it should have been — with the schema of the endpoint's object for a 2xx and the `error`
+//! object otherwise. Everything else a case run applies follows: both schema tiers, the stream invariants and
+//! the semantic checks (tool arguments against the request's tools, structured output against its
+//! `response_format`, usage totals, `n`, embeddings). What only a case can give — assertions, known divergences,
+//! snapshots — is not applied, and every outcome says so. A body the importer marks as a bare list of items
+//! (llama-stack keeps `GET models` as the model objects alone) is checked item by item, paths `$[i]…`, and
+//! never blamed for the list envelope the recorder dropped.
+//!
+//! One check stands in for what the models cases assert, since recorded traffic has no case:
+//! `semantic.model_id` (spec), a model object's `id` is not the resource name `models/<name>` where callers
+//! send and compare `<name>`. Where the request was not recorded, the semantic checks that need none still run
+//! (`semantic.usage`, and the non-empty, distinct tool-call ids of `semantic.tool_call_id`).
+//!
+//! The outcome is `check::<file stem>::<interaction index>`: target `check`, feature the file stem.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::RecordedExchange;
+use crate::case::{AuthMode, Case, Expect, Method, ObjectKind, Request};
+use crate::check::{self, Observed};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, Mode, ObservedBody, Outcome, SentRequest};
+use crate::rules;
+use crate::schema::SchemaSet;
+use crate::secrets::Redactor;
+use crate::sse::SseEvent;
+
+/// The pseudo-target of recorded-traffic outcomes.
+pub const TARGET: &str = "check";
+
+/// What `compat check` does not apply, said on every outcome.
+pub const NOT_CHECKED: &str = "not checked (they need a case): assertions, known divergences, snapshots";
+
+/// Checks `x` and returns its outcome (verdict `pass`, `diverges`, or `error` when the recording itself is cut).
+pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
+    let started = std::time::Instant::now();
+    let case = in_memory_case(x);
+    let mut outcome = Outcome::new(&case, &x.file, x.line, TARGET, Mode::Recorded);
+    let mut ev = evaluate(x, &case, &x.response, schemas);
+    if x.nulls_ambiguous {
+        // A `null` may stand for an absent key: a finding counts only when it holds either way.
+        let alt = evaluate(x, &case, &without_nulls(&x.response), schemas);
+        ev.findings.retain(|f| alt.findings.iter().any(|g| g.chunk == f.chunk && g.path == f.path));
+    }
+    let Evaluated { mut findings, extensions, chunks, reassembled, truncated } = ev;
+    outcome.exchange = Some(Exchange {
+        request: SentRequest { method: case.request.method, path: Redactor::new([""; 0]).text(&x.url), body: x.request.clone(), raw_body: None },
+        status: x.response.status,
+        content_type: x.response.header("content-type").map(str::to_owned),
+        body: x.response.body.clone(),
+        chunks,
+        reassembled,
+    });
+    outcome.extensions = extensions;
+    outcome.timing.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some((kind, fault)) = recording_fault(&x.response, truncated) {
+        outcome.set_error(kind, fault, None);
+        return outcome;
+    }
+    let (verdict, severity, known) = outcome::decide(&case, TARGET, &mut findings);
+    outcome.verdict = verdict;
+    outcome.severity = severity;
+    outcome.known = known;
+    outcome.findings = findings;
+    outcome
+}
+
+/// What the checks gave on one exchange.
+struct Evaluated {
+    findings: Vec<Finding>,
+    extensions: Vec<String>,
+    chunks: Vec<Value>,
+    reassembled: Option<Value>,
+    truncated: bool,
+}
+
+/// The checks of a case run (and the pending ones) on `response`, item by item for a bare list.
+fn evaluate(x: &RecordedExchange, case: &Case, response: &Observed, schemas: &SchemaSet) -> Evaluated {
+    let success = (200..300).contains(&response.status);
+    let mut out = Evaluated { findings: Vec::new(), extensions: Vec::new(), chunks: Vec::new(), reassembled: None, truncated: false };
+    match &response.body {
+        ObservedBody::Json { value: Value::Array(items) } if success && x.items => {
+            for (i, item) in items.iter().enumerate() {
+                let one = Observed { status: response.status, headers: response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
+                let at = |p: &str| format!("$[{i}]{}", p.strip_prefix('$').unwrap_or(p));
+                let ev = check::evaluate(case, &one, schemas);
+                for mut f in ev.findings.into_iter().chain(model_ids(x, item)) {
+                    f.path = at(&f.path);
+                    out.findings.push(f);
+                }
+                for e in ev.extensions {
+                    let e = format!("$[*]{}", e.strip_prefix('$').unwrap_or(&e));
+                    if !out.extensions.contains(&e) {
+                        out.extensions.push(e);
+                    }
+                }
+            }
+        }
+        _ => {
+            let ev = check::evaluate(case, response, schemas);
+            out.findings = ev.findings;
+            out.extensions = ev.extensions;
+            out.truncated = ev.truncated;
+            let subject = ev.reassembled.as_ref().or(match &response.body {
+                ObservedBody::Json { value } => Some(value),
+                _ => None,
+            });
+            if let Some(subject) = subject.filter(|_| success) {
+                out.findings.extend(model_ids(x, subject));
+                if !x.request_known && matches!(x.kind, ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk) {
+                    // The semantic checks that need no request (the others stay off: see the module docs).
+                    check::semantic::usage_total(subject, &mut out.findings);
+                    check::semantic::tool_call_ids(subject, &mut out.findings);
+                }
+            }
+            out.chunks = ev.chunks;
+            out.reassembled = ev.reassembled;
+        }
+    }
+    out
+}
+
+/// The response with every object member whose value is `null` removed (from the body, or from every chunk).
+fn without_nulls(o: &Observed) -> Observed {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip(v))).collect()),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    let body = match &o.body {
+        ObservedBody::Json { value } => ObservedBody::Json { value: strip(value) },
+        ObservedBody::Stream { events, truncated } => ObservedBody::Stream {
+            events: events
+                .iter()
+                .map(|e| match serde_json::from_str::<Value>(&e.data) {
+                    Ok(v) => SseEvent { data: strip(&v).to_string(), ..e.clone() },
+                    Err(_) => e.clone(),
+                })
+                .collect(),
+            truncated: *truncated,
+        },
+        other => other.clone(),
+    };
+    Observed { status: o.status, headers: o.headers.clone(), body }
+}
+
+/// The outcome's feature: the file's stem (`test_tool_calls` for `cassettes/test_tool_calls.yaml`).
+pub fn file_stem(file: &str) -> String {
+    Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or(file).to_owned()
+}
+
+fn in_memory_case(x: &RecordedExchange) -> Case {
+    let success = (200..300).contains(&x.response.status);
+    let schema = if success { x.kind } else { ObjectKind::Error };
+    let object = match &x.response.body {
+        ObservedBody::Json { value: Value::Array(_) } if success && x.items => {
+            format!("a bare list of {schema} objects, each checked as {schema}")
+        }
+        _ => schema.to_string(),
+    };
+    let method = match x.method.as_str() {
+        "GET" => Method::Get,
+        "DELETE" => Method::Delete,
+        _ => Method::Post,
+    };
+    let mut doc = format!("recorded traffic, checked by `compat check`; {NOT_CHECKED}");
+    for n in &x.notes {
+        doc.push_str("; ");
+        doc.push_str(n);
+    }
+    Case {
+        id: x.index.to_string(),
+        feature: file_stem(&x.file),
+        title: format!("interaction {}: {} {} → {object} (status {})", x.index, x.method, x.endpoint, x.response.status),
+        doc,
+        model: "chat".into(),
+        request: Request {
+            method,
+            path: x.endpoint.clone(),
+            body: x.request.clone(),
+            raw_body: None,
+            headers: Default::default(),
+            auth: AuthMode::Target,
+        },
+        expect: Expect { status: x.response.status, schema: Some(schema), assert: Vec::new(), semantic: x.request_known, snapshot: false },
+        known_divergences: Vec::new(),
+        expected: Vec::new(),
+        steps: Vec::new(),
+        repeat: 1,
+    }
+}
+
+fn is_html(o: &Observed) -> bool {
+    match &o.body {
+        ObservedBody::Text { text, content_type } => {
+            let start = text.trim_start().chars().take(15).collect::<String>().to_ascii_lowercase();
+            content_type.as_deref().is_some_and(|c| c.starts_with("text/html")) || start.starts_with("<!doctype html") || start.starts_with("<html")
+        }
+        _ => false,
+    }
+}
+
+/// What makes a recorded exchange say nothing about conformance, as a case run would classify it: a stream
+/// cut before its end, or an HTML page (a gateway or proxy answered, not the API).
+fn recording_fault(o: &Observed, stream_truncated: bool) -> Option<(ErrorKind, String)> {
+    if is_html(o) {
+        return Some((ErrorKind::Endpoint, format!("status {} with an HTML page instead of an API answer (a gateway or proxy fault)", o.status)));
+    }
+    stream_truncated.then(|| (ErrorKind::Truncated, "the recorded stream ends with neither [DONE] nor a finish_reason (cut short)".to_owned()))
+}
+
+/// `semantic.model_id` on a model object, or on every model of a list (see the module docs).
+fn model_ids(x: &RecordedExchange, subject: &Value) -> Vec<Finding> {
+    match x.kind {
+        ObjectKind::Model => model_id(subject, "$.id").into_iter().collect(),
+        ObjectKind::ModelList => subject
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, m)| model_id(m, &format!("$.data[{i}].id")))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn model_id(model: &Value, path: &str) -> Option<Finding> {
+    let id = model.get("id").and_then(Value::as_str)?;
+    let bare = id.strip_prefix("models/")?;
+    Some(
+        Finding::new(&rules::SEMANTIC_MODEL_ID, path, "the model's id is its resource name `models/…`, not the name callers send")
+            .expecting(format!("{bare:?}"), format!("{id:?}"))
+            .detail("a listed or retrieved model's id is the name sent as `model`")
+            .why(rules::SEMANTIC_MODEL_ID.why),
+    )
+}
