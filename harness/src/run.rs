@@ -100,11 +100,11 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     outcome
 }
 
-/// The redactor of a run on `target`: its key in live mode, nothing to hide in replay.
+/// The redactor of a run on `target`: its key in live mode, nothing to hide otherwise.
 fn redactor_for(ctx: &RunContext, target: &Target) -> Redactor {
     match ctx.mode {
         Mode::Live => Redactor::new(std::env::var(&target.config.auth.env).ok()),
-        Mode::Replay => Redactor::default(),
+        Mode::Replay | Mode::Recorded => Redactor::default(), // no key of ours was sent
     }
 }
 
