@@ -9,14 +9,23 @@
 //! - `429`, `500`, `502`, `503`, `504` and connection failures are retried up to `max_retries` times with
 //!   exponential backoff (`backoff_ms` doubling, capped) and jitter (each wait drawn from [½, 1] of its bound);
 //! - every other status, 4xx included, is returned as is: it is the endpoint's answer; so are timeouts (a
-//!   stalled endpoint is reported, not waited on again) and bodies cut for size.
+//!   stalled endpoint is reported, not waited on again) and bodies cut for size;
+//! - where the case expects a 4xx, a `500` (or any 5xx but the transient `502`, `503`, `504`) that comes back
+//!   with the same body twice, without asking for time, is not retried again: it is the endpoint's
+//!   deterministic answer to an invalid request, which the run layer judges as a `status` divergence;
+//! - a connection that fails (refused, DNS, TLS, connect timeout) before the target has answered anything
+//!   marks the target *unreachable*: that request is not retried, and every other request of the target —
+//!   waiting for its slot or sent later — returns at once as [`TransportError::NotSent`], so a wrong port
+//!   costs milliseconds, not the whole suite's backoff.
 //!
 //! Clock: tokio's, so tests run the budget on a paused clock. The caller counts `attempts` > 1 as a retry and
 //! marks a case that passed only after one as flaky.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::target::{Pacing, Timeouts};
@@ -29,6 +38,8 @@ pub struct Sent {
     pub response: Result<WireResponse, TransportError>,
     /// Requests made (1 + retries).
     pub attempts: u32,
+    /// The result is the failure that showed the target unreachable, or a request not sent because of it.
+    pub unreachable: bool,
     /// Time spent waiting rather than on the wire: for a concurrency permit, for a rate slot, and in backoff
     /// between attempts.
     pub queued: Duration,
@@ -40,12 +51,30 @@ pub struct Pacer {
     pacing: Pacing,
     in_flight: Semaphore,
     next_slot: Mutex<Instant>,
+    /// Some request of the target got a response head: a connect failure from now on is transient.
+    answered: AtomicBool,
+    /// Why the target is unreachable, once a connect failure before any answer showed it.
+    unreachable: OnceLock<String>,
+    /// Wakes the requests waiting for a slot when the target turns out unreachable.
+    gone: Notify,
 }
 
 impl Pacer {
     /// A pacer for a target's configuration.
     pub fn new(pacing: Pacing) -> Self {
-        Pacer { in_flight: Semaphore::new(pacing.concurrency.max(1) as usize), pacing, next_slot: Mutex::new(Instant::now()) }
+        Pacer {
+            in_flight: Semaphore::new(pacing.concurrency.max(1) as usize),
+            pacing,
+            next_slot: Mutex::new(Instant::now()),
+            answered: AtomicBool::new(false),
+            unreachable: OnceLock::new(),
+            gone: Notify::new(),
+        }
+    }
+
+    /// Why the target is unreachable, when a connect failure before any answer showed it.
+    pub fn unreachable(&self) -> Option<&str> {
+        self.unreachable.get().map(String::as_str)
     }
 
     /// No budget, no retries: one attempt per request.
@@ -61,20 +90,49 @@ impl Pacer {
     /// Sends `request`, waiting for a slot before each attempt and retrying retryable failures. The
     /// concurrency permit is held for an attempt only, not through the backoff after it.
     pub async fn send(&self, client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts) -> Sent {
+        self.send_expecting(client, request, timeouts, 200).await
+    }
+
+    /// [`Pacer::send`] for a case that expects status `expected`: where that is a 4xx, a 5xx repeated with an
+    /// identical body is the endpoint's answer and is not retried again (see the module's rules).
+    pub async fn send_expecting(&self, client: &reqwest::Client, request: &WireRequest, timeouts: &Timeouts, expected: u16) -> Sent {
         let mut attempts = 0;
+        let mut previous: Option<WireResponse> = None;
         let mut queued = Duration::ZERO;
         loop {
             let response = {
                 let waiting = Instant::now();
-                let _permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
-                self.wait_for_slot().await;
+                let waited = tokio::select! {
+                    biased;
+                    () = self.until_unreachable() => None,
+                    permit = async {
+                        let permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
+                        self.wait_for_slot().await;
+                        permit
+                    } => Some(permit),
+                };
                 queued += waiting.elapsed();
+                let (Some(_permit), None) = (waited, self.unreachable()) else {
+                    return self.not_sent(attempts, queued);
+                };
                 attempts += 1;
                 transport::send(client, request, timeouts).await
             };
+            match &response {
+                Ok(_) => self.answered.store(true, Ordering::SeqCst),
+                Err(e @ (TransportError::Connect(_) | TransportError::Tls(_))) if !self.answered.load(Ordering::SeqCst) => {
+                    // Nothing of this target ever answered: a wrong host, port or certificate, not a blip.
+                    if self.unreachable.set(e.to_string()).is_ok() {
+                        self.gone.notify_waiters();
+                    }
+                    return Sent { response, attempts, unreachable: true, queued };
+                }
+                Err(_) => {}
+            }
             let retries_left = attempts <= self.pacing.max_retries;
-            let Some(wait) = retry_wait(&response, attempts, &self.pacing).filter(|_| retries_left) else {
-                return Sent { response, attempts, queued };
+            let repeated = (400..500).contains(&expected) && is_repeated_answer(previous.as_ref(), &response, &self.pacing);
+            let Some(wait) = retry_wait(&response, attempts, &self.pacing).filter(|_| retries_left && !repeated) else {
+                return Sent { response, attempts, unreachable: false, queued };
             };
             queued += wait;
             // The quota is the target's, not the request's: a 429 or a server asking for time holds back
@@ -82,7 +140,26 @@ impl Pacer {
             if matches!(&response, Ok(r) if r.status == 429) || retry_after(&response, &self.pacing).is_some() {
                 self.push_back(wait).await;
             }
+            previous = response.ok();
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The result of a request that was never sent because the target is unreachable.
+    fn not_sent(&self, attempts: u32, queued: Duration) -> Sent {
+        let reason = self.unreachable().unwrap_or("an earlier request failed to connect").to_owned();
+        Sent { response: Err(TransportError::NotSent(reason)), attempts, unreachable: true, queued }
+    }
+
+    /// Returns once the target is known unreachable.
+    async fn until_unreachable(&self) {
+        loop {
+            // Created before the check, so a notification between the two is not lost.
+            let notified = self.gone.notified();
+            if self.unreachable.get().is_some() {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -106,13 +183,28 @@ impl Pacer {
     }
 }
 
+/// Whether `response` repeats `previous` exactly — the same 5xx (not the transient 502, 503, 504) with the same
+/// body, not asking for time and not an HTML page (a gateway's, the same every time however transient the
+/// fault): a deterministic answer, which a retry would only repeat.
+fn is_repeated_answer(previous: Option<&WireResponse>, response: &Result<WireResponse, TransportError>, pacing: &Pacing) -> bool {
+    let (Some(before), Ok(now)) = (previous, response) else { return false };
+    now.status >= 500
+        && !matches!(now.status, 502..=504)
+        && now.ended == BodyEnd::Complete
+        && !now.headers.iter().any(|(k, v)| k == "content-type" && v.to_ascii_lowercase().starts_with("text/html"))
+        && before.status == now.status
+        && before.body == now.body
+        && retry_after(response, pacing).is_none()
+}
+
 /// How long to wait before retrying, or `None` when the result must not be retried.
 fn retry_wait(response: &Result<WireResponse, TransportError>, attempt: u32, pacing: &Pacing) -> Option<Duration> {
     let retryable = match response {
         Ok(r) if matches!(r.status, 429 | 500 | 502 | 503 | 504) => true,
         Ok(r) => matches!(r.ended, BodyEnd::Reset(_)),
         Err(TransportError::Connect(_) | TransportError::Request(_)) => true,
-        Err(TransportError::FirstByteTimeout(_)) => false,
+        // A certificate does not change between two attempts.
+        Err(TransportError::FirstByteTimeout(_) | TransportError::Tls(_) | TransportError::NotSent(_)) => false,
     };
     if !retryable {
         return None;
@@ -187,6 +279,29 @@ mod tests {
             assert!(retry_wait(&response(s, &[]), 1, &p).is_none(), "{s}");
         }
         assert!(retry_wait(&Err(TransportError::Connect("refused".into())), 1, &p).is_some());
+    }
+
+    #[test]
+    fn only_an_identical_non_transient_5xx_without_a_wait_is_a_repeated_answer() {
+        let p = Pacing::default();
+        let with = |status: u16, body: &str, headers: &[(&str, &str)]| {
+            let mut r = response(status, headers);
+            r.as_mut().unwrap().body = body.as_bytes().to_vec();
+            r
+        };
+        let first = with(500, "{\"error\":1}", &[]).unwrap();
+        assert!(is_repeated_answer(Some(&first), &with(500, "{\"error\":1}", &[]), &p));
+        assert!(!is_repeated_answer(None, &with(500, "{\"error\":1}", &[]), &p), "one answer is not a repeat");
+        assert!(!is_repeated_answer(Some(&first), &with(500, "{\"error\":2}", &[]), &p), "another body");
+        assert!(!is_repeated_answer(Some(&first), &with(501, "{\"error\":1}", &[]), &p), "another status");
+        for transient in [502, 503, 504] {
+            let before = with(transient, "x", &[]).unwrap();
+            assert!(!is_repeated_answer(Some(&before), &with(transient, "x", &[]), &p), "{transient}");
+        }
+        let page = with(500, "<html>", &[("content-type", "text/html; charset=utf-8")]);
+        assert!(!is_repeated_answer(Some(page.as_ref().unwrap()), &page, &p), "a gateway page");
+        let asks = with(500, "{}", &[("retry-after", "1")]);
+        assert!(is_repeated_answer(Some(asks.as_ref().unwrap()), &asks, &p), "Retry-After counts on 429 and 503 only");
     }
 
     #[test]

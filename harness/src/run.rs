@@ -5,9 +5,10 @@
 //! [`Pacer`] (rate budget, concurrency, retries). Both paths send with the same client and timeouts and read
 //! the response the same way, so replay exercises the real path. Faults of the run itself (transport errors,
 //! 5xx after retries, HTML pages, cut streams, unmatched replays) become `error` outcomes with their cause
-//! ([`classify`]). In live mode everything that comes back — headers, body, error text — is passed through a
-//! [`Redactor`] holding the key before it enters the outcome, so no report, snapshot or recorded fixture can
-//! carry it even when the endpoint echoes it.
+//! ([`classify`]). In live mode the checks judge the response as it came; then everything in the outcome that
+//! came from the endpoint — body, chunks, findings, error text, snapshot — is passed through a [`Redactor`]
+//! holding the key ([`redact_outcome`]), so no report, snapshot or recorded fixture can carry it even when the
+//! endpoint echoes it, and no redaction can change a verdict.
 //!
 //! `repeat: k` runs the case k times: the outcome reports pass^k (runs that passed on their own, of k) and
 //! its verdict holds only if all k did.
@@ -28,7 +29,7 @@ use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
 use crate::snapshot::{self, SnapshotPolicy};
 use crate::target::Target;
-use crate::transport::{self, BodyEnd, WireRequest, WireResponse};
+use crate::transport::{self, BodyEnd, Proxy, TransportError, WireRequest, WireResponse};
 
 mod sequence; // multi-step cases (issue 11)
 
@@ -91,6 +92,25 @@ fn inject_panic_for_tests(target: &str, loaded: &LoadedCase) {
 
 /// Runs `loaded` on `target` and returns its outcome.
 pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Outcome {
+    let redactor = redactor_for(ctx, target);
+    let mut outcome = judge_case(ctx, loaded, target, &redactor).await;
+    if ctx.mode == Mode::Live {
+        redact_outcome(&mut outcome, &redactor);
+    }
+    outcome
+}
+
+/// The redactor of a run on `target`: its key in live mode, nothing to hide otherwise.
+fn redactor_for(ctx: &RunContext, target: &Target) -> Redactor {
+    match ctx.mode {
+        Mode::Live => Redactor::new(std::env::var(&target.config.auth.env).ok()),
+        Mode::Replay | Mode::Recorded => Redactor::default(), // no key of ours was sent
+    }
+}
+
+/// The outcome of `loaded` on `target`, judged on the response as it came (`redactor` applies to the
+/// snapshot content only, before it is compared, since the stored one was redacted when written).
+async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, redactor: &Redactor) -> Outcome {
     let started = Instant::now();
     let case = &loaded.case;
     let mut outcome = Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode);
@@ -148,7 +168,7 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
-            None => live_once(ctx, target, &sent, &case.request.headers, case.request.auth).await,
+            None => live_once(ctx, target, &sent, &case.request.headers, case.request.auth, case.expect.status).await,
         };
         outcome.timing.attempts += attempt.attempts;
         if ctx.mode == Mode::Live {
@@ -236,7 +256,7 @@ pub async fn run_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target) ->
             ObservedBody::Json { value } => Some(value),
             _ => None,
         };
-        let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
+        let content = redact_snapshot(snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status), redactor);
         let name = snapshot::snapshot_name(&case.feature, &case.id);
         outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
@@ -334,9 +354,9 @@ type Headers = std::collections::BTreeMap<String, String>;
 async fn replay_once(target: &Target, sent: &SentRequest, headers: &Headers, fixture_path: &str, fixture: &Fixture) -> Attempt {
     let server = ReplayServer::start(fixture, fixture_path).await;
     let request = wire_request(&server.base_url(), sent, headers, None);
-    let client = transport::client(&target.config.timeouts);
+    let client = transport::client(&target.config.timeouts, Proxy::Direct);
     let result = match transport::send(&client, &request, &target.config.timeouts).await {
-        Err(e) => Err(transport_error(e)),
+        Err(e) => Err(transport_error(e, false)),
         Ok(r) if r.headers.iter().any(|(k, _)| k == UNMATCHED_HEADER) => Err(RunError {
             kind: ErrorKind::Unmatched,
             message: format!("the request matches no fixture: {fixture_path} was recorded for a different request"),
@@ -347,13 +367,11 @@ async fn replay_once(target: &Target, sent: &SentRequest, headers: &Headers, fix
     Attempt { result, attempts: 1, queued: Duration::ZERO, wire: None }
 }
 
-async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, headers: &Headers, auth: AuthMode) -> Attempt {
+async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, headers: &Headers, auth: AuthMode, expected: u16) -> Attempt {
     let auth_cfg = &target.config.auth;
-    let target_key = std::env::var(&auth_cfg.env).ok().filter(|k| !k.is_empty());
-    let redactor = Redactor::new(target_key.clone());
     let key = match auth {
         AuthMode::Invalid => INVALID_KEY.to_owned(),
-        AuthMode::Target => match target_key {
+        AuthMode::Target => match std::env::var(&auth_cfg.env).ok().filter(|k| !k.is_empty()) {
             Some(k) => k,
             None => {
                 return Attempt {
@@ -371,33 +389,75 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
     }
     let request = wire_request(&base, sent, headers, Some((auth_cfg.header.clone(), auth_cfg.header_value(&key))));
     drop(key);
-    let client = transport::client(&target.config.timeouts);
+    let client = transport::client(&target.config.timeouts, Proxy::FromEnv);
     let pacer = ctx.pacer.clone().unwrap_or_else(|| Arc::new(Pacer::unpaced()));
-    let sent_result = pacer.send(&client, &request, &target.config.timeouts).await;
+    let sent_result = pacer.send_expecting(&client, &request, &target.config.timeouts, expected).await;
     let wire = sent_result.response.as_ref().ok().map(|r| (r.first_byte, r.elapsed.saturating_sub(r.first_byte)));
     let result = match sent_result.response {
-        Err(e) => {
-            let mut e = transport_error(e);
-            e.message = redactor.text(&e.message);
-            Err(e)
-        }
-        Ok(r) => Ok(observe(redact_response(r, &redactor))),
+        Err(e) => Err(transport_error(e, sent_result.unreachable)),
+        Ok(r) => Ok(observe(r)),
     };
     Attempt { result, attempts: sent_result.attempts, queued: sent_result.queued, wire }
 }
 
-/// The response with every copy of the key replaced: in header values (credential headers dropped
-/// outright) and in the body bytes, before anything parses or keeps them.
-fn redact_response(mut r: WireResponse, redactor: &Redactor) -> WireResponse {
-    r.headers.retain(|(k, _)| !crate::secrets::is_credential_header(k));
-    for (_, v) in &mut r.headers {
-        *v = redactor.text(v);
+/// Replaces every copy of the key in what the outcome took from the endpoint: the exchange (JSON value by
+/// value, stream events, chunks, the reassembled message), the findings' text, extensions and the error.
+/// Credential headers never reach an outcome (only `content-type` is kept).
+fn redact_outcome(o: &mut Outcome, r: &Redactor) {
+    if let Some(x) = &mut o.exchange {
+        redact_exchange(x, r);
     }
-    if let BodyEnd::Reset(e) = &mut r.ended {
-        *e = redactor.text(e);
+    for step in &mut o.steps {
+        step.exchanges.iter_mut().for_each(|x| redact_exchange(x, r));
+        step.captured.values_mut().for_each(|v| r.value(v));
     }
-    r.body = redactor.bytes(&r.body);
-    r
+    for f in &mut o.findings {
+        for field in [&mut f.path, &mut f.message, &mut f.expected, &mut f.actual, &mut f.detail] {
+            *field = r.text(field);
+        }
+    }
+    o.extensions.iter_mut().for_each(|e| *e = r.text(e));
+    if let Some(e) = &mut o.error {
+        e.message = r.text(&e.message);
+        e.diff = e.diff.as_deref().map(|d| r.text(d));
+    }
+}
+
+/// [`redact_outcome`] for one exchange. Its request too: a later step's request carries values captured
+/// from earlier answers.
+fn redact_exchange(x: &mut Exchange, r: &Redactor) {
+    if let Some(b) = &mut x.request.body {
+        r.value(b);
+    }
+    x.request.raw_body = x.request.raw_body.as_deref().map(|t| r.text(t));
+    x.content_type = x.content_type.as_deref().map(|c| r.text(c));
+    match &mut x.body {
+        ObservedBody::Empty => {}
+        ObservedBody::Json { value } => r.value(value),
+        ObservedBody::Stream { events, .. } => {
+            for e in events {
+                e.data = r.event_data(&e.data);
+                e.event = e.event.as_deref().map(|t| r.text(t));
+                e.id = e.id.as_deref().map(|t| r.text(t));
+            }
+        }
+        ObservedBody::Text { text, content_type } => {
+            *text = r.text(text);
+            *content_type = content_type.as_deref().map(|c| r.text(c));
+        }
+    }
+    x.chunks.iter_mut().for_each(|c| r.value(c));
+    if let Some(m) = &mut x.reassembled {
+        r.value(m);
+    }
+}
+
+/// A normalized snapshot with the key replaced value by value (it is JSON text); unchanged when it holds none.
+fn redact_snapshot(content: String, r: &Redactor) -> String {
+    let Ok(mut value) = serde_json::from_str::<Value>(&content) else { return r.text(&content) };
+    let before = value.clone();
+    r.value(&mut value);
+    if value == before { content } else { serde_json::to_string_pretty(&value).expect("a Value serializes") }
 }
 
 /// The request on the wire: the case's own headers, then the auth header (which wins over a case header of
@@ -421,10 +481,15 @@ fn observe(r: WireResponse) -> (Observed, BodyEnd) {
     (Observed::from_bytes(r.status, r.headers, &r.body), r.ended)
 }
 
-fn transport_error(e: transport::TransportError) -> RunError {
+/// The error of a request that got no response; `unreachable` when the pacer found the target unreachable
+/// (this connect failure showed it, or the request was never sent because of it).
+fn transport_error(e: TransportError, unreachable: bool) -> RunError {
     let kind = match e {
-        transport::TransportError::FirstByteTimeout(_) => ErrorKind::Timeout,
-        _ => ErrorKind::Transport,
+        TransportError::FirstByteTimeout(_) => ErrorKind::Timeout,
+        TransportError::Tls(_) => ErrorKind::Tls,
+        TransportError::NotSent(_) => ErrorKind::Unreachable,
+        TransportError::Connect(_) if unreachable => ErrorKind::Unreachable,
+        TransportError::Connect(_) | TransportError::Request(_) => ErrorKind::Transport,
     };
     RunError { kind, message: e.to_string(), diff: None }
 }
@@ -433,9 +498,11 @@ fn transport_error(e: transport::TransportError) -> RunError {
 ///
 /// The rule (stated in the README): a body cut short (reset, or a stream with neither `[DONE]` nor a
 /// `finish_reason`) is `truncated`; a body that stalls past the idle timeout is `timeout`; a 5xx or 429 that
-/// the case did not expect (what is left after the pacer's retries) is an endpoint fault; so is a 401/403 the
-/// case did not expect (credentials, not conformance); an HTML body is a gateway or proxy page, an endpoint
-/// fault at any status. Any other non-JSON body where JSON was due is a divergence, judged by the checks.
+/// the case did not expect (what is left after the pacer's retries) is an endpoint fault — except a 5xx other
+/// than the transient 502, 503, 504 where the case expects a 4xx: that is the endpoint's answer to an invalid
+/// request, a `status` divergence; a 401/403 the case did not expect is an endpoint fault (credentials, not
+/// conformance); an HTML body is a gateway or proxy page, an endpoint fault at any status. Any other non-JSON
+/// body where JSON was due is a divergence, judged by the checks.
 fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncated: bool, target: &Target, attempts: u32) -> Option<RunError> {
     let err = |kind, message: String| Some(RunError { kind, message, diff: None });
     let size = match &observed.body {
@@ -458,7 +525,8 @@ fn classify(observed: &Observed, ended: &BodyEnd, expected: u16, stream_truncate
         }
     }
     if status != expected {
-        if status == 429 || status >= 500 {
+        let answers_invalid_request = (400..500).contains(&expected) && status >= 500 && !matches!(status, 502..=504);
+        if (status == 429 || status >= 500) && !answers_invalid_request {
             let tries = if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
             return err(ErrorKind::Endpoint, format!("status {status}{tries} (expected {expected}): the endpoint is overloaded or failing"));
         }

@@ -1,12 +1,18 @@
-//! Keeping keys out of everything the harness writes or shows.
+//! Keeping keys out of everything the harness writes or shows — without changing what it judges.
 //!
 //! A live run holds the key only in the [`crate::transport::WireRequest`] it sends (whose `Debug` hides header
-//! values). Everything that comes back — status, headers, body bytes, transport error text — passes through a
-//! [`Redactor`] in the run layer before it becomes part of an [`crate::outcome::Outcome`], so reports,
-//! snapshots and printed lines never see the key even when an endpoint echoes it (in an error message, a
-//! header, a URL). Recording ([`crate::record`]) applies the same redactor once more to the fixture
-//! it writes, and adds the structural rules: credential headers are never kept, and a `key=` query
-//! parameter's value is replaced wherever a URL appears.
+//! values). The checks see the response exactly as it came; then, before the outcome leaves the run layer,
+//! everything in it that came from the endpoint — header values, body, stream events, chunks, findings,
+//! transport error text — passes through a [`Redactor`], so reports, snapshots and printed lines never see the
+//! key even when an endpoint echoes it, and no redaction can change a verdict. JSON is redacted after parsing,
+//! value by value ([`Redactor::value`]): a string holding the key has it replaced, and the document's
+//! structure is never touched. Recording ([`crate::record`]) applies the same redactor once more to
+//! the fixture it writes, and adds the structural rules: credential headers are never kept, and a `key=`
+//! query parameter's value is replaced wherever a URL appears.
+//!
+//! A key shorter than [`MIN_SECRET_LEN`] characters (`x`, `EMPTY`, `ollama`: what local servers accept) is
+//! not a secret anyone could recognise in text: it is not searched for at all — replacing every `x` would
+//! mangle the answers — and the CLI says so once on stderr ([`short_key_note`]).
 
 use std::sync::LazyLock;
 
@@ -29,6 +35,19 @@ const KEY_PARAM_RE: &str = r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#
 static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> = LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 
+/// Keys shorter than this are not searched for in responses (see the module documentation).
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// The one-line note for a key too short to be searched for, or `None` when it is long enough.
+pub fn short_key_note(env: &str, key: &str) -> Option<String> {
+    (!key.is_empty() && key.chars().count() < MIN_SECRET_LEN).then(|| {
+        format!(
+            "note: the key in ${env} is shorter than {MIN_SECRET_LEN} characters: it is sent, but not searched for in responses \
+             (too short to tell apart from ordinary text), so an endpoint echoing it is shown as is"
+        )
+    })
+}
+
 /// Replaces secret values, and `key=` query parameters, in text and bytes.
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -43,14 +62,14 @@ impl std::fmt::Debug for Redactor {
 }
 
 impl Redactor {
-    /// A redactor for these secret values (empty ones are ignored). Longer values are replaced first, so a
-    /// secret containing another is removed whole.
+    /// A redactor for these secret values (those shorter than [`MIN_SECRET_LEN`] are ignored). Longer values
+    /// are replaced first, so a secret containing another is removed whole.
     pub fn new<I, S>(secrets: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut secrets: Vec<String> = secrets.into_iter().map(Into::into).filter(|s| !s.is_empty()).collect();
+        let mut secrets: Vec<String> = secrets.into_iter().map(Into::into).filter(|s| s.chars().count() >= MIN_SECRET_LEN).collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
         Redactor { secrets }
@@ -85,6 +104,45 @@ impl Redactor {
         match KEY_PARAM_BYTES.replace_all(&out, format!("${{1}}{REDACTED}").as_bytes()) {
             std::borrow::Cow::Borrowed(_) => out,
             std::borrow::Cow::Owned(o) => o,
+        }
+    }
+
+    /// Replaces secrets inside a parsed JSON document: in every string value, and in an object key that
+    /// holds one (never a key merely spelled like a JSON word — a secret is at least [`MIN_SECRET_LEN`]
+    /// characters of someone's key). Structure, numbers and every other key stay as they are.
+    pub fn value(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => {
+                let redacted = self.text(s);
+                if redacted != *s {
+                    *s = redacted;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.value(v)),
+            Value::Object(map) => {
+                if map.keys().any(|k| self.leaks(k)) {
+                    let entries = std::mem::take(map);
+                    map.extend(entries.into_iter().map(|(k, v)| (self.text(&k), v)));
+                }
+                map.values_mut().for_each(|v| self.value(v));
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// A stream event's `data`: a JSON document is redacted value by value (and written back compact), any
+    /// other text as text. Data without a secret is returned unchanged, byte for byte.
+    pub fn event_data(&self, data: &str) -> String {
+        if !self.leaks(data) && !KEY_PARAM.is_match(data) {
+            return data.to_owned();
+        }
+        match serde_json::from_str::<serde_json::Value>(data) {
+            Ok(mut v) => {
+                self.value(&mut v);
+                serde_json::to_string(&v).expect("a Value serializes")
+            }
+            Err(_) => self.text(data),
         }
     }
 
@@ -140,8 +198,43 @@ mod tests {
 
     #[test]
     fn a_longer_secret_is_removed_whole() {
-        let r = Redactor::new(["abc", "abcdef"]);
-        assert_eq!(r.text("abcdef abc"), "REDACTED REDACTED");
+        let r = Redactor::new(["abcdefgh", "abcdefghijkl"]);
+        assert_eq!(r.text("abcdefghijkl abcdefgh"), "REDACTED REDACTED");
+    }
+
+    #[test]
+    fn a_short_key_is_not_searched_for_and_says_so() {
+        for short in ["x", "index", "EMPTY", "ollama"] {
+            let r = Redactor::new([short]);
+            assert!(r.is_empty(), "{short}");
+            let mut v = serde_json::json!({"index": 0, "x": "index x"});
+            let before = v.clone();
+            r.value(&mut v);
+            assert_eq!(v, before);
+            assert!(short_key_note("OPENAI_API_KEY", short).unwrap().contains("$OPENAI_API_KEY is shorter than 8 characters"));
+        }
+        assert_eq!(short_key_note("K", "sk-0123456789"), None);
+        assert_eq!(short_key_note("K", ""), None);
+    }
+
+    #[test]
+    fn json_is_redacted_value_by_value_and_its_structure_kept() {
+        let r = Redactor::new(["sk-canary-123"]);
+        let mut v = serde_json::json!({
+            "error": {"message": "key sk-canary-123 is bad", "url": "https://h/?key=AIzaX"},
+            "sk-canary-123": [1, "sk-canary-123", {"index": 2}],
+        });
+        r.value(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "error": {"message": "key REDACTED is bad", "url": "https://h/?key=REDACTED"},
+                "REDACTED": [1, "REDACTED", {"index": 2}],
+            })
+        );
+        assert_eq!(r.event_data("{\"a\": 1}"), "{\"a\": 1}", "untouched data keeps its bytes");
+        assert_eq!(r.event_data("{\"a\": \"sk-canary-123\"}"), "{\"a\":\"REDACTED\"}");
+        assert_eq!(r.event_data("oops sk-canary-123"), "oops REDACTED");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub struct TargetConfig {
     /// What the target is, for reports.
     #[serde(default)]
     pub description: String,
-    /// Base URL every case path is joined to; must end with `/`.
+    /// Base URL every case path is joined to; a missing trailing `/` is added.
     pub base_url: String,
     /// How the key is sent.
     pub auth: Auth,
@@ -211,10 +211,11 @@ pub fn load_targets(root: &Path) -> Result<Vec<Target>, Diagnostic> {
 pub fn parse_targets(text: &str) -> Result<Vec<Target>, Diagnostic> {
     let file: TargetsFile = parse_yaml(TARGETS_FILE, text)?;
     let mut targets = Vec::new();
-    for (name, config) in file.targets {
+    for (name, mut config) in file.targets {
+        // Case paths join under the base URL, so it names a folder: `…/v1` means `…/v1/`, as on the command
+        // line (`--base-url`).
         if !config.base_url.ends_with('/') {
-            let message = format!("target `{name}`: `base_url` must end with `/` so case paths join under it");
-            return Err(Diagnostic::at_key(TARGETS_FILE, text, &["targets", &name, "base_url"], message));
+            config.base_url.push('/');
         }
         targets.push(Target { name, config });
     }
@@ -289,6 +290,14 @@ targets:
         assert_eq!(t.live_skip_reason("batch", "create"), Some("needs a file upload"), "a skip holds live too");
         assert_eq!(t.fixtures_dir(), "fixtures/gemini");
         assert_eq!(t.config.auth.header_value("k"), "Bearer k");
+    }
+
+    #[test]
+    fn a_base_url_without_its_trailing_slash_names_the_same_folder() {
+        let with = parse_targets("targets:\n  t:\n    base_url: http://127.0.0.1:8080/v1/\n    auth: { env: K }\n    models: {}\n").unwrap();
+        let without = parse_targets("targets:\n  t:\n    base_url: http://127.0.0.1:8080/v1\n    auth: { env: K }\n    models: {}\n").unwrap();
+        assert_eq!(with[0].config.base_url, "http://127.0.0.1:8080/v1/");
+        assert_eq!(without[0].config.base_url, with[0].config.base_url);
     }
 
     #[test]

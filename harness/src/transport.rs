@@ -78,46 +78,102 @@ pub struct WireResponse {
 /// A request that got no response head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportError {
-    /// Could not connect (refused, DNS, TLS, connect timeout).
+    /// Could not connect (refused, DNS, connect timeout).
     Connect(String),
+    /// The TLS handshake failed (an untrusted or invalid certificate, a protocol mismatch).
+    Tls(String),
     /// The response head did not arrive within the first-byte timeout.
     FirstByteTimeout(Duration),
     /// The connection failed before the head (reset, protocol error).
     Request(String),
+    /// Never sent: an earlier request showed the target cannot be reached (the reason).
+    NotSent(String),
 }
 
 impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TransportError::Connect(e) => write!(f, "cannot connect: {e}"),
+            TransportError::Tls(e) => write!(
+                f,
+                "TLS handshake failed: {e} (certificates are verified against the system's roots; SSL_CERT_FILE names \
+                 another CA bundle)"
+            ),
             TransportError::FirstByteTimeout(d) => write!(f, "no response head within {} ms", d.as_millis()),
             TransportError::Request(e) => write!(f, "request failed: {e}"),
+            TransportError::NotSent(reason) => write!(f, "not sent: the target is unreachable ({reason})"),
         }
     }
 }
 
-/// A shared HTTP client for a connect timeout; built once per timeout value and reused by every case.
-pub fn client(timeouts: &Timeouts) -> Arc<reqwest::Client> {
-    /// Clients by connect timeout (ms).
-    type Clients = std::sync::Mutex<Vec<(u64, Arc<reqwest::Client>)>>;
+/// Whether requests go through the proxy the environment names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proxy {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case) are honoured: live runs, which a
+    /// maintainer behind a proxy must be able to make. [`LOOPBACK`] always goes direct: a proxy cannot reach
+    /// this machine's loopback (the harness's own tests, a local server).
+    FromEnv,
+    /// Never a proxy: replay talks to its own loopback server.
+    Direct,
+}
+
+/// A shared HTTP client for a connect timeout and proxy choice; built once per pair and reused by every case.
+///
+/// HTTPS certificates are verified against the system's roots (reqwest's rustls platform verifier, which on
+/// Linux reads the system bundle, or the one `SSL_CERT_FILE` / `SSL_CERT_DIR` name).
+pub fn client(timeouts: &Timeouts, proxy: Proxy) -> Arc<reqwest::Client> {
+    /// Clients by connect timeout (ms) and proxy choice.
+    type Clients = std::sync::Mutex<Vec<((u64, Proxy), Arc<reqwest::Client>)>>;
     static CLIENTS: OnceLock<Clients> = OnceLock::new();
     let cache = CLIENTS.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, c)) = cache.iter().find(|(ms, _)| *ms == timeouts.connect_ms) {
+    let key = (timeouts.connect_ms, proxy);
+    if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
         return Arc::clone(c);
     }
     // reqwest is built without a bundled crypto provider; ring is ours. A second install is a no-op error.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(timeouts.connect())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("an HTTP client with a connect timeout builds");
-    let client = Arc::new(client);
-    cache.push((timeouts.connect_ms, Arc::clone(&client)));
+        // No idle connections kept: the client is shared by the whole process, and a pooled connection belongs
+        // to the tokio runtime that opened it — reused from another runtime (each test has its own) it fails and
+        // costs a retry. A paced live run gains nothing from keep-alive; replay starts a server per case.
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none());
+    builder = builder.no_proxy(); // reqwest would read the variables itself, without the loopback rule
+    if proxy == Proxy::FromEnv {
+        for p in env_proxies().into_iter().filter_map(Result::ok) {
+            builder = builder.proxy(p);
+        }
+    }
+    let client = Arc::new(builder.build().expect("an HTTP client with a connect timeout builds"));
+    cache.push((key, Arc::clone(&client)));
     client
+}
+
+/// Hosts that never go through a proxy, whatever `NO_PROXY` says.
+pub const LOOPBACK: &str = "localhost,127.0.0.1,::1";
+
+/// The proxies the environment names, for live runs: `HTTPS_PROXY` for `https` URLs and `HTTP_PROXY` for
+/// `http` ones (either falling back to `ALL_PROXY`; upper case first, then lower), each bypassed for the hosts
+/// of `NO_PROXY` and [`LOOPBACK`]. A variable that is not a proxy URL is an `Err` naming it.
+pub fn env_proxies() -> Vec<Result<reqwest::Proxy, String>> {
+    fn var(names: [&'static str; 2]) -> Option<(&'static str, String)> {
+        names.into_iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()).map(|v| (n, v)))
+    }
+    let all = var(["ALL_PROXY", "all_proxy"]);
+    let no_proxy = var(["NO_PROXY", "no_proxy"]).map_or(LOOPBACK.to_owned(), |(_, v)| format!("{v},{LOOPBACK}"));
+    let mut out = Vec::new();
+    for (scheme, names) in [("https", ["HTTPS_PROXY", "https_proxy"]), ("http", ["HTTP_PROXY", "http_proxy"])] {
+        let Some((name, url)) = var(names).or_else(|| all.clone()) else { continue };
+        let proxy = if scheme == "https" { reqwest::Proxy::https(url.trim()) } else { reqwest::Proxy::http(url.trim()) };
+        out.push(
+            proxy
+                .map(|p| p.no_proxy(reqwest::NoProxy::from_string(&no_proxy)))
+                .map_err(|e| format!("${name} is not a proxy URL: {}", error_chain(&e))),
+        );
+    }
+    out
 }
 
 /// Sends `request` once and reads the body to its end, each wait bounded by `timeouts`.
@@ -144,6 +200,7 @@ pub async fn send_within(
     let head = tokio::time::timeout(timeouts.first_byte(), builder.send()).await;
     let mut response = match head {
         Err(_) => return Err(TransportError::FirstByteTimeout(timeouts.first_byte())),
+        Ok(Err(e)) if e.is_connect() && is_tls(&e) => return Err(TransportError::Tls(error_chain(&e))),
         Ok(Err(e)) if e.is_connect() => return Err(TransportError::Connect(error_chain(&e))),
         Ok(Err(e)) => return Err(TransportError::Request(error_chain(&e))),
         Ok(Ok(r)) => r,
@@ -170,6 +227,24 @@ pub async fn send_within(
         }
     };
     Ok(WireResponse { status, headers, body, ended, elapsed: started.elapsed(), first_byte })
+}
+
+/// Whether a connect failure happened in the TLS handshake: a rustls error somewhere in its causes (inside an
+/// `io::Error`, whose `source` skips the error it wraps, hence the `get_ref`).
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>() || is_tls(inner))
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// The error and its causes, one line (reqwest's top-level message alone says little).

@@ -153,7 +153,7 @@ fn unexpected_status_is_breaking_and_skips_body_checks() {
     let c = chat_case(json!({}), "  schema: chat.completion\n");
     assert_eq!(
         only(&findings(&c, &json_response(404, json!({"error": {}})))),
-        "  $: status 404 where 200 was expected\n    --> cases/selftest/t.yaml:1\n    rule: status (breaking) — expect.status\n    expected: 200\n    actual:   404\n    why it matters: the SDKs turn any non-2xx status into an exception, and a 2xx into a result\n"
+        "  $: status 404 where 200 was expected\n    --> cases/selftest/t.yaml:1\n    rule: status (breaking) — expect.status\n    expected: 200\n    actual:   404 with body {\"error\":{}}\n    why it matters: the SDKs turn any non-2xx status into an exception, and a 2xx into a result\n"
     );
 }
 

@@ -407,16 +407,160 @@ async fn a_server_that_never_answers_hits_the_first_byte_timeout() {
     assert_eq!(error_of(&o), (ErrorKind::Timeout, "no response head within 1500 ms"));
 }
 
-#[tokio::test]
-async fn a_refused_connection_is_a_transport_error_after_retries() {
+/// A port nobody listens on.
+fn refused_base() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let o = run_live(CHAT_CASE, &format!("http://{addr}/v1/")).await;
+    format!("http://{addr}/v1/")
+}
+
+#[tokio::test]
+async fn a_refused_connection_to_a_target_that_never_answered_is_unreachable_at_once() {
+    let o = run_live(CHAT_CASE, &refused_base()).await;
     let (kind, message) = error_of(&o);
-    assert_eq!(kind, ErrorKind::Transport);
+    assert_eq!(kind, ErrorKind::Unreachable);
     assert!(message.starts_with("cannot connect: "), "{message}");
-    assert_eq!(o.timing.attempts, 3);
+    assert_eq!(o.timing.attempts, 1, "not retried: nothing of this target ever answered");
+}
+
+/// Issue 9: a wrong port ends every case of the target in under 2 s, with the default pacing of a free
+/// Gemini key (10 rpm, 2 in flight, 4 retries from 1 s): one case meets the refusal, the rest are not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_port_ends_every_case_of_the_target_within_two_seconds() {
+    let mut target = target();
+    target.config.pacing = compat::target::Pacing::default();
+    let cases: Vec<_> = (0..12)
+        .map(|i| {
+            let yaml = CHAT_CASE.replace("id: basic", &format!("id: basic_{i:02}"));
+            parse_case(&format!("cases/chat/basic_{i:02}.yaml"), &yaml).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let ctx = RunContext {
+        root: std::env::temp_dir(),
+        schemas: schemas(),
+        mode: Mode::Live,
+        base_url: Some(refused_base()),
+        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
+    };
+    let started = Instant::now();
+    let outcomes = compat::suite::run_all(&ctx, cases.into_iter().map(|c| (target.clone(), c)).collect(), 16).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "12 cases took {took:?}");
+    assert_eq!(outcomes.len(), 12);
+    assert!(outcomes.iter().all(|o| error_of(o).0 == ErrorKind::Unreachable), "{outcomes:#?}");
+    let not_sent = outcomes.iter().filter(|o| error_of(o).1.starts_with("not sent: the target is unreachable (cannot connect: ")).count();
+    assert!(not_sent >= 10, "at most the 2 requests in flight met the refusal themselves: {not_sent} not sent");
+    let printed = compat::report::terminal::render_run(&outcomes);
+    assert!(printed.contains(&format!("error (unreachable): {not_sent} more cases of `t` were not sent")), "{printed}");
+    assert_eq!(printed.matches("cannot connect").count(), 12 - not_sent, "one block per case that met the refusal:\n{printed}");
+}
+
+#[tokio::test]
+async fn a_connect_failure_after_the_target_answered_is_retried_as_a_blip() {
+    // One connection, then the listener closes: the second request is refused.
+    const JSON_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let base = raw_server(1, JSON_HEAD, vec![completion().to_string()], End::Close).await;
+    let target = target();
+    let loaded = parse_case("cases/chat/basic.yaml", CHAT_CASE).unwrap();
+    let ctx = RunContext {
+        root: std::env::temp_dir(),
+        schemas: schemas(),
+        mode: Mode::Live,
+        base_url: Some(base),
+        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
+    };
+    assert_eq!(run_case(&ctx, &loaded, &target).await.verdict, Verdict::Pass);
+    tokio::time::sleep(Duration::from_millis(100)).await; // the server task drops its listener
+    let o = run_case(&ctx, &loaded, &target).await;
+    let (kind, message) = error_of(&o);
+    assert_eq!(kind, ErrorKind::Transport, "{message}");
+    assert_eq!(o.timing.attempts, 3, "retried: the target did answer before");
+    assert!(ctx.pacer.unwrap().unreachable().is_none());
+}
+
+// ---- a 5xx where a 4xx is due ------------------------------------------------------------------------
+
+const INTERNAL: &str = r#"{"error":{"code":500,"message":"Internal error: 'messages' is required","type":"server_error"}}"#;
+
+#[tokio::test]
+async fn a_deterministic_500_where_a_400_is_due_diverges_on_status_after_one_retry() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(500).set_body_raw(INTERNAL, "application/json")).mount(&server).await;
+    let mut target = target();
+    target.config.pacing.max_retries = 4;
+    let loaded = parse_case("cases/errors/missing_messages.yaml", ERROR_CASE).unwrap();
+    let ctx = RunContext {
+        root: std::env::temp_dir(),
+        schemas: schemas(),
+        mode: Mode::Live,
+        base_url: Some(base),
+        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
+        snapshots: compat::snapshot::SnapshotPolicy::Note,
+    };
+    let o = run_case(&ctx, &loaded, &target).await;
+    assert_eq!((o.verdict, o.severity), (Verdict::Diverges, Some(compat::rules::Severity::Breaking)), "{o:#?}");
+    assert_eq!(o.timing.attempts, 2, "the same body twice: the endpoint's answer, not a blip");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let f = &o.findings[0];
+    assert_eq!((f.rule.as_str(), f.expected.as_str()), ("status", "400"));
+    assert_eq!(f.actual, format!("500 with body {INTERNAL}"));
+    assert!(f.why.as_deref().unwrap().contains("InternalServerError"), "{f:?}");
+    let printed = compat::report::terminal::render_run(&[o]);
+    assert!(printed.contains("Internal error: 'messages' is required"), "the body is shown in the terminal:\n{printed}");
+}
+
+#[tokio::test]
+async fn a_500_whose_body_changes_keeps_the_retry_budget() {
+    let (server, base) = wiremock().await;
+    for i in 0..3 {
+        let body = format!(r#"{{"error":{{"message":"internal error, trace {i}"}}}}"#);
+        chat()
+            .respond_with(ResponseTemplate::new(500).set_body_raw(body, "application/json"))
+            .up_to_n_times(1)
+            .with_priority(1 + i)
+            .mount(&server)
+            .await;
+    }
+    let o = run_live(ERROR_CASE, &base).await;
+    assert_eq!(o.timing.attempts, 3, "1 + max_retries 2: each body differed");
+    assert_eq!((o.verdict, o.findings[0].rule.as_str()), (Verdict::Diverges, "status"), "still a 500 where 400 is due");
+}
+
+#[tokio::test]
+async fn an_html_500_page_where_a_400_is_due_keeps_the_retry_budget_and_is_an_endpoint_error() {
+    let (server, base) = wiremock().await;
+    let page = "<!DOCTYPE html><html><body>500 Internal Server Error</body></html>";
+    chat().respond_with(ResponseTemplate::new(500).set_body_raw(page, "text/html")).mount(&server).await;
+    let o = run_live(ERROR_CASE, &base).await;
+    assert_eq!(error_of(&o).0, ErrorKind::Endpoint, "a gateway's page, not the endpoint's answer");
+    assert_eq!(o.timing.attempts, 3, "the same page every time says nothing about the fault lasting");
+}
+
+#[tokio::test]
+async fn a_transient_5xx_where_a_400_is_due_stays_an_endpoint_error() {
+    for status in [502u16, 503, 504] {
+        let (server, base) = wiremock().await;
+        chat()
+            .respond_with(ResponseTemplate::new(status).set_body_raw(r#"{"error":{"message":"overloaded"}}"#, "application/json"))
+            .mount(&server)
+            .await;
+        let o = run_live(ERROR_CASE, &base).await;
+        assert_eq!(error_of(&o).0, ErrorKind::Endpoint, "{status}");
+        assert_eq!(o.timing.attempts, 3, "{status}: the whole budget, identical bodies or not");
+    }
+}
+
+#[tokio::test]
+async fn a_deterministic_500_where_a_200_is_due_is_an_endpoint_error_after_the_whole_budget() {
+    let (server, base) = wiremock().await;
+    chat().respond_with(ResponseTemplate::new(500).set_body_raw(INTERNAL, "application/json")).mount(&server).await;
+    let o = run_live(CHAT_CASE, &base).await;
+    let (kind, message) = error_of(&o);
+    assert_eq!(kind, ErrorKind::Endpoint);
+    assert_eq!(message, "status 500 after 3 attempts (expected 200): the endpoint is overloaded or failing");
 }
 
 #[tokio::test]
@@ -425,7 +569,7 @@ async fn a_body_trickling_past_the_ceiling_is_cut_by_the_deadline() {
     let base = raw_server(1, SSE_HEAD, parts, End::Close).await;
     let t = target();
     let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{base}models"), headers: Vec::new(), body: None };
-    let client = compat::transport::client(&t.config.timeouts);
+    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
     let r = compat::transport::send_within(&client, &request, &t.config.timeouts, Duration::from_millis(150)).await.unwrap();
     assert_eq!(r.ended, compat::transport::BodyEnd::Deadline(Duration::from_millis(150)), "each part came within the idle timeout");
     assert!(r.elapsed < Duration::from_millis(500), "{:?}", r.elapsed);
@@ -436,7 +580,7 @@ async fn the_pacer_holds_its_concurrency_limit() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(200))).mount(&server).await;
     let t = target();
-    let client = compat::transport::client(&t.config.timeouts);
+    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
     let request = compat::transport::WireRequest {
         method: compat::case::Method::Get,
         url: format!("{}/models", server.uri()),
@@ -463,7 +607,7 @@ async fn the_pacer_spaces_requests_by_its_budget() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let t = target();
-    let client = compat::transport::client(&t.config.timeouts);
+    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
     let request = compat::transport::WireRequest {
         method: compat::case::Method::Get,
         url: format!("{}/models", server.uri()),

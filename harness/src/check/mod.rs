@@ -75,11 +75,23 @@ pub struct Evaluation {
 pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evaluation {
     let mut ev = Evaluation::default();
     if observed.status != case.expect.status {
+        // The body is shown with the status: it is the endpoint's own account of what went wrong.
+        let actual = match body_excerpt(&observed.body) {
+            Some(body) => format!("{} with body {body}", observed.status),
+            None => observed.status.to_string(),
+        };
+        let why = if observed.status >= 500 && (400..500).contains(&case.expect.status) {
+            "the SDKs retry a 5xx and then raise a server error, not the client error a caller handles for an invalid \
+             request (openai-python 1.x–2.x `_should_retry` retries every status >= 500, twice by default, then raises \
+             `InternalServerError` instead of `BadRequestError`)"
+        } else {
+            rules::STATUS.why
+        };
         ev.findings.push(
             Finding::new(&rules::STATUS, "$", format!("status {} where {} was expected", observed.status, case.expect.status))
-                .expecting(case.expect.status.to_string(), observed.status.to_string())
+                .expecting(case.expect.status.to_string(), actual)
                 .detail("expect.status")
-                .why("the SDKs turn any non-2xx status into an exception, and a 2xx into a result"),
+                .why(why),
         );
         return ev; // the body of an unexpected status says nothing about the expected object
     }
@@ -139,6 +151,22 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
     }
     ev
 }
+
+/// A short, one-line rendering of a body (at most [`BODY_EXCERPT_CHARS`] characters), `None` when empty.
+fn body_excerpt(body: &ObservedBody) -> Option<String> {
+    match body {
+        ObservedBody::Empty => None,
+        ObservedBody::Json { value } => Some(crate::schema::compact(value, BODY_EXCERPT_CHARS)),
+        ObservedBody::Text { text, .. } => {
+            let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            Some(crate::schema::compact(&Value::String(one_line), BODY_EXCERPT_CHARS))
+        }
+        ObservedBody::Stream { events, .. } => Some(format!("(an event stream of {} events)", events.len())),
+    }
+}
+
+/// How much of a body a `status` finding shows.
+const BODY_EXCERPT_CHARS: usize = 300;
 
 /// The finding of a schema violation: rule `schema.client` or `schema.spec` by its tier.
 fn violation_finding(v: Violation) -> Finding {

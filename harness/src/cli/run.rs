@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use compat::case::LoadedCase;
-use compat::outcome::Mode;
 use compat::outcome::SnapshotStatus;
+use compat::outcome::{ErrorKind, Mode};
 use compat::pacing::Pacer;
 use compat::plan::PlannedTrial;
 use compat::report::terminal;
@@ -27,6 +27,22 @@ pub struct RunArgs {
     /// Live: a base URL replacing the target's.
     #[arg(long, requires = "live")]
     base_url: Option<String>,
+    /// Live: requests per minute for each target in this run, replacing its `pacing.rpm` (0: no budget).
+    #[arg(long, requires = "live")]
+    rpm: Option<u32>,
+    /// Live: requests in flight at once for each target in this run, replacing its `pacing.concurrency`.
+    #[arg(long, requires = "live", value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency: Option<u32>,
+    /// Live: connect timeout for this run, replacing `timeouts.connect_ms` (`500ms`, `10s`, `2m`; a bare
+    /// number is seconds).
+    #[arg(long, requires = "live", value_name = "DURATION", value_parser = parse_duration_ms)]
+    timeout_connect: Option<u64>,
+    /// Live: first-byte timeout (request sent → response head) for this run, replacing `timeouts.first_byte_ms`.
+    #[arg(long, requires = "live", value_name = "DURATION", value_parser = parse_duration_ms)]
+    timeout_first_byte: Option<u64>,
+    /// Live: idle timeout (longest silence inside a body) for this run, replacing `timeouts.idle_ms`.
+    #[arg(long, requires = "live", value_name = "DURATION", value_parser = parse_duration_ms)]
+    timeout_idle: Option<u64>,
     /// Live: write fixtures from the responses — `none` (default, what CI uses), `missing` (cases without a
     /// fixture), `all` (replace). Keys are redacted; errors are never recorded.
     #[arg(long, default_value = "none", requires_if("missing", "live"), requires_if("all", "live"))]
@@ -56,7 +72,43 @@ pub struct RunArgs {
     filters: Vec<String>,
 }
 
-/// Runs `compat run`: exit 0 when nothing fails, 1 when an outcome fails, 2 on a usage or configuration error.
+/// Exit code of a run in which a target could not be reached at all (refused, DNS, TLS).
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+/// `500ms`, `10s`, `1.5s`, `2m`, or a bare number of seconds, in milliseconds (at least 1).
+fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, unit_ms) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60_000.0)
+    } else {
+        (t, 1000.0)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| format!("`{text}` is not a duration (try `500ms`, `10s` or `2m`)"))?;
+    let ms = value * unit_ms;
+    if !ms.is_finite() || !(1.0..=86_400_000.0).contains(&ms) {
+        return Err(format!("`{text}` is out of range (1 ms to 24 h)"));
+    }
+    Ok(ms.round() as u64)
+}
+
+impl RunArgs {
+    /// The pacing and timeout flags applied to a target for this run.
+    fn override_target(&self, target: &mut compat::target::Target) {
+        let (pacing, timeouts) = (&mut target.config.pacing, &mut target.config.timeouts);
+        pacing.rpm = self.rpm.unwrap_or(pacing.rpm);
+        pacing.concurrency = self.concurrency.unwrap_or(pacing.concurrency);
+        timeouts.connect_ms = self.timeout_connect.unwrap_or(timeouts.connect_ms);
+        timeouts.first_byte_ms = self.timeout_first_byte.unwrap_or(timeouts.first_byte_ms);
+        timeouts.idle_ms = self.timeout_idle.unwrap_or(timeouts.idle_ms);
+    }
+}
+
+/// Runs `compat run`: exit 0 when nothing fails, 1 when an outcome fails, 2 on a usage or configuration error,
+/// 3 ([`EXIT_UNREACHABLE`]) when a target could not be reached.
 pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let suite = match super::load_suite(root) {
         Ok(s) => s,
@@ -92,7 +144,11 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let mut targets = Vec::new();
     for name in &names {
         match suite.target(name) {
-            Some(t) => targets.push(t.clone()),
+            Some(t) => {
+                let mut t = t.clone();
+                args.override_target(&mut t);
+                targets.push(t);
+            }
             None => {
                 let known: Vec<&str> = suite.targets.iter().map(|t| t.name.as_str()).collect();
                 eprintln!("error: no target `{name}` in {} (known: {})", compat::target::TARGETS_FILE, known.join(", "));
@@ -102,10 +158,18 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     }
     if mode == Mode::Live {
         for t in &targets {
-            if std::env::var(&t.config.auth.env).map(|k| k.is_empty()).unwrap_or(true) {
+            let key = std::env::var(&t.config.auth.env).unwrap_or_default();
+            if key.is_empty() {
                 eprintln!("error: target `{}` reads its key from ${}, which is not set; nothing was sent", t.name, t.config.auth.env);
                 return ExitCode::from(2);
             }
+            if let Some(note) = compat::secrets::short_key_note(&t.config.auth.env, &key) {
+                eprintln!("{note}");
+            }
+        }
+        if let Some(Err(e)) = compat::transport::env_proxies().into_iter().find(Result::is_err) {
+            eprintln!("error: {e}; nothing was sent");
+            return ExitCode::from(2);
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
@@ -173,6 +237,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let reports = args.reports.clone().unwrap_or_else(|| root.join("reports"));
     // The document takes the outcomes rather than a copy: at thousands of outcomes the copy is the peak.
     let failing = outcomes.iter().any(|o| o.fails());
+    let unreachable = outcomes.iter().any(|o| o.error.as_ref().is_some_and(|e| matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Tls)));
     let results = compat::report::json::build(info, outcomes);
     print!("{}", compat::report::interop::render_text(&compat::report::interop::scores(&results)));
     match compat::report::write::write_reports_owned(&reports, results, baseline.as_ref()) {
@@ -184,5 +249,27 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
         }
         Err(e) => eprintln!("warning: reports: {e}"),
     }
-    if failing { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if unreachable {
+        ExitCode::from(EXIT_UNREACHABLE)
+    } else if failing {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_ms;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert_eq!(parse_duration_ms("10s"), Ok(10_000));
+        assert_eq!(parse_duration_ms("1.5s"), Ok(1500));
+        assert_eq!(parse_duration_ms("2m"), Ok(120_000));
+        assert_eq!(parse_duration_ms("3"), Ok(3000));
+        assert!(parse_duration_ms("soon").unwrap_err().contains("not a duration"));
+        assert!(parse_duration_ms("0s").unwrap_err().contains("out of range"));
+    }
 }

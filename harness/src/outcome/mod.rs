@@ -54,6 +54,11 @@ pub enum Mode {
 pub enum ErrorKind {
     /// Could not connect, or the connection failed before a response.
     Transport,
+    /// Live: the target cannot be reached (refused, DNS, connect timeout before it ever answered); the
+    /// target's other cases were not sent.
+    Unreachable,
+    /// Live: the TLS handshake failed (an untrusted or invalid certificate).
+    Tls,
     /// A timeout (first byte or stream idle).
     Timeout,
     /// The endpoint answered with a fault: 5xx or 429 after retries, an HTML page, an auth failure.
@@ -91,6 +96,8 @@ macro_rules! names {
 names!(Mode { Replay => "replay", Live => "live", Recorded => "recorded" });
 names!(ErrorKind {
     Transport => "transport",
+    Unreachable => "unreachable",
+    Tls => "tls",
     Timeout => "timeout",
     Endpoint => "endpoint",
     Truncated => "truncated",

@@ -16,7 +16,7 @@
 use std::fmt::Write;
 
 use super::structured_diff;
-use crate::outcome::{Finding, Outcome, SnapshotStatus, Verdict};
+use crate::outcome::{ErrorKind, Finding, Outcome, SnapshotStatus, Verdict};
 
 /// One finding, indented for a case block. `file` and `case_line` locate findings without a line of their own.
 pub fn render_finding(f: &Finding, file: &str, case_line: u64) -> String {
@@ -132,12 +132,21 @@ pub fn counts(outcomes: &[Outcome]) -> Vec<(Verdict, usize)> {
     Verdict::ALL.iter().map(|v| (*v, outcomes.iter().filter(|o| o.verdict == *v).count())).collect()
 }
 
-/// The whole run: blocks for failing outcomes, then one summary line.
+/// The whole run: blocks for failing outcomes, then one summary line. Cases never sent because their target
+/// was unreachable get one line per target, after the block of the case that found it unreachable.
 pub fn render_run(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    for o in outcomes.iter().filter(|o| o.fails()) {
+    let not_sent =
+        |o: &Outcome| o.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unreachable && e.message.contains("not sent: the target is unreachable"));
+    for o in outcomes.iter().filter(|o| o.fails() && !not_sent(o)) {
         out.push_str(&render_outcome(o));
         out.push('\n');
+    }
+    let mut targets: Vec<&str> = outcomes.iter().filter(|o| not_sent(o)).map(|o| o.target.as_str()).collect();
+    targets.dedup();
+    for t in targets {
+        let n = outcomes.iter().filter(|o| o.target == t && not_sent(o)).count();
+        let _ = writeln!(out, "error (unreachable): {n} more cases of `{t}` were not sent — the target cannot be reached (see above)\n");
     }
     let notes: Vec<String> = outcomes.iter().filter(|o| o.snapshot_note() && !o.fails()).map(Outcome::name).collect();
     if !notes.is_empty() {

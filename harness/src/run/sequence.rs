@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Attempt, Captures, Headers, RunContext, classify, live_once, ms, observe, request_diff, resolve_with, transport_error, wire_request};
+use super::{
+    Attempt, Captures, Headers, RunContext, classify, live_once, ms, observe, redact_snapshot, redactor_for, request_diff, resolve_with,
+    transport_error, wire_request,
+};
 use crate::case::{Case, KnownDivergence, LoadedCase, Request, When};
 use crate::check::{self, assertions};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
@@ -139,7 +142,8 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
             ObservedBody::Json { value } => Some(value),
             _ => None,
         };
-        let content = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
+        let normalized = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
+        let content = redact_snapshot(normalized, &redactor_for(ctx, target));
         let name = snapshot::snapshot_name(&case.feature, &case.id);
         outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
@@ -198,7 +202,7 @@ async fn run_once(ctx: &RunContext, loaded: &LoadedCase, target: &Target, fixtur
         for attempt in 1..=max_attempts {
             let a = match (&server, fixtures) {
                 (Some(server), Some(fixtures)) => replay_send(server, target, &sent, &step.request.headers, fixtures, served).await,
-                _ => live_once(ctx, target, &sent, &step.request.headers, step.request.auth).await,
+                _ => live_once(ctx, target, &sent, &step.request.headers, step.request.auth, step_case.expect.status).await,
             };
             served += 1;
             timing.attempts += a.attempts;
@@ -314,9 +318,9 @@ async fn replay_send(
 ) -> Attempt {
     let (path, recorded) = fixtures;
     let request = wire_request(&server.base_url(), sent, headers, None);
-    let client = transport::client(&target.config.timeouts);
+    let client = transport::client(&target.config.timeouts, transport::Proxy::Direct);
     let result = match transport::send(&client, &request, &target.config.timeouts).await {
-        Err(e) => Err(transport_error(e)),
+        Err(e) => Err(transport_error(e, false)),
         Ok(r) if r.headers.iter().any(|(k, _)| k == UNMATCHED_HEADER) => Err(match recorded.get(served) {
             Some(next) => RunError {
                 kind: ErrorKind::Unmatched,
