@@ -23,8 +23,11 @@ use crate::case::{AuthMode, Case, LoadedCase, Request};
 use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
-use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, Verdict};
+use crate::outcome::{
+    self, ErrorKind, Exchange, Finding, FixtureInfo, KnownStatus, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, Verdict,
+};
 use crate::pacing::Pacer;
+use crate::rules::Severity;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
 use crate::snapshot::{self, SnapshotPolicy};
@@ -157,14 +160,8 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     // The checks compare the answer with the request as sent, model names resolved for this target
     // (`semantic.model`); the case is otherwise unchanged, so findings keep their lines.
     let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
-    let mut findings = Vec::new();
-    let mut passed = 0;
-    let mut first_failing_run = None;
+    let mut tally = Tally::new(case);
     let mut last = None;
-    // Per known divergence (by index: the case's own, then its expectations-file entries): in how many runs it
-    // was due, and observed.
-    let declared = case.known_divergences.len() + case.expected.len();
-    let (mut due_runs, mut seen_runs) = (vec![0u32; declared], vec![0u32; declared]);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
@@ -207,21 +204,8 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
             ObservedBody::Json { value } => Some(value),
             _ => exchange.reassembled.as_ref(),
         };
-        let (run_verdict, _, run_known) = outcome::decide_on(case, &target.name, &mut run_findings, subject);
-        for k in &run_known {
-            due_runs[k.index] += u32::from(k.due);
-            seen_runs[k.index] += u32::from(k.observed > 0);
-        }
-        if run_verdict.fails() {
-            first_failing_run.get_or_insert(run_verdict);
-        } else {
-            passed += 1;
-        }
-        for f in run_findings {
-            if !findings.iter().any(|g: &Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.message == f.message) {
-                findings.push(f);
-            }
-        }
+        let decided = outcome::decide_on(case, &target.name, &mut run_findings, subject);
+        tally.add_run(decided, run_findings);
         for ext in ev.extensions {
             if !outcome.extensions.contains(&ext) {
                 outcome.extensions.push(ext);
@@ -234,23 +218,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
         outcome.set_error(error.kind, error.message, error.diff);
         return outcome;
     }
-    let (mut verdict, severity, mut known) = outcome::decide_with(case, &target.name, &mut findings, |i, _| due_runs[i] > 0);
-    if case.repeat > 1 {
-        known.iter_mut().for_each(|k| k.runs_observed = Some(seen_runs[k.index]));
-    }
-    if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
-        // Every finding of every run is explained, yet a run failed on its own: a known divergence that some
-        // runs did not show. The verdict needs all k runs, so it is that run's (`fixed`).
-        verdict = failed;
-    }
-    outcome.verdict = verdict;
-    outcome.severity = severity;
-    outcome.known = known;
-    outcome.findings = findings;
-    outcome.timing.flaky = outcome.timing.retries > 0 && !verdict.fails();
-    if case.repeat > 1 {
-        outcome.repeats = Some(Repeats { passed, total: case.repeat });
-    }
+    tally.finish(case, &target.name, &mut outcome);
     if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off) {
         let body = match &exchange.body {
             ObservedBody::Json { value } => Some(value),
@@ -262,6 +230,63 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     }
     outcome.exchange = last;
     outcome
+}
+
+/// The tally of a case run `repeat: k` times, shared by one-step and multi-step cases: every run's findings
+/// (deduplicated), pass^k, and for each known divergence (the case's own, then its expectations-file entries)
+/// in how many runs it was due and observed.
+pub(crate) struct Tally {
+    findings: Vec<Finding>,
+    passed: u32,
+    first_failing: Option<Verdict>,
+    due: Vec<u32>,
+    seen: Vec<u32>,
+}
+
+impl Tally {
+    pub(crate) fn new(case: &Case) -> Self {
+        let declared = case.known_divergences.len() + case.expected.len();
+        Tally { findings: Vec::new(), passed: 0, first_failing: None, due: vec![0; declared], seen: vec![0; declared] }
+    }
+
+    /// Adds one run: its decision (from [`outcome::decide_on`] or [`outcome::decide_with`]) and its findings.
+    pub(crate) fn add_run(&mut self, (verdict, _, known): (Verdict, Option<Severity>, Vec<KnownStatus>), findings: Vec<Finding>) {
+        for k in &known {
+            self.due[k.index] += u32::from(k.due);
+            self.seen[k.index] += u32::from(k.observed > 0);
+        }
+        if verdict.fails() {
+            self.first_failing.get_or_insert(verdict);
+        } else {
+            self.passed += 1;
+        }
+        for f in findings {
+            let same = |g: &Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.step == f.step && g.message == f.message;
+            if !self.findings.iter().any(same) {
+                self.findings.push(f);
+            }
+        }
+    }
+
+    /// Decides the outcome over all runs: a known divergence is due if it was due in any run, and the verdict
+    /// needs every run (a run that failed on its own — a known divergence some runs did not show — makes it that
+    /// run's, `fixed`).
+    pub(crate) fn finish(mut self, case: &Case, target: &str, outcome: &mut Outcome) {
+        let due = &self.due;
+        let (mut verdict, severity, mut known) = outcome::decide_with(case, target, &mut self.findings, |i, _| due[i] > 0);
+        if case.repeat > 1 {
+            known.iter_mut().for_each(|k| k.runs_observed = Some(self.seen[k.index]));
+            outcome.repeats = Some(Repeats { passed: self.passed, total: case.repeat });
+        }
+        if let Some(failed) = self.first_failing.filter(|_| !verdict.fails()) {
+            verdict = failed;
+        }
+        outcome.verdict = verdict;
+        outcome.severity = severity;
+        outcome.known = known;
+        outcome.findings = self.findings;
+        outcome.timing.flaky = outcome.timing.retries > 0 && !verdict.fails();
+    }
 }
 
 fn ms(since: Instant) -> f64 {

@@ -288,3 +288,15 @@ fn a_broken_sequence_fixture_is_located() {
     let e = compat::fixture::parse_sequence("fixtures/t/a/b.json", empty).unwrap_err();
     assert_eq!(e.message, "`exchanges` needs at least one exchange");
 }
+
+/// A multi-step case whose known divergence lives in the target's expectations file (not in the case): the
+/// per-run tally counts it like the case's own (it once sized its counters by the case's own list only).
+#[test]
+fn an_expectations_file_entry_explains_a_multi_step_finding() {
+    let dir = capture_project("pending");
+    let entry = "selftest::chain:\n  - rule: assert.equals\n    path: $.status\n    step: second\n    reason: r\n    link: l\n";
+    write(dir.path(), "cases/expectations/t.yaml", entry);
+    let o = run_one(dir.path(), "t", "selftest::chain");
+    assert_eq!(o.verdict, Verdict::Known, "{:#?}", o.known);
+    assert_eq!(o.known.len(), 1);
+}

@@ -19,16 +19,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{
-    Attempt, Captures, Headers, RunContext, classify, live_once, ms, observe, redact_snapshot, redactor_for, request_diff, resolve_with,
+    Attempt, Captures, Headers, RunContext, Tally, classify, live_once, ms, observe, redact_snapshot, redactor_for, request_diff, resolve_with,
     transport_error, wire_request,
 };
 use crate::case::{Case, KnownDivergence, LoadedCase, Request, When};
 use crate::check::{self, assertions};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture};
-use crate::outcome::{
-    self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, StepRecord, Timing,
-};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, ObservedBody, Outcome, RunError, SentRequest, StepRecord, Timing};
 use crate::rules;
 use crate::schema::compact;
 use crate::snapshot::{self, SnapshotPolicy};
@@ -76,13 +74,9 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
         }
     };
 
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut passed = 0;
-    let mut first_failing_run = None;
+    let mut tally = Tally::new(case);
     let mut last_steps = Vec::new();
     let mut error = None;
-    // Per known divergence (by index in the case): in how many runs it was due, and observed.
-    let (mut due_runs, mut seen_runs) = (vec![0u32; case.known_divergences.len()], vec![0u32; case.known_divergences.len()]);
     for _ in 0..case.repeat {
         let pass = run_once(ctx, loaded, target, fixtures.as_ref(), &mut outcome.timing).await;
         if pass.error.is_some() {
@@ -91,22 +85,8 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
             break;
         }
         let mut run_findings = pass.findings;
-        let (run_verdict, _, run_known) = outcome::decide_with(case, &target.name, &mut run_findings, |_, k| due_in(k, &pass.steps));
-        for k in &run_known {
-            due_runs[k.index] += u32::from(k.due);
-            seen_runs[k.index] += u32::from(k.observed > 0);
-        }
-        if run_verdict.fails() {
-            first_failing_run.get_or_insert(run_verdict);
-        } else {
-            passed += 1;
-        }
-        for f in run_findings {
-            let same = |g: &Finding| g.rule == f.rule && g.path == f.path && g.chunk == f.chunk && g.step == f.step && g.message == f.message;
-            if !findings.iter().any(same) {
-                findings.push(f);
-            }
-        }
+        let decided = outcome::decide_with(case, &target.name, &mut run_findings, |_, k| due_in(k, &pass.steps));
+        tally.add_run(decided, run_findings);
         for ext in pass.extensions {
             if !outcome.extensions.contains(&ext) {
                 outcome.extensions.push(ext);
@@ -121,21 +101,7 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
         outcome.set_error(e.kind, e.message, e.diff);
         return outcome;
     }
-    let (mut verdict, severity, mut known) = outcome::decide_with(case, &target.name, &mut findings, |i, _| due_runs[i] > 0);
-    if case.repeat > 1 {
-        known.iter_mut().for_each(|k| k.runs_observed = Some(seen_runs[k.index]));
-    }
-    if let Some(failed) = first_failing_run.filter(|_| !verdict.fails()) {
-        verdict = failed; // as for a one-step case: every run must pass (pass^k)
-    }
-    outcome.verdict = verdict;
-    outcome.severity = severity;
-    outcome.known = known;
-    outcome.findings = findings;
-    outcome.timing.flaky = outcome.timing.retries > 0 && !verdict.fails();
-    if case.repeat > 1 {
-        outcome.repeats = Some(Repeats { passed, total: case.repeat });
-    }
+    tally.finish(case, &target.name, &mut outcome);
     let snapshot_wanted = case.steps.last().is_some_and(|s| s.value.expect.snapshot) && ctx.snapshots != SnapshotPolicy::Off;
     if let Some(exchange) = outcome.exchange.as_ref().filter(|_| snapshot_wanted) {
         let body = match &exchange.body {
