@@ -150,12 +150,14 @@ async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: us
     Some((compat::outcome::trial_name(&target.name, &case.case.feature, &case.case.id), c, b, c.as_secs_f64() / b.as_secs_f64()))
 }
 
-fn median(times: &mut [Duration]) -> Duration {
+/// The median of `times` (sorted in place); shared by the benchmarks.
+pub(super) fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
 }
 
-fn min(times: &[Duration]) -> Duration {
+/// The shortest of `times`, or zero.
+pub(super) fn min(times: &[Duration]) -> Duration {
     times.iter().copied().min().unwrap_or_default()
 }
 

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use super::bench::{median, min};
 use compat::fixture::replay::{request_mock, response_template};
 use compat::fixture::{fixture_path, load_fixture};
 use compat::run::resolve_request;
@@ -320,15 +321,6 @@ fn dir_size(dir: &Path) -> (u64, usize) {
 
 fn mb(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1_048_576.0)
-}
-
-fn median(times: &mut [Duration]) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn min(times: &[Duration]) -> Duration {
-    times.iter().copied().min().unwrap_or_default()
 }
 
 fn fmt(d: Duration) -> String {
