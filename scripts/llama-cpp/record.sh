@@ -2,7 +2,10 @@
 # Re-records the `llama-cpp` target: llama-cpp-python's OpenAI-compatible server on a tiny random GGUF model.
 #
 #   bash scripts/llama-cpp/record.sh            # from the repository root; not part of CI (the build is slow)
+#   bash scripts/llama-cpp/record.sh embeddings::string_array_base64 chat::basic   # only these cases
 #
+# With case names (trial-name substrings, as `compat run` takes them) only those cases are recorded and their
+# fixtures and snapshots replaced; every other fixture stays as it was recorded.
 # On a fresh machine it makes a virtualenv (LLAMA_VENV, default ~/.cache/compat/venv-llama) and installs the
 # pinned server there: llama-cpp-python compiles llama.cpp from source, about 15 minutes on 2 cores, at low
 # priority (nice 19, 2 build jobs; BUILD_JOBS to change). Then it
@@ -11,8 +14,8 @@
 #      the path it was given, so these relative paths are the model ids the cases send;
 #   2. starts the server on 127.0.0.1 (a free port) with a throwaway API key (so errors::bad_key is
 #      meaningful), the chat model, and the embedding one (`embedding: true`, which embeddings need);
-#   3. runs `compat run --live --target llama-cpp --record all` against it, after removing the old fixtures,
-#      so every fixture comes from this run (each says `recorded`, the date, the model, the base URL and
+#   3. runs `compat run --live --target llama-cpp --record all` against it, after removing the old fixtures
+#      (only the named cases' when cases are named), so every fixture comes from this run (each says `recorded`, the date, the model, the base URL and
 #      `server: llama-cpp-python <version>`); cases the target skips get none, and errors are never recorded;
 #   4. stops the server and rewrites snapshots/llama-cpp/ from the new fixtures (INSTA_UPDATE=always).
 # Review `git diff`, then explain any new unexplained divergence in cases/expectations/llama-cpp.yaml
@@ -85,19 +88,26 @@ ready || { cat "$work/server.log" >&2; echo "error: the server did not answer on
 echo "llama-cpp-python $version serving on $base" >&2
 
 cd "$root"
-rm -rf fixtures/llama-cpp snapshots/llama-cpp
+if [ "$#" -eq 0 ]; then
+  rm -rf fixtures/llama-cpp snapshots/llama-cpp
+else
+  for name in "$@"; do # feature::id → fixtures/llama-cpp/<feature>/<id>.json and its snapshot
+    feature="${name%%::*}" id="${name#*::}"
+    rm -f "fixtures/llama-cpp/$feature/$id.json" "snapshots/llama-cpp/${feature}__${id}.snap"
+  done
+fi
 status=0
 LLAMA_CPP_API_KEY="$key" cargo run --quiet -- run --live --target llama-cpp --base-url "$base" --record all \
-  --server "llama-cpp-python $version" || status=$?
+  --server "llama-cpp-python $version" "$@" || status=$?
 kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
 server_pid=""
 echo "live run exit status: $status (1 = some case diverges, errors or is fixed; see reports/index.html)" >&2
 
 # Snapshots from the new fixtures; the replay must then give the live run's verdicts.
-INSTA_UPDATE=always cargo run --quiet -- run --target llama-cpp --reports "$work/replay" > /dev/null || true
+INSTA_UPDATE=always cargo run --quiet -- run --target llama-cpp --reports "$work/replay" "$@" > /dev/null || true
 rm -f snapshots/llama-cpp/*.snap.new # the live run's proposals for the snapshots it had none of, now accepted
 replay_status=0
-cargo run --quiet -- run --target llama-cpp --reports "$work/replay" > "$work/replay.log" || replay_status=$?
+cargo run --quiet -- run --target llama-cpp --reports "$work/replay" "$@" > "$work/replay.log" || replay_status=$?
 tail -n 2 "$work/replay.log"
 echo "replay exit status: $replay_status (it should equal the live run's)" >&2
 echo "next: git diff fixtures/llama-cpp snapshots/llama-cpp; compat expectations update --target llama-cpp" >&2

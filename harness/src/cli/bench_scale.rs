@@ -3,8 +3,8 @@
 //!
 //! **Scale.** It generates a suite in a temporary folder from the project's own: the real cases copied until
 //! there are `--cases` of them (copy k of `<id>` is `<id>_<k>`), and the real replayable targets copied until
-//! there are `--targets` of them (copy k of `gemini` is `gemini-<k>`, with its fixtures, snapshots, overrides
-//! and known divergences renamed along), so every outcome is a real one — embeddings vectors, streams and all.
+//! there are `--targets` of them (copy k of `gemini` is `gemini-<k>`, with its fixtures, snapshots, overrides,
+//! known divergences and expectations file renamed along), so every outcome is a real one — embeddings vectors, streams and all.
 //! Then it runs `compat run` on it as a child process `--runs` times and prints the wall time, the peak
 //! resident memory of the child (`getrusage(RUSAGE_CHILDREN).ru_maxrss`: the largest child waited for) and the
 //! size of each report. The bar, for 10 targets × 500 cases: ≤ 3 s, ≤ 300 MB, index.html ≤ 8 MB.
@@ -20,6 +20,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use super::bench::{median, min};
+use compat::case::expectations;
 use compat::fixture::replay::{request_mock, response_template};
 use compat::fixture::{fixture_path, load_fixture};
 use compat::run::resolve_request;
@@ -203,6 +204,21 @@ fn generate(suite: &compat::suite::Suite, dir: &Path, n_targets: usize, n_cases:
                 std::fs::copy(&from, &to).map_err(|e| io(&from, e))?;
             }
         }
+    }
+    // Expectations files: each copy of a target gets its base's entries, keyed by the copied case names.
+    let names: Vec<String> = suite.cases.iter().map(|c| c.case.name()).collect();
+    for (name, base) in &copies {
+        let rel = expectations::expectations_file(&base.name);
+        let Ok(text) = std::fs::read_to_string(suite.root.join(&rel)) else { continue };
+        let parsed = expectations::parse(&rel, &text, &names).map_err(|d| d.to_string())?;
+        let mut entries = expectations::Entries::new();
+        for (case, list) in parsed {
+            let list: Vec<expectations::Entry> = list.into_iter().map(|e| e.value).collect();
+            for (k, c) in plan.iter().filter(|(_, c)| c.case.name() == case) {
+                entries.insert(format!("{}::{}", c.case.feature, id_of(*k, &c.case.id)), list.clone());
+            }
+        }
+        write(&dir.join(expectations::expectations_file(name)), expectations::render(&expectations::default_header(name), &entries).as_bytes())?;
     }
     // JSON is YAML: the targets file is written as JSON from the loaded configuration.
     let targets = serde_json::json!({ "targets": config });
