@@ -2,6 +2,8 @@
 //! libtest-style filter selects. One plan serves both entry points — the `compat` CLI and the `conformance`
 //! test target — so they name, order and skip trials the same way.
 
+use std::sync::Arc;
+
 use crate::case::LoadedCase;
 use crate::outcome::{Mode, Outcome, Verdict, trial_name};
 use crate::report::json::{RunInfo, TargetInfo};
@@ -36,10 +38,10 @@ pub enum PlannedTrial {
     Case {
         /// `<target>::<feature>::<id>`.
         name: String,
-        /// The target.
-        target: Target,
-        /// The case.
-        case: LoadedCase,
+        /// The target (shared by all its trials).
+        target: Arc<Target>,
+        /// The case (shared by its trials on every target).
+        case: Arc<LoadedCase>,
         /// When the target skips the case: its outcome (the trial itself never runs).
         skipped: Option<Outcome>,
     },
@@ -72,16 +74,14 @@ impl PlannedTrial {
 /// broken case file. `mode` is what the skipped outcomes say.
 pub fn plan(suite: &Suite, targets: &[&Target], mode: Mode) -> Vec<PlannedTrial> {
     let mut plan = Vec::new();
-    for target in targets {
-        for loaded in &suite.cases {
-            let name = trial_name(&target.name, &loaded.case.feature, &loaded.case.id);
-            let reason = match mode {
-                Mode::Live => target.live_skip_reason(&loaded.case.feature, &loaded.case.id),
-                Mode::Replay | Mode::Recorded => target.skip_reason(&loaded.case.feature, &loaded.case.id),
-            };
-            let skipped = reason.map(|r| skipped_outcome(loaded, &target.name, r, mode));
-            plan.push(PlannedTrial::Case { name, target: (*target).clone(), case: loaded.clone(), skipped });
-        }
+    for (target, loaded) in crate::suite::pairs(targets, &suite.cases) {
+        let name = trial_name(&target.name, &loaded.case.feature, &loaded.case.id);
+        let reason = match mode {
+            Mode::Live => target.live_skip_reason(&loaded.case.feature, &loaded.case.id),
+            Mode::Replay | Mode::Recorded => target.skip_reason(&loaded.case.feature, &loaded.case.id),
+        };
+        let skipped = reason.map(|r| skipped_outcome(&loaded, &target.name, r, mode));
+        plan.push(PlannedTrial::Case { name, target, case: loaded, skipped });
     }
     plan.extend(suite.broken.iter().map(|b| PlannedTrial::Broken { outcome: broken_case_outcome(b) }));
     plan

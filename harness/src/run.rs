@@ -24,7 +24,7 @@ use crate::check::{self, Observed};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture, FixtureRequest};
 use crate::outcome::{
-    self, ErrorKind, Exchange, Finding, FixtureInfo, KnownStatus, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, Verdict,
+    self, ErrorKind, Exchange, Finding, FixtureInfo, JsonText, KnownStatus, Mode, ObservedBody, Outcome, Repeats, RunError, SentRequest, Verdict,
 };
 use crate::pacing::Pacer;
 use crate::rules::Severity;
@@ -63,8 +63,8 @@ pub struct RunContext {
 /// [`run_case`] in a task of its own, so that a panic in the harness becomes that case's outcome — an `error`
 /// of kind `harness` under the case's own trial name — instead of taking other outcomes (or the test
 /// process's report) with it.
-pub async fn run_case_catching(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Outcome {
-    let (c, l, t) = (ctx.clone(), loaded.clone(), target.clone());
+pub async fn run_case_catching(ctx: &RunContext, loaded: &Arc<LoadedCase>, target: &Arc<Target>) -> Outcome {
+    let (c, l, t) = (ctx.clone(), Arc::clone(loaded), Arc::clone(target));
     match tokio::spawn(async move { run_case(&c, &l, &t).await }).await {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -161,7 +161,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     // (`semantic.model`); the case is otherwise unchanged, so findings keep their lines.
     let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
     let mut tally = Tally::new(case);
-    let mut last = None;
+    let (mut last, mut snapshot_text) = (None, None);
     for _ in 0..case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
@@ -185,33 +185,30 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
         inject_panic_for_tests(&target.name, loaded);
         let ev = check::evaluate(&checked, &observed, &ctx.schemas);
         let fault = classify(&observed, &ended, case.expect.status, ev.truncated, target, attempt.attempts);
-        // The body, chunks and message move into the exchange: bodies can be large (embeddings).
-        let exchange = Exchange {
-            request: sent.clone(),
-            status: observed.status,
-            content_type: observed.header("content-type").map(str::to_owned),
-            body: observed.body,
-            chunks: ev.chunks,
-            reassembled: ev.reassembled,
-        };
+        let content_type = observed.header("content-type").map(str::to_owned);
         if let Some(e) = fault {
-            outcome.exchange = Some(exchange);
+            outcome.exchange = Some(Exchange::new(sent.clone(), observed.status, content_type, observed.body, &ev.chunks, ev.reassembled));
             outcome.error = Some(e);
             break;
         }
         let mut run_findings = ev.findings;
-        let subject = match &exchange.body {
+        let body = match &observed.body {
             ObservedBody::Json { value } => Some(value),
-            _ => exchange.reassembled.as_ref(),
+            _ => None,
         };
-        let decided = outcome::decide_on(case, &target.name, &mut run_findings, subject);
+        let decided = outcome::decide_on(case, &target.name, &mut run_findings, body.or(ev.reassembled.as_ref()));
         tally.add_run(decided, run_findings);
         for ext in ev.extensions {
             if !outcome.extensions.contains(&ext) {
                 outcome.extensions.push(ext);
             }
         }
-        last = Some(exchange);
+        // The snapshot is of the last run: each run's replaces the one before.
+        if case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off {
+            snapshot_text = Some(redact_snapshot(snapshot::normalize(body, &ev.chunks, ev.reassembled.as_ref(), observed.status), redactor));
+        }
+        // The checks are done: the exchange keeps the JSON as text (bodies can be large: embeddings).
+        last = Some(Exchange::new(sent.clone(), observed.status, content_type, observed.body, &ev.chunks, ev.reassembled));
     }
     outcome.timing.duration_ms = ms(started);
     if let Some(error) = outcome.error.take() {
@@ -219,12 +216,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
         return outcome;
     }
     tally.finish(case, &target.name, &mut outcome);
-    if let Some(exchange) = last.as_ref().filter(|_| case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off) {
-        let body = match &exchange.body {
-            ObservedBody::Json { value } => Some(value),
-            _ => None,
-        };
-        let content = redact_snapshot(snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status), redactor);
+    if let Some(content) = snapshot_text {
         let name = snapshot::snapshot_name(&case.feature, &case.id);
         outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
     }
@@ -456,9 +448,14 @@ fn redact_exchange(x: &mut Exchange, r: &Redactor) {
     }
     x.request.raw_body = x.request.raw_body.as_deref().map(|t| r.text(t));
     x.content_type = x.content_type.as_deref().map(|c| r.text(c));
+    let redact_json = |j: &mut JsonText| {
+        let mut value = j.value();
+        r.value(&mut value);
+        *j = JsonText::from_value(&value);
+    };
     match &mut x.body {
         ObservedBody::Empty => {}
-        ObservedBody::Json { value } => r.value(value),
+        ObservedBody::Json { value } => redact_json(value),
         ObservedBody::Stream { events, .. } => {
             for e in events {
                 e.data = r.event_data(&e.data);
@@ -471,7 +468,7 @@ fn redact_exchange(x: &mut Exchange, r: &Redactor) {
             *content_type = content_type.as_deref().map(|c| r.text(c));
         }
     }
-    x.chunks.iter_mut().for_each(|c| r.value(c));
+    x.chunks.iter_mut().for_each(redact_json);
     if let Some(m) = &mut x.reassembled {
         r.value(m);
     }

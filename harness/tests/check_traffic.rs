@@ -125,7 +125,7 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
             assert_eq!(imported.form, "llama-stack recording");
             let [o] = outcomes.as_slice() else { panic!("{name}: one exchange") };
             let body = match &o.exchange.as_ref().unwrap().body {
-                compat::outcome::ObservedBody::Json { value } => value.clone(),
+                compat::outcome::ObservedBody::Json { value } => value.value(),
                 other => panic!("{other:?}"),
             };
             let n = body.as_array().expect("a bare list of model objects").len();

@@ -445,7 +445,7 @@ async fn a_refused_port_ends_every_case_of_the_target_within_two_seconds() {
         snapshots: compat::snapshot::SnapshotPolicy::Note,
     };
     let started = Instant::now();
-    let outcomes = compat::suite::run_all(&ctx, cases.into_iter().map(|c| (target.clone(), c)).collect(), 16).await;
+    let outcomes = compat::suite::run_all(&ctx, cases.into_iter().map(|c| (Arc::new(target.clone()), Arc::new(c))).collect(), 16).await;
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "12 cases took {took:?}");
     assert_eq!(outcomes.len(), 12);

@@ -204,3 +204,45 @@ fn llama_cpp_fixtures_are_recorded_from_the_server() {
     }
     assert!(recorded >= 30, "only {recorded} recorded fixtures");
 }
+
+/// Replay servers are reset and refilled once no case holds them (so a long run does not keep every request
+/// and fixture it served), and never while one does: a fixture held across three servers' worth of others
+/// still answers, and fixtures served on a reset server answer their own requests.
+#[test]
+fn replay_servers_are_reused_only_when_no_case_holds_them() {
+    use compat::fixture::Fixture;
+    use compat::fixture::replay::{FIXTURES_PER_SERVER, ReplayServer};
+    let fixture = |i: usize| -> Fixture {
+        serde_json::from_value(json!({
+            "origin": {"kind": "synthesized", "basis": "test"},
+            "request": {"method": "GET", "path": format!("things/{i}")},
+            "response": {"status": 200, "body": {"n": i}}
+        }))
+        .unwrap()
+    };
+    use compat::transport::{Proxy, WireRequest, client, send};
+    let timeouts = compat::target::Timeouts::default();
+    let http = client(&timeouts, Proxy::Direct);
+    let get = |server: &ReplayServer, i: usize| {
+        let request = WireRequest { method: compat::case::Method::Get, url: format!("{}things/{i}", server.base_url()), headers: vec![], body: None };
+        let (http, timeouts) = (http.clone(), timeouts);
+        async move {
+            let r = send(&http, &request, &timeouts).await.unwrap();
+            assert_eq!(r.status, 200, "{}: {}", request.url, String::from_utf8_lossy(&r.body));
+            serde_json::from_slice::<Value>(&r.body).unwrap()
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let held = ReplayServer::start(&fixture(0), "recycle/0.json").await;
+        for i in 1..=3 * FIXTURES_PER_SERVER {
+            let server = ReplayServer::start(&fixture(i), &format!("recycle/{i}.json")).await;
+            assert_eq!(get(&server, i).await, json!({"n": i}), "fixture {i}");
+        }
+        assert_eq!(get(&held, 0).await, json!({"n": 0}), "the held fixture's server was never reset");
+        drop(held);
+        // Fixture 1's server has been reset since: starting it again mounts it afresh.
+        let again = ReplayServer::start(&fixture(1), "recycle/1.json").await;
+        assert_eq!(get(&again, 1).await, json!({"n": 1}));
+    });
+}

@@ -83,22 +83,15 @@ fn judge(index: usize, status: u16, content_type: Option<&str>, bytes: &[u8]) ->
     o.known = known;
     o.findings = findings;
     o.extensions = ev.extensions;
-    o.exchange = Some(Exchange {
-        request: compat::run::resolve_request(loaded, target).expect("the request resolves"),
-        status,
-        content_type: content_type.map(str::to_owned),
-        body: observed.body,
-        chunks: ev.chunks,
-        reassembled: ev.reassembled,
-    });
     // Redaction as a live run applies it, with a key the answer may well contain.
     let redactor = Redactor::new(["sk-robust-0123456789"]);
-    if let Some(x) = &mut o.exchange {
-        x.chunks.iter_mut().for_each(|c| redactor.value(c));
-        if let ObservedBody::Json { value } = &mut x.body {
-            redactor.value(value);
-        }
+    let (mut body, mut chunks) = (observed.body, ev.chunks);
+    chunks.iter_mut().for_each(|c| redactor.value(c));
+    if let ObservedBody::Json { value } = &mut body {
+        redactor.value(value);
     }
+    let request = compat::run::resolve_request(loaded, target).expect("the request resolves");
+    o.exchange = Some(Exchange::new(request, status, content_type.map(str::to_owned), body, &chunks, ev.reassembled));
     for f in &o.findings {
         let _ = redactor.text(&f.actual);
     }

@@ -180,16 +180,9 @@ fn a_poll_completes_on_its_nth_replayed_answer_without_waiting() {
     let o = run_one(dir.path(), "t", "selftest::job");
     assert!(started.elapsed().as_secs() < 30, "replay does not wait the 10-minute interval");
     assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
-    let statuses: Vec<&Value> = o.steps[1]
-        .exchanges
-        .iter()
-        .map(|x| &x.body)
-        .map(|b| match b {
-            compat::outcome::ObservedBody::Json { value } => &value["status"],
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert_eq!(statuses, [&json!("queued"), &json!("in_progress"), &json!("in_progress"), &json!("completed")]);
+    let statuses: Vec<Value> =
+        o.steps[1].exchanges.iter().map(|x| x.json_body().unwrap_or_else(|| panic!("{:?}", x.body))["status"].clone()).collect();
+    assert_eq!(statuses, [json!("queued"), json!("in_progress"), json!("in_progress"), json!("completed")]);
     assert_eq!(o.timing.attempts, 5);
     assert!(compat::report::terminal::render_outcome(&o).contains("  step wait: GET jobs/j1 → 200 (4 attempts)\n"));
     // A second run gets the whole sequence again (each run mounts its own copy).

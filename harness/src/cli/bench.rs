@@ -64,8 +64,7 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
     };
     let ctx = replay_context(root).expect("the builtin schemas compile");
     let startup = started.elapsed();
-    let pairs: Vec<(Target, LoadedCase)> =
-        suite.replayable_targets().into_iter().flat_map(|t| suite.cases.iter().map(move |c| (t.clone(), c.clone()))).collect();
+    let pairs = compat::suite::pairs(&suite.replayable_targets(), &suite.cases);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
 
     let mut suite_times = Vec::new();

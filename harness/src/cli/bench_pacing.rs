@@ -122,7 +122,10 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
 
     // Replay first: the verdicts a faithful live run must reproduce.
     let replay_ctx = replay_context(root).expect("the builtin schemas compile");
-    let pairs: Vec<(Target, LoadedCase)> = cases.iter().map(|(c, _)| (target.clone(), c.clone())).collect();
+    let pairs: Vec<compat::suite::Pair> = {
+        let t = Arc::new(target.clone());
+        cases.iter().map(|(c, _)| (Arc::clone(&t), Arc::new(c.clone()))).collect()
+    };
     let replayed = runtime.block_on(run_all(&replay_ctx, pairs.clone(), 16));
 
     let ctx = RunContext {
@@ -133,7 +136,7 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
         ..replay_ctx
     };
     let rounds = args.rounds.max(1);
-    let live_pairs: Vec<(Target, LoadedCase)> = (0..rounds).flat_map(|_| pairs.iter().cloned()).collect();
+    let live_pairs: Vec<compat::suite::Pair> = (0..rounds).flat_map(|_| pairs.iter().cloned()).collect();
     let requests: u64 = live_pairs.iter().map(|(_, c)| u64::from(c.case.repeat)).sum();
     let started = Instant::now();
     let live = runtime.block_on(run_all(&ctx, live_pairs, 64));

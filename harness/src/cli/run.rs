@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use compat::case::LoadedCase;
 use compat::outcome::SnapshotStatus;
 use compat::outcome::{ErrorKind, Mode};
 use compat::pacing::Pacer;
@@ -176,7 +175,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let policy = args.snapshots.resolve(mode == Mode::Live);
     let target_refs: Vec<&Target> = targets.iter().collect();
     let selected = |name: &str| args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
-    let (mut pairs, mut broken): (Vec<(Target, LoadedCase)>, Vec<_>) = (Vec::new(), Vec::new());
+    let (mut pairs, mut broken): (Vec<compat::suite::Pair>, Vec<_>) = (Vec::new(), Vec::new());
     for trial in compat::plan::plan(&suite, &target_refs, mode) {
         match trial {
             PlannedTrial::Case { name, target, case, .. } if selected(&name) => pairs.push((target, case)),
@@ -200,7 +199,6 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     drop(runtime);
     // The fixtures' servers are no longer needed; at thousands of fixtures they hold tens of MB.
     compat::fixture::replay::release_servers();
-    compat::suite::release_free_memory();
     outcomes.extend(broken);
     if let Some(b) = &baseline {
         compat::outcome::carry_night_counts(&mut outcomes, &b.outcomes);

@@ -47,14 +47,9 @@ pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
         ev.findings.retain(|f| alt.findings.iter().any(|g| g.chunk == f.chunk && g.path == f.path));
     }
     let Evaluated { mut findings, extensions, chunks, reassembled, truncated } = ev;
-    outcome.exchange = Some(Exchange {
-        request: SentRequest { method: case.request.method, path: Redactor::new([""; 0]).text(&x.url), body: x.request.clone(), raw_body: None },
-        status: x.response.status,
-        content_type: x.response.header("content-type").map(str::to_owned),
-        body: x.response.body.clone(),
-        chunks,
-        reassembled,
-    });
+    let request = SentRequest { method: case.request.method, path: Redactor::new([""; 0]).text(&x.url), body: x.request.clone(), raw_body: None };
+    let content_type = x.response.header("content-type").map(str::to_owned);
+    outcome.exchange = Some(Exchange::new(request, x.response.status, content_type, x.response.body.clone(), &chunks, reassembled));
     outcome.extensions = extensions;
     outcome.timing.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some((kind, fault)) = recording_fault(&x.response, truncated) {

@@ -1,23 +1,79 @@
 //! The evidence of an outcome: the request as sent, the response as classified, and where a replayed fixture
 //! came from. Plain values, so the reports, recording and `compat diff` read them without knowing how a
 //! request was made.
+//!
+//! An outcome keeps the JSON it received as text ([`JsonText`]), not as a parsed `Value`: the checks are done
+//! by then, and what is left is to show it and write it out. At 5,000 outcomes the parsed bodies were half the
+//! run's memory (an embeddings answer of 3,072 floats takes some 80 bytes a number as a `Value`, a dozen as text).
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::case::Method;
 use crate::sse::SseEvent;
 
-/// A response body, classified.
+/// A JSON value kept as its compact text. It serializes as the value itself (`results.json` is unchanged by
+/// it) and [`JsonText::value`] parses it again where a report must lay it out.
+#[derive(Clone)]
+pub struct JsonText(Box<RawValue>);
+
+impl JsonText {
+    /// The compact text of `value`.
+    pub fn from_value(value: &Value) -> JsonText {
+        JsonText(serde_json::value::to_raw_value(value).expect("a Value serializes"))
+    }
+
+    /// The value, parsed from the text (which was written from a value or checked when read, so it parses).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+
+    /// The compact JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonText {
+    /// Through a `Value`: a `RawValue` cannot be read from inside an internally tagged enum (serde buffers
+    /// the variant's content first), and [`ObservedBody`] is one. Only reading `results.json` back pays this.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonText, D::Error> {
+        Value::deserialize(d).map(|v| JsonText::from_value(&v))
+    }
+}
+
+/// A response body, classified. The checks read it parsed (`ObservedBody<Value>`, the default); an outcome's
+/// [`Exchange`] keeps the JSON as text (`ObservedBody<JsonText>`, see [`ObservedBody::into_text`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ObservedBody {
+pub enum ObservedBody<J = Value> {
     /// No bytes.
     Empty,
     /// A JSON document.
     Json {
-        /// The parsed value.
-        value: Value,
+        /// The value (parsed, or as text).
+        value: J,
     },
     /// A `text/event-stream` body.
     Stream {
@@ -33,6 +89,18 @@ pub enum ObservedBody {
         /// The `content-type` header, if any.
         content_type: Option<String>,
     },
+}
+
+impl ObservedBody {
+    /// The body as an outcome keeps it: JSON as text, everything else as it is.
+    pub fn into_text(self) -> ObservedBody<JsonText> {
+        match self {
+            ObservedBody::Empty => ObservedBody::Empty,
+            ObservedBody::Json { value } => ObservedBody::Json { value: JsonText::from_value(&value) },
+            ObservedBody::Stream { events, truncated } => ObservedBody::Stream { events, truncated },
+            ObservedBody::Text { text, content_type } => ObservedBody::Text { text, content_type },
+        }
+    }
 }
 
 /// The request as sent (model names resolved; no headers, so no key). A fixture's `request` is this value.
@@ -61,14 +129,37 @@ pub struct Exchange {
     /// Response content type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// The response body.
-    pub body: ObservedBody,
-    /// For a stream: the parsed chunks.
+    /// The response body (JSON as text).
+    pub body: ObservedBody<JsonText>,
+    /// For a stream: the chunks' JSON, as text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub chunks: Vec<Value>,
+    pub chunks: Vec<JsonText>,
     /// For a stream: the reassembled message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassembled: Option<Value>,
+}
+
+impl Exchange {
+    /// The exchange of `request` answered with `status`, `body` and (for a stream) its `chunks` and
+    /// `reassembled` message, parsed as the checks read them: the JSON is kept as text from here on.
+    pub fn new(
+        request: SentRequest,
+        status: u16,
+        content_type: Option<String>,
+        body: ObservedBody,
+        chunks: &[Value],
+        reassembled: Option<Value>,
+    ) -> Self {
+        Exchange { request, status, content_type, body: body.into_text(), chunks: chunks.iter().map(JsonText::from_value).collect(), reassembled }
+    }
+
+    /// The JSON body, parsed; `None` for any other body.
+    pub fn json_body(&self) -> Option<Value> {
+        match &self.body {
+            ObservedBody::Json { value } => Some(value.value()),
+            _ => None,
+        }
+    }
 }
 
 /// One step of a multi-step case as it ran.
@@ -135,5 +226,46 @@ impl Origin {
             Origin::Synthesized { .. } => "synthesized",
             Origin::Recorded { .. } => "recorded",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn exchange(body: Value, chunks: &[Value]) -> Exchange {
+        let request = SentRequest { method: Method::Post, path: "embeddings".into(), body: Some(json!({"input": "x"})), raw_body: None };
+        Exchange::new(request, 200, Some("application/json".into()), ObservedBody::Json { value: body }, chunks, None)
+    }
+
+    #[test]
+    fn json_kept_as_text_writes_and_reads_back_as_the_value_did() {
+        // Key order as received (not sorted), floats as written, and the internally tagged `kind` around it.
+        let body = json!({"object": "list", "data": [{"index": 0, "embedding": [0.25, -1.5e-7, 3.0]}], "model": "m"});
+        let x = exchange(body.clone(), &[json!({"z": 1, "a": 2})]);
+        let text = serde_json::to_string(&x).unwrap();
+        assert!(
+            text.contains(r#""body":{"kind":"json","value":{"object":"list","data":[{"index":0,"embedding":[0.25,-1.5e-7,3.0]}],"model":"m"}}"#),
+            "{text}"
+        );
+        assert!(text.contains(r#""chunks":[{"z":1,"a":2}]"#), "{text}");
+        let back: Exchange = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, x);
+        assert_eq!(back.json_body(), Some(body));
+        // Pretty-printed output (small runs' results.json) reads back the same.
+        let pretty: Exchange = serde_json::from_str(&serde_json::to_string_pretty(&x).unwrap()).unwrap();
+        assert_eq!(pretty, x);
+    }
+
+    #[test]
+    fn json_text_compares_by_content_and_other_bodies_pass_through() {
+        assert_eq!(JsonText::from_value(&json!({"a": [1, 2]})), JsonText::from_value(&json!({"a": [1, 2]})));
+        assert_ne!(JsonText::from_value(&json!({"a": [1, 2]})), JsonText::from_value(&json!({"a": [2, 1]})));
+        assert_eq!(format!("{:?}", JsonText::from_value(&json!({"a": null}))), r#"{"a":null}"#);
+        let text = ObservedBody::Text { text: "<html>".into(), content_type: Some("text/html".into()) };
+        assert_eq!(text.into_text(), ObservedBody::Text { text: "<html>".into(), content_type: Some("text/html".into()) });
+        assert_eq!(exchange(json!(null), &[]).json_body(), Some(json!(null)));
+        assert_eq!(ObservedBody::Empty.into_text(), ObservedBody::<JsonText>::Empty);
     }
 }

@@ -21,7 +21,7 @@ mod verdict;
 
 use serde::{Deserialize, Serialize};
 
-pub use exchange::{Exchange, FixtureInfo, ObservedBody, Origin, SentRequest, StepRecord};
+pub use exchange::{Exchange, FixtureInfo, JsonText, ObservedBody, Origin, SentRequest, StepRecord};
 pub use finding::Finding;
 pub use verdict::Verdict;
 

@@ -26,7 +26,7 @@ use crate::case::{Case, KnownDivergence, LoadedCase, Request, When};
 use crate::check::{self, assertions};
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
 use crate::fixture::{self, Fixture};
-use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, Mode, ObservedBody, Outcome, RunError, SentRequest, StepRecord, Timing};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, FixtureInfo, JsonText, Mode, Outcome, RunError, SentRequest, StepRecord, Timing};
 use crate::rules;
 use crate::schema::compact;
 use crate::snapshot::{self, SnapshotPolicy};
@@ -104,11 +104,8 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
     tally.finish(case, &target.name, &mut outcome);
     let snapshot_wanted = case.steps.last().is_some_and(|s| s.value.expect.snapshot) && ctx.snapshots != SnapshotPolicy::Off;
     if let Some(exchange) = outcome.exchange.as_ref().filter(|_| snapshot_wanted) {
-        let body = match &exchange.body {
-            ObservedBody::Json { value } => Some(value),
-            _ => None,
-        };
-        let normalized = snapshot::normalize(body, &exchange.chunks, exchange.reassembled.as_ref(), exchange.status);
+        let chunks: Vec<Value> = exchange.chunks.iter().map(JsonText::value).collect();
+        let normalized = snapshot::normalize(exchange.json_body().as_ref(), &chunks, exchange.reassembled.as_ref(), exchange.status);
         let content = redact_snapshot(normalized, &redactor_for(ctx, target));
         let name = snapshot::snapshot_name(&case.feature, &case.id);
         outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
@@ -120,20 +117,17 @@ pub(super) async fn run_steps(ctx: &RunContext, loaded: &LoadedCase, target: &Ta
 /// checked answer of its step (of any step, when it names none).
 fn due_in(k: &KnownDivergence, steps: &[StepRecord]) -> bool {
     match &k.when {
-        When::Present { .. } => {
-            steps.iter().filter(|s| k.step.as_ref().is_none_or(|name| *name == s.name)).any(|s| k.when.due(s.exchanges.last().and_then(subject)))
-        }
+        When::Present { .. } => steps
+            .iter()
+            .filter(|s| k.step.as_ref().is_none_or(|name| *name == s.name))
+            .any(|s| k.when.due(s.exchanges.last().and_then(subject).as_ref())),
         other => other.due(None),
     }
 }
 
 /// What a step's captures and a poll's condition read: a stream's reassembled message, else the JSON body.
-fn subject(x: &Exchange) -> Option<&Value> {
-    match (&x.reassembled, &x.body) {
-        (Some(message), _) => Some(message),
-        (None, ObservedBody::Json { value }) => Some(value),
-        _ => None,
-    }
+fn subject(x: &Exchange) -> Option<Value> {
+    x.reassembled.clone().or_else(|| x.json_body())
 }
 
 /// One pass through every step.
@@ -189,14 +183,8 @@ async fn run_once(ctx: &RunContext, loaded: &LoadedCase, target: &Target, fixtur
             };
             let ev = check::evaluate(&step_case, &observed, &ctx.schemas);
             let fault = classify(&observed, &ended, step.expect.status, ev.truncated, target, a.attempts);
-            record.exchanges.push(Exchange {
-                request: sent.clone(),
-                status: observed.status,
-                content_type: observed.header("content-type").map(str::to_owned),
-                body: observed.body,
-                chunks: ev.chunks.clone(),
-                reassembled: ev.reassembled.clone(),
-            });
+            let content_type = observed.header("content-type").map(str::to_owned);
+            record.exchanges.push(Exchange::new(sent.clone(), observed.status, content_type, observed.body, &ev.chunks, ev.reassembled.clone()));
             if let Some(e) = fault {
                 pass.error = Some(in_step(e));
                 pass.steps.push(record);
@@ -208,13 +196,13 @@ async fn run_once(ctx: &RunContext, loaded: &LoadedCase, target: &Target, fixtur
             };
             let last = record.exchanges.last().expect("just pushed");
             // A status other than the expected one ends the poll too: that answer is checked (a `status` finding).
-            if last.status != step.expect.status || subject(last).is_some_and(|v| assertions::holds(&poll.until, v)) {
+            if last.status != step.expect.status || subject(last).is_some_and(|v| assertions::holds(&poll.until, &v)) {
                 checked = Some(ev);
                 break;
             }
             if attempt == max_attempts {
                 let seen = subject(last)
-                    .map(|v| poll.until.path.select(v).iter().map(|(_, v)| compact(v, 80)).collect::<Vec<_>>().join(", "))
+                    .map(|v| poll.until.path.select(&v).iter().map(|(_, v)| compact(v, 80)).collect::<Vec<_>>().join(", "))
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "nothing at that path".to_owned());
                 let message = format!(
@@ -241,7 +229,7 @@ async fn run_once(ctx: &RunContext, loaded: &LoadedCase, target: &Target, fixtur
         let answer = record.exchanges.last().and_then(subject);
         let mut missing = false;
         for (name, path) in &step.captures {
-            match answer.and_then(|v| path.value.select(v).into_iter().next()) {
+            match answer.as_ref().and_then(|v| path.value.select(v).into_iter().next()) {
                 Some((_, value)) => {
                     captures.insert(name.clone(), value.clone());
                     record.captured.insert(name.clone(), value.clone());

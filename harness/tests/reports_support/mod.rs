@@ -19,7 +19,7 @@ pub fn replay_outcomes() -> Vec<Outcome> {
     let root = default_root();
     let suite = Suite::load(&root).expect("the project's suite loads");
     let ctx = replay_context(&root).expect("the builtin schemas compile");
-    let pairs: Vec<_> = suite.replayable_targets().into_iter().flat_map(|t| suite.cases.iter().map(move |c| (t.clone(), c.clone()))).collect();
+    let pairs = compat::suite::pairs(&suite.replayable_targets(), &suite.cases);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let mut outcomes = runtime.block_on(compat::suite::run_all(&ctx, pairs, 8));
     outcomes.extend(suite.broken.iter().map(broken_case_outcome));

@@ -313,7 +313,7 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View, base: &str)
         ObservedBody::Empty => {
             let _ = writeln!(out, "<p>(empty body)</p>");
         }
-        ObservedBody::Json { value } => pre(out, &pretty(value), view, &format!("{base}/body/value")),
+        ObservedBody::Json { value } => pre(out, &pretty(&value.value()), view, &format!("{base}/body/value")),
         ObservedBody::Text { text, .. } => {
             let _ = writeln!(out, "<p>not JSON, shown as text:</p>");
             pre(out, text, view, &format!("{base}/body/text"));
@@ -328,7 +328,7 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View, base: &str)
                 (items, "body/events")
             } else {
                 let _ = writeln!(out, "<p>{} chunks ({} events){cut}:</p>\n<ol class=\"chunks\" start=\"0\">", x.chunks.len(), events.len());
-                (x.chunks.iter().map(|c| esc(&c.to_string())).collect(), "chunks")
+                (x.chunks.iter().map(|c| esc(c.get())).collect(), "chunks")
             };
             let (mut bytes, mut listed) = (0, 0);
             for item in &items {
