@@ -371,7 +371,7 @@ type Headers = std::collections::BTreeMap<String, String>;
 async fn replay_once(target: &Target, sent: &SentRequest, headers: &Headers, fixture_path: &str, fixture: &Fixture) -> Attempt {
     let server = ReplayServer::start(fixture, fixture_path).await;
     let request = wire_request(&server.base_url(), sent, headers, None);
-    let client = transport::client(&target.config.timeouts, Proxy::Direct);
+    let client = transport::client(&target.config.timeouts, Proxy::Direct, &request.url);
     let result = match transport::send(&client, &request, &target.config.timeouts).await {
         Err(e) => Err(transport_error(e, false)),
         Ok(r) if r.headers.iter().any(|(k, _)| k == UNMATCHED_HEADER) => Err(RunError {
@@ -406,7 +406,7 @@ async fn live_once(ctx: &RunContext, target: &Target, sent: &SentRequest, header
     }
     let request = wire_request(&base, sent, headers, Some((auth_cfg.header.clone(), auth_cfg.header_value(&key))));
     drop(key);
-    let client = transport::client(&target.config.timeouts, Proxy::FromEnv);
+    let client = transport::client(&target.config.timeouts, Proxy::FromEnv, &request.url);
     let pacer = ctx.pacer.clone().unwrap_or_else(|| Arc::new(Pacer::unpaced()));
     let sent_result = pacer.send_expecting(&client, &request, &target.config.timeouts, expected).await;
     let wire = sent_result.response.as_ref().ok().map(|r| (r.first_byte, r.elapsed.saturating_sub(r.first_byte)));

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::case::LoadedCase;
 use crate::case::features::{FEATURES_FILE, Features, load_features};
-use crate::case::{LoadedCase, load_cases};
+use crate::case::load::{discover, load_case_file};
 use crate::diagnostic::Diagnostic;
 use crate::outcome::{ErrorKind, Mode, Outcome};
 use crate::run::{RunContext, run_case_catching};
@@ -32,10 +33,37 @@ impl Suite {
     /// cases. A broken targets, features or expectations file is fatal; broken cases are kept as
     /// [`Suite::broken`], and so is a case whose feature `cases/features.yaml` does not list.
     pub fn load(root: &Path) -> Result<Suite, Diagnostic> {
+        Self::load_for(root, &[])
+    }
+
+    /// [`Suite::load`], reading only the case files that can make a trial one of `filters` selects (a trial
+    /// `<target>::<feature>::<id>`, or `load::<feature>::<id>` for a broken file, containing a filter), as
+    /// `compat run NAME…` selects them; no filter reads every file. The other files are not read at all, so
+    /// a run of one case starts in a few milliseconds whatever the size of the suite; their names (from
+    /// their paths) still check the overrides of `targets.yaml` and the expectations files.
+    pub fn load_for(root: &Path, filters: &[String]) -> Result<Suite, Diagnostic> {
         let targets = load_targets(root)?;
         let features = load_features(root)?;
-        let (mut cases, mut broken) = load_cases(root);
-        if cases.is_empty() && broken.is_empty() {
+        let (files, mut broken) = match discover(root) {
+            Ok(files) => (files, Vec::new()),
+            Err(e) => (Vec::new(), vec![e]),
+        };
+        let all_names: Vec<String> = files.iter().filter_map(|f| case_name_of_path(f)).collect();
+        let wanted = |file: &String| {
+            let Some(name) = case_name_of_path(file) else { return true };
+            filters.is_empty()
+                || filters.iter().any(|f| {
+                    format!("load::{name}").contains(f.as_str()) || targets.iter().any(|t| format!("{}::{name}", t.name).contains(f.as_str()))
+                })
+        };
+        let mut cases = Vec::new();
+        for file in files.iter().filter(|f| wanted(f)) {
+            match load_case_file(root, file) {
+                Ok(c) => cases.push(c),
+                Err(e) => broken.push(e),
+            }
+        }
+        if files.is_empty() && broken.is_empty() {
             return Err(Diagnostic::whole_file("cases/", "no case files found under cases/<feature>/"));
         }
         if let Some(features) = &features {
@@ -47,7 +75,8 @@ impl Suite {
             }));
             broken.sort_by(|a, b| a.file.cmp(&b.file));
         }
-        let names: Vec<String> = cases.iter().map(|c| c.case.name()).chain(broken.iter().filter_map(broken_case_name)).collect();
+        // Every case file's name, read or not (a case's id and feature are its path: the loader checks it).
+        let names = all_names;
         if let Ok(text) = std::fs::read_to_string(root.join(TARGETS_FILE)) {
             check_override_patterns(&text, &targets, &names)?;
         }
@@ -89,10 +118,10 @@ pub fn shared_material(root: &Path, rel: &str) -> Option<PathBuf> {
     None
 }
 
-/// `<feature>::<id>` of a case file that did not load, read from its path (`cases/<feature>/<id>.yaml`), so
-/// that an override naming it is not reported as matching nothing.
-fn broken_case_name(d: &Diagnostic) -> Option<String> {
-    let mut parts = d.file.rsplit('/');
+/// `<feature>::<id>` of a case file, read from its path (`cases/<feature>/<id>.yaml`): what its case is named
+/// once loaded, and the name an override or expectation gives a file that did not load or was not read.
+fn case_name_of_path(file: &str) -> Option<String> {
+    let mut parts = file.rsplit('/');
     let stem = parts.next()?.trim_end_matches(".yaml").trim_end_matches(".yml");
     Some(format!("{}::{stem}", parts.next()?))
 }

@@ -117,17 +117,22 @@ pub enum Proxy {
     Direct,
 }
 
-/// A shared HTTP client for a connect timeout and proxy choice; built once per pair and reused by every case.
+/// A shared HTTP client for a connect timeout, a proxy choice and whether it may speak TLS; built once per
+/// combination and reused by every case.
 ///
-/// HTTPS certificates are verified against the system's roots (reqwest's rustls platform verifier, which on
-/// Linux reads the system bundle, or the one `SSL_CERT_FILE` / `SSL_CERT_DIR` name).
-pub fn client(timeouts: &Timeouts, proxy: Proxy) -> Arc<reqwest::Client> {
-    /// Clients by connect timeout (ms) and proxy choice.
-    type Clients = std::sync::Mutex<Vec<((u64, Proxy), Arc<reqwest::Client>)>>;
+/// `url` is one the client will be sent to (a case's base URL): an `https` one, or any proxy in the
+/// environment under [`Proxy::FromEnv`], needs TLS, whose certificates are verified against the system's roots
+/// (reqwest's rustls platform verifier, which on Linux reads the system bundle, or the one `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR` name). A plain-`http` client — replay, a local server — trusts no root at all, so it does not
+/// read that bundle: about 5 ms of a one-case run.
+pub fn client(timeouts: &Timeouts, proxy: Proxy, url: &str) -> Arc<reqwest::Client> {
+    /// Clients by connect timeout (ms), proxy choice and TLS.
+    type Clients = std::sync::Mutex<Vec<((u64, Proxy, bool), Arc<reqwest::Client>)>>;
     static CLIENTS: OnceLock<Clients> = OnceLock::new();
+    let tls = !url.starts_with("http://") || (proxy == Proxy::FromEnv && !env_proxies().is_empty());
     let cache = CLIENTS.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let key = (timeouts.connect_ms, proxy);
+    let key = (timeouts.connect_ms, proxy, tls);
     if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
         return Arc::clone(c);
     }
@@ -140,6 +145,9 @@ pub fn client(timeouts: &Timeouts, proxy: Proxy) -> Arc<reqwest::Client> {
         // costs a retry. A paced live run gains nothing from keep-alive; replay starts a server per case.
         .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none());
+    if !tls {
+        builder = builder.tls_certs_only([]); // no root read; an https URL would fail verification, never reach it
+    }
     builder = builder.no_proxy(); // reqwest would read the variables itself, without the loopback rule
     if proxy == Proxy::FromEnv {
         for p in env_proxies().into_iter().filter_map(Result::ok) {

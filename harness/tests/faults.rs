@@ -569,7 +569,7 @@ async fn a_body_trickling_past_the_ceiling_is_cut_by_the_deadline() {
     let base = raw_server(1, SSE_HEAD, parts, End::Close).await;
     let t = target();
     let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{base}models"), headers: Vec::new(), body: None };
-    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
+    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct, &request.url);
     let r = compat::transport::send_within(&client, &request, &t.config.timeouts, Duration::from_millis(150)).await.unwrap();
     assert_eq!(r.ended, compat::transport::BodyEnd::Deadline(Duration::from_millis(150)), "each part came within the idle timeout");
     assert!(r.elapsed < Duration::from_millis(500), "{:?}", r.elapsed);
@@ -580,7 +580,7 @@ async fn the_pacer_holds_its_concurrency_limit() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(200))).mount(&server).await;
     let t = target();
-    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
+    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct, &server.uri());
     let request = compat::transport::WireRequest {
         method: compat::case::Method::Get,
         url: format!("{}/models", server.uri()),
@@ -607,7 +607,7 @@ async fn the_pacer_spaces_requests_by_its_budget() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let t = target();
-    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct);
+    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct, &server.uri());
     let request = compat::transport::WireRequest {
         method: compat::case::Method::Get,
         url: format!("{}/models", server.uri()),

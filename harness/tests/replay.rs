@@ -222,7 +222,7 @@ fn replay_servers_are_reused_only_when_no_case_holds_them() {
     };
     use compat::transport::{Proxy, WireRequest, client, send};
     let timeouts = compat::target::Timeouts::default();
-    let http = client(&timeouts, Proxy::Direct);
+    let http = client(&timeouts, Proxy::Direct, "http://127.0.0.1/");
     let get = |server: &ReplayServer, i: usize| {
         let request = WireRequest { method: compat::case::Method::Get, url: format!("{}things/{i}", server.base_url()), headers: vec![], body: None };
         let (http, timeouts) = (http.clone(), timeouts);
@@ -245,4 +245,27 @@ fn replay_servers_are_reused_only_when_no_case_holds_them() {
         let again = ReplayServer::start(&fixture(1), "recycle/1.json").await;
         assert_eq!(get(&again, 1).await, json!({"n": 1}));
     });
+}
+
+/// `compat run NAME…` reads only the case files a filter can select: an unrelated broken file neither fails
+/// nor slows the run, its name still satisfies an override naming it, and a filter naming it reads it.
+#[test]
+fn a_filtered_load_reads_only_the_case_files_it_can_select() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = format!("{TARGETS}    overrides:\n      - cases: [\"other::broken\"]\n        skip: \"named by an override\"\n");
+    write(dir.path(), "cases/targets.yaml", &targets);
+    write(dir.path(), "cases/selftest/hello.yaml", CASE);
+    write(dir.path(), "cases/other/broken.yaml", "id: broken\nfeature: other\nno_such_key: 1\n");
+    let names = |s: &Suite| (s.cases.iter().map(|c| c.case.name()).collect::<Vec<_>>(), s.broken.len());
+    let all = Suite::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(names(&all), (vec!["selftest::hello".to_owned()], 1), "unfiltered, the broken file is reported");
+    let one = Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(names(&one), (vec!["selftest::hello".to_owned()], 0), "the broken file is not read");
+    let by_load_name = Suite::load_for(dir.path(), &["load::other".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(names(&by_load_name), (vec![], 1), "its own filter reads it");
+    let none = Suite::load_for(dir.path(), &["nothing-matches".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(names(&none), (vec![], 0));
+    // An override naming a case no file has is still an error, filtered or not.
+    write(dir.path(), "cases/targets.yaml", &targets.replace("other::broken", "other::missing"));
+    assert!(Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()]).err().unwrap().to_string().contains("other::missing"));
 }

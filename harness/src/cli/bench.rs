@@ -127,8 +127,8 @@ async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: us
         case_times.push(t.elapsed());
     }
     let server = ReplayServer::start(&fixture, &rel).await;
-    let client = compat::transport::client(&target.config.timeouts, compat::transport::Proxy::Direct);
     let url = format!("{}{}", server.base_url(), sent.path);
+    let client = compat::transport::client(&target.config.timeouts, compat::transport::Proxy::Direct, &url);
     let body =
         sent.body.as_ref().map(|b| serde_json::to_vec(b).expect("a Value serializes")).or_else(|| sent.raw_body.clone().map(String::into_bytes));
     let bare = || async {

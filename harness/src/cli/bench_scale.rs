@@ -247,7 +247,7 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
         let rel = fixture_path(&target.fixtures_dir(), &c.case.feature, &c.case.id);
         let (Ok(Some(fixture)), Ok(sent)) = (load_fixture(root, &rel), resolve_request(c, &target)) else { continue };
         runtime.block_on(request_mock(&fixture, "/").respond_with(response_template(&fixture)).named(c.case.name()).mount(&server));
-        picked.push((format!("{}::{}::{}", target.name, c.case.feature, c.case.id), sent));
+        picked.push((format!("{}::{}::{}", target.name, c.case.feature, c.case.id), sent, fixture.response.status));
     }
     if picked.is_empty() {
         return;
@@ -261,10 +261,10 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
         cmd.env(&target.config.auth.env, "compat-bench-key-not-secret").stdout(Stdio::null()).stderr(Stdio::null());
         cmd
     };
-    let curl = |sents: &[(String, compat::outcome::SentRequest)]| {
+    let curl = |sents: &[Picked]| {
         let mut cmd = Command::new("curl");
         cmd.arg("-s");
-        for (i, (_, s)) in sents.iter().enumerate() {
+        for (i, (_, s, _)) in sents.iter().enumerate() {
             if i > 0 {
                 cmd.arg("--next");
             }
@@ -291,6 +291,7 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     };
     let one: Vec<String> = picked.iter().take(1).map(|p| p.0.clone()).collect();
     let all: Vec<String> = picked.iter().map(|p| p.0.clone()).collect();
+    let hurl = hurl_program();
     println!("\nlive against a loopback server, median of {runs} runs, each a fresh process:");
     if let Some(t) = time(Box::new(|| compat_run(&["no-such-case-so-nothing-runs".to_owned()]))) {
         println!("  start-up (compat run: load suite, compile schemas, no case): {}", fmt(t));
@@ -298,13 +299,59 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     for (label, names, sents) in [("1 case", &one, &picked[..1]), (&*format!("{} cases", all.len()), &all, &picked[..])] {
         let c = time(Box::new(|| compat_run(names)));
         let b = time(Box::new(|| curl(sents)));
-        match (c, b) {
-            (Some(c), Some(b)) => println!("  {label}: compat run --live {} · curl {} (same requests, no checks)", fmt(c), fmt(b)),
-            (Some(c), None) => println!("  {label}: compat run --live {} · curl not available", fmt(c)),
-            _ => {}
-        }
+        let mut line = format!("  {label}: compat run --live {}", c.map_or("failed to start".into(), fmt));
+        line += &b.map_or(" · curl not available".into(), |b| format!(" · curl {} (same requests, no asserts)", fmt(b)));
+        line += &match &hurl {
+            Some(program) => match hurl_file(&tmp, sents, &base) {
+                Ok(file) if hurl_passes(program, &file) => {
+                    let h = time(Box::new(|| {
+                        let mut cmd = Command::new(program);
+                        cmd.arg("--no-output").arg(&file).stdout(Stdio::null()).stderr(Stdio::null());
+                        cmd
+                    }));
+                    h.map_or(String::new(), |h| format!(" · Hurl {} (same requests, 4 asserts each)", fmt(h)))
+                }
+                Ok(file) => format!(" · Hurl: {} does not pass (not timed)", file.display()),
+                Err(e) => format!(" · Hurl: {e}"),
+            },
+            None => " · Hurl not found (put `hurl` on PATH or name it in $COMPAT_HURL)".into(),
+        };
+        println!("{line}");
     }
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A case picked for the live measurements: its trial name, its request, and the status its fixture answers.
+type Picked = (String, compat::outcome::SentRequest, u16);
+
+/// The Hurl binary to compare with: `$COMPAT_HURL`, else `hurl` when it runs.
+fn hurl_program() -> Option<PathBuf> {
+    let program = std::env::var_os("COMPAT_HURL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("hurl"));
+    Command::new(&program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().ok().filter(|s| s.success()).map(|_| program)
+}
+
+/// A Hurl file sending `sents` to `base` as compat does (same method, path, key header and JSON body), each
+/// with four asserts, as the issue measures Hurl: the status, a `content-type` header, a non-empty body, and
+/// an answer within the first-byte timeout.
+fn hurl_file(dir: &Path, sents: &[Picked], base: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut text = String::new();
+    for (i, (_, s, status)) in sents.iter().enumerate() {
+        text += &format!("{} {base}{}\nauthorization: Bearer compat-bench-key-not-secret\n", s.method.as_str(), s.path);
+        if let Some(b) = &s.body {
+            write(&dir.join(format!("hurl-body-{i}.json")), b.to_string().as_bytes())?;
+            text += &format!("content-type: application/json\nfile,hurl-body-{i}.json;\n");
+        }
+        text += &format!("HTTP {status}\n[Asserts]\nheader \"content-type\" exists\nbytes count > 0\nduration < 120000\n\n");
+    }
+    let file = dir.join(format!("requests-{}.hurl", sents.len()));
+    write(&file, text.as_bytes())?;
+    Ok(file)
+}
+
+/// Whether Hurl runs `file` with every assert holding (a failing run is not a fair time).
+fn hurl_passes(program: &Path, file: &Path) -> bool {
+    Command::new(program).arg("--no-output").arg(file).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 /// The peak resident set of the largest child process waited for, in KiB (Linux `ru_maxrss`), and the CPU

@@ -19,7 +19,12 @@ use compat::suite::Suite;
 
 /// Loads the suite under `root`, or prints why it cannot (rustc-style, file:line:col) and gives exit code 2.
 pub fn load_suite(root: &Path) -> Result<Suite, ExitCode> {
-    Suite::load(root).map_err(|e| {
+    load_suite_for(root, &[])
+}
+
+/// [`load_suite`], reading only the case files `filters` can select (see [`Suite::load_for`]).
+pub fn load_suite_for(root: &Path, filters: &[String]) -> Result<Suite, ExitCode> {
+    Suite::load_for(root, filters).map_err(|e| {
         eprint!("{e}");
         ExitCode::from(2)
     })

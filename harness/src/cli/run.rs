@@ -109,7 +109,7 @@ impl RunArgs {
 /// Runs `compat run`: exit 0 when nothing fails, 1 when an outcome fails, 2 on a usage or configuration error,
 /// 3 ([`EXIT_UNREACHABLE`]) when a target could not be reached.
 pub fn run(root: &Path, args: RunArgs) -> ExitCode {
-    let suite = match super::load_suite(root) {
+    let suite = match super::load_suite_for(root, &args.filters) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -272,7 +272,7 @@ async fn replay_send(
 ) -> Attempt {
     let (path, recorded) = fixtures;
     let request = wire_request(&server.base_url(), sent, headers, None);
-    let client = transport::client(&target.config.timeouts, transport::Proxy::Direct);
+    let client = transport::client(&target.config.timeouts, transport::Proxy::Direct, &request.url);
     let result = match transport::send(&client, &request, &target.config.timeouts).await {
         Err(e) => Err(transport_error(e, false)),
         Ok(r) if r.headers.iter().any(|(k, _)| k == UNMATCHED_HEADER) => Err(match recorded.get(served) {

@@ -12,7 +12,7 @@ pub mod official;
 mod violation;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -48,7 +48,9 @@ pub const SPEC_SCHEMAS: &str = include_str!("../../schemas/openai/spec.json");
 
 /// One compiled object schema and the document it was compiled from (kept to name rules and find extensions).
 struct Compiled {
-    validator: jsonschema::Validator,
+    /// Built on first use for the builtin tiers (a run of one case needs one or two of some thirty: building
+    /// them all was most of `compat run`'s start-up), at once for an official document (to report its errors).
+    validator: OnceLock<jsonschema::Validator>,
     root: Arc<Value>,
     /// Pointer of the object's schema inside `root` (`/$defs/chat.completion`).
     pointer: String,
@@ -73,12 +75,13 @@ pub struct SchemaSet {
 }
 
 impl SchemaSet {
-    /// Compiles the project's own schemas (both tiers).
+    /// The project's own schemas (both tiers), each compiled when first used; every one compiles (a test
+    /// compiles them all).
     pub fn builtin() -> Result<Self, String> {
         let client = parse_tier(CLIENT_SCHEMAS, "client.json")?;
         let spec = parse_tier(SPEC_SCHEMAS, "spec.json")?;
         let spec_version = spec.get("x-spec-version").and_then(Value::as_str).unwrap_or("unknown").to_owned();
-        Ok(SchemaSet { client: compile_defs(client)?, spec: compile_defs(spec)?, spec_source: SpecSource::Builtin, spec_version })
+        Ok(SchemaSet { client: defs(client)?, spec: defs(spec)?, spec_source: SpecSource::Builtin, spec_version })
     }
 
     /// Compiles the client tier from the project and the spec tier from an official OpenAPI document,
@@ -87,7 +90,7 @@ impl SchemaSet {
         let client = parse_tier(CLIENT_SCHEMAS, "client.json")?;
         let version = document.pointer("/info/version").and_then(Value::as_str).unwrap_or("unknown");
         Ok(SchemaSet {
-            client: compile_defs(client)?,
+            client: defs(client)?,
             spec: official::compile(document)?,
             spec_source: SpecSource::OpenApi(path.to_owned()),
             spec_version: format!("openai-openapi {version} (from {path})"),
@@ -111,7 +114,7 @@ impl SchemaSet {
             Tier::Spec => &self.spec[&kind],
         };
         let mut out = Vec::new();
-        for error in compiled.validator.iter_errors(instance) {
+        for error in compiled.validator().iter_errors(instance) {
             violation::flatten(&error, &compiled.root, &compiled.pointer, tier, kind, &mut out);
         }
         out
@@ -144,32 +147,41 @@ fn parse_tier(text: &str, name: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("schema file {name} is not JSON: {e}"))
 }
 
-/// Compiles every object of [`ObjectKind::ALL`] from a tier document whose `$defs` hold them by name.
-fn compile_defs(doc: Value) -> Result<HashMap<ObjectKind, Compiled>, String> {
+/// Every object of [`ObjectKind::ALL`] from a tier document whose `$defs` hold them by name, each compiled
+/// on first use.
+fn defs(doc: Value) -> Result<HashMap<ObjectKind, Compiled>, String> {
     let root = Arc::new(doc);
-    ObjectKind::ALL
-        .iter()
-        .map(|&kind| {
-            let pointer = format!("/$defs/{}", kind.name());
-            compile_at(&root, &pointer).map(|c| (kind, c))
-        })
-        .collect()
+    ObjectKind::ALL.iter().map(|&kind| Compiled::lazy(&root, &format!("/$defs/{}", kind.name())).map(|c| (kind, c))).collect()
 }
 
-/// Compiles the subschema at `pointer` of `root`, resolving local `$ref`s against `root`.
+/// Compiles the subschema at `pointer` of `root` now, resolving local `$ref`s against `root`.
 fn compile_at(root: &Arc<Value>, pointer: &str) -> Result<Compiled, String> {
-    if root.pointer(pointer).is_none() {
-        return Err(format!("no schema at {pointer}"));
+    let compiled = Compiled::lazy(root, pointer)?;
+    let _ = compiled.validator.set(build(root, pointer)?);
+    Ok(compiled)
+}
+
+impl Compiled {
+    /// The subschema at `pointer` of `root`, to compile when first used.
+    fn lazy(root: &Arc<Value>, pointer: &str) -> Result<Compiled, String> {
+        if root.pointer(pointer).is_none() {
+            return Err(format!("no schema at {pointer}"));
+        }
+        Ok(Compiled { validator: OnceLock::new(), root: Arc::clone(root), pointer: pointer.to_owned() })
     }
-    let mut wrapper = (**root).clone();
+
+    fn validator(&self) -> &jsonschema::Validator {
+        // Only the builtin tiers are lazy, and the `every_builtin_schema_compiles` test builds each of them.
+        self.validator.get_or_init(|| build(&self.root, &self.pointer).expect("the builtin schemas compile (tested)"))
+    }
+}
+
+fn build(root: &Value, pointer: &str) -> Result<jsonschema::Validator, String> {
+    let mut wrapper = root.clone();
     if let Some(obj) = wrapper.as_object_mut() {
         obj.insert("$ref".into(), Value::String(format!("#{pointer}")));
     }
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .build(&wrapper)
-        .map_err(|e| format!("schema at {pointer} does not compile: {e}"))?;
-    Ok(Compiled { validator, root: Arc::clone(root), pointer: pointer.to_owned() })
+    jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&wrapper).map_err(|e| format!("schema at {pointer} does not compile: {e}"))
 }
 
 #[cfg(test)]
@@ -179,6 +191,21 @@ mod tests {
 
     fn set() -> SchemaSet {
         SchemaSet::builtin().expect("builtin schemas compile")
+    }
+
+    #[test]
+    fn every_builtin_schema_compiles() {
+        for (name, text) in [("client.json", CLIENT_SCHEMAS), ("spec.json", SPEC_SCHEMAS)] {
+            let root = Arc::new(parse_tier(text, name).unwrap());
+            for kind in ObjectKind::ALL {
+                let pointer = format!("/$defs/{}", kind.name());
+                build(&root, &pointer).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+        // And a broken one says where.
+        let broken = Arc::new(json!({"$defs": {"x": {"type": "no-such-type"}}}));
+        assert!(build(&broken, "/$defs/x").unwrap_err().starts_with("schema at /$defs/x does not compile"));
+        assert_eq!(Compiled::lazy(&broken, "/$defs/y").err().unwrap(), "no schema at /$defs/y");
     }
 
     #[test]
