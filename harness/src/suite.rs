@@ -8,7 +8,7 @@ use crate::case::LoadedCase;
 use crate::case::features::{FEATURES_FILE, Features, load_features};
 use crate::case::load::{discover, load_case_file};
 use crate::diagnostic::Diagnostic;
-use crate::outcome::{ErrorKind, Mode, Outcome};
+use crate::outcome::{ErrorKind, Mode, Outcome, trial_name};
 use crate::run::{RunContext, run_case_catching};
 use crate::schema::SchemaSet;
 use crate::snapshot::SnapshotPolicy;
@@ -48,13 +48,13 @@ impl Suite {
             Ok(files) => (files, Vec::new()),
             Err(e) => (Vec::new(), vec![e]),
         };
-        let all_names: Vec<String> = files.iter().filter_map(|f| case_name_of_path(f)).collect();
+        // Every case file's name, read or not (a case's id and feature are its path: the loader checks it).
+        let names: Vec<String> = files.iter().filter_map(|f| case_name_of_path(f)).collect();
         let wanted = |file: &String| {
             let Some(name) = case_name_of_path(file) else { return true };
-            filters.is_empty()
-                || filters.iter().any(|f| {
-                    format!("load::{name}").contains(f.as_str()) || targets.iter().any(|t| format!("{}::{name}", t.name).contains(f.as_str()))
-                })
+            let (feature, id) = name.split_once("::").expect("a case name has a feature");
+            let trials = || std::iter::once(trial_name("load", feature, id)).chain(targets.iter().map(|t| trial_name(&t.name, feature, id)));
+            filters.is_empty() || trials().any(|trial| filters.iter().any(|f| trial.contains(f.as_str())))
         };
         let mut cases = Vec::new();
         for file in files.iter().filter(|f| wanted(f)) {
@@ -75,8 +75,6 @@ impl Suite {
             }));
             broken.sort_by(|a, b| a.file.cmp(&b.file));
         }
-        // Every case file's name, read or not (a case's id and feature are its path: the loader checks it).
-        let names = all_names;
         if let Ok(text) = std::fs::read_to_string(root.join(TARGETS_FILE)) {
             check_override_patterns(&text, &targets, &names)?;
         }
