@@ -31,7 +31,9 @@ pub fn is_credential_header(name: &str) -> bool {
 }
 
 /// `key=` (or `api_key=`, `apikey=`, `access_token=`) as a URL query parameter, up to the next delimiter.
-const KEY_PARAM_RE: &str = r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\s"'\\<>]+"#;
+/// ASCII whitespace ends it (a URL has no other): Unicode `\s` made this pattern take 2 ms to compile, a tenth
+/// of a one-case live run.
+const KEY_PARAM_RE: &str = r#"(?i)([?&](?:key|api_key|apikey|access_token)=)[^&#\t\n\x0B\x0C\r "'\\<>]+"#;
 static KEY_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 static KEY_PARAM_BYTES: LazyLock<regex::bytes::Regex> = LazyLock::new(|| regex::bytes::Regex::new(KEY_PARAM_RE).expect("a valid regex"));
 
@@ -179,6 +181,7 @@ mod tests {
         let r = Redactor::new(["sk-canary-123", ""]);
         assert_eq!(r.text("bad key sk-canary-123!"), "bad key REDACTED!");
         assert_eq!(r.text("GET https://h/v1/models?alt=json&key=AIzaOther#x"), "GET https://h/v1/models?alt=json&key=REDACTED#x");
+        assert_eq!(r.text("see https://h/?Key=AIza1 now\tand ?api_key=z\nend"), "see https://h/?Key=REDACTED now\tand ?api_key=REDACTED\nend");
         assert_eq!(r.text("see \"https://h/?KEY=abc\""), "see \"https://h/?KEY=REDACTED\"");
         assert_eq!(r.bytes(b"{\"e\":\"sk-canary-123 sk-canary-123\"}"), b"{\"e\":\"REDACTED REDACTED\"}".to_vec());
         assert_eq!(r.bytes(b"{\"u\":\"https://h/?key=AIza\\u0041\"}\xff"), b"{\"u\":\"https://h/?key=REDACTED\\u0041\"}\xff".to_vec());
