@@ -79,7 +79,12 @@ impl Suite {
             check_override_patterns(&text, &targets, &names)?;
         }
         let target_names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        crate::case::expectations::load_into(root, &target_names, &names, &mut cases)?;
+        // A target's expectations are read when a filter can select one of its trials (all of them, unfiltered).
+        let reads_target = |t: &str| {
+            let trials = || names.iter().filter_map(|n| n.split_once("::")).map(|(feature, id)| trial_name(t, feature, id));
+            filters.is_empty() || trials().any(|trial| filters.iter().any(|f| trial.contains(f.as_str())))
+        };
+        crate::case::expectations::load_into(root, &target_names, reads_target, &names, &mut cases)?;
         Ok(Suite { root: root.to_owned(), cases, broken, targets, features: features.unwrap_or_default() })
     }
 

@@ -265,6 +265,13 @@ fn a_filtered_load_reads_only_the_case_files_it_can_select() {
     assert_eq!(names(&by_load_name), (vec![], 1), "its own filter reads it");
     let none = Suite::load_for(dir.path(), &["nothing-matches".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(names(&none), (vec![], 0));
+    // A target's expectations file is read only when a filter can select one of its trials; its name is checked always.
+    write(dir.path(), "cases/expectations/t.yaml", "selftest::hello: [ { rule: status\n");
+    assert!(Suite::load_for(dir.path(), &["t::selftest".to_owned()]).err().unwrap().to_string().contains("cases/expectations/t.yaml"));
+    assert!(Suite::load_for(dir.path(), &["u::selftest".to_owned()]).is_ok(), "no trial of `t` can be selected: not read");
+    write(dir.path(), "cases/expectations/nobody.yaml", "");
+    assert!(Suite::load_for(dir.path(), &["u::selftest".to_owned()]).err().unwrap().to_string().contains("no target `nobody`"));
+    std::fs::remove_dir_all(dir.path().join("cases/expectations")).unwrap();
     // An override naming a case no file has is still an error, filtered or not.
     write(dir.path(), "cases/targets.yaml", &targets.replace("other::broken", "other::missing"));
     assert!(Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()]).err().unwrap().to_string().contains("other::missing"));

@@ -85,10 +85,12 @@ pub type Entries = BTreeMap<String, Vec<Entry>>;
 /// Reads every `cases/expectations/*.yaml` under `root` and merges its entries into `cases`. `names` are all
 /// the suite's case names, those of case files that did not load included: entries for those are checked but
 /// have nothing to merge into (the broken file is reported on its own). A missing folder is no expectations.
-pub fn load_into(root: &Path, targets: &[&str], names: &[String], cases: &mut [LoadedCase]) -> Result<(), Diagnostic> {
+/// The file of a target `read` declines is not read (a run that cannot reach that target); its name is
+/// still checked against `targets`.
+pub fn load_into(root: &Path, targets: &[&str], read: impl Fn(&str) -> bool, names: &[String], cases: &mut [LoadedCase]) -> Result<(), Diagnostic> {
     let dir = root.join(EXPECTATIONS_DIR);
-    let Ok(read) = std::fs::read_dir(&dir) else { return Ok(()) };
-    let mut files: Vec<String> = read
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
+    let mut files: Vec<String> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
@@ -96,7 +98,6 @@ pub fn load_into(root: &Path, targets: &[&str], names: &[String], cases: &mut [L
     files.sort();
     for name in files {
         let rel = format!("{EXPECTATIONS_DIR}/{name}");
-        let text = std::fs::read_to_string(root.join(&rel)).map_err(|e| Diagnostic::whole_file(&rel, format!("cannot read: {e}")))?;
         let target = name.trim_end_matches(".yaml").trim_end_matches(".yml");
         if !targets.contains(&target) {
             let hint = closest(target, targets.iter().copied()).map(|t| format!(" (did you mean `{t}.yaml`?)")).unwrap_or_default();
@@ -106,6 +107,10 @@ pub fn load_into(root: &Path, targets: &[&str], names: &[String], cases: &mut [L
                 format!("no target `{target}` in cases/targets.yaml: an expectations file is named after its target{hint}"),
             ));
         }
+        if !read(target) {
+            continue;
+        }
+        let text = std::fs::read_to_string(root.join(&rel)).map_err(|e| Diagnostic::whole_file(&rel, format!("cannot read: {e}")))?;
         for (case, entries) in parse(&rel, &text, names)? {
             let Some(i) = cases.iter().position(|c| c.case.name() == case) else { continue };
             let merged = entries
