@@ -4,15 +4,16 @@
 //! **Scale.** It generates a suite in a temporary folder from the project's own: the real cases copied until
 //! there are `--cases` of them (copy k of `<id>` is `<id>_<k>`), and the real replayable targets copied until
 //! there are `--targets` of them (copy k of `gemini` is `gemini-<k>`, with its fixtures, snapshots, overrides,
-//! known divergences and expectations file renamed along), so every outcome is a real one — embeddings vectors, streams and all.
-//! Then it runs `compat run` on it as a child process `--runs` times and prints the wall time, the peak
+//! known divergences and expectations file renamed along), so every outcome is a real one — embeddings
+//! vectors, streams and all. Then it runs `compat run` on it as a child process `--runs` times and prints the wall time, the peak
 //! resident memory of the child (`getrusage(RUSAGE_CHILDREN).ru_maxrss`: the largest child waited for) and the
 //! size of each report. The issue's bar, for 10 targets × 500 cases: ≤ 3 s, ≤ 300 MB, index.html ≤ 8 MB.
 //!
 //! **One case, live.** On the project itself: start-up (`compat run` of nothing but loading the suite and
 //! compiling the schemas), then `compat run --live` of one case and of 20 cases against a loopback server
 //! serving their fixtures, next to `curl` sending the same requests (one process; for 20, one process with
-//! `--next`). Hurl, which the issue names, is a libcurl client too; `curl` is its floor without the asserts.
+//! `--next`) and Hurl, when one is installed (`hurl` on `PATH`, or `$COMPAT_HURL`), running one file of the
+//! same requests with four asserts each. `curl` is the floor: a libcurl client without asserts.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
