@@ -47,7 +47,7 @@ enum Command {
 /// mimalloc, not the system allocator: a run allocates and frees small values from every thread at once
 /// (parsing, checking, rendering), and with glibc's malloc the same 5,000-outcome replay took 3.4–4.8 s where
 /// it takes 2.2–2.7 s (`compat bench scale`, one session, 2 cores), a third of it in malloc's locks and
-/// `free`. It keeps more memory than glibc trimmed by hand (about 210 MB against 130 MB), well within bounds.
+/// `free`. It keeps more memory than glibc trimmed by hand (about 200 MB against 130 MB), well within bounds.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -15,7 +15,6 @@
 //! `--next`) and Hurl, when one is installed (`hurl` on `PATH`, or `$COMPAT_HURL`), running one file of the
 //! same requests with four asserts each. `curl` is the floor: a libcurl client without asserts.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -254,6 +253,16 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
         return;
     }
     let tmp = std::env::temp_dir().join(format!("compat-bench-live-{}", std::process::id()));
+    // Request bodies as files, written once, before any timing: `body-<i>.json` for the i-th picked case,
+    // sent by curl (`--data-binary @…`) and Hurl (`file,…;`) alike.
+    for (i, (_, s, _)) in picked.iter().enumerate() {
+        if let Some(b) = &s.body
+            && let Err(e) = write(&tmp.join(body_file(i)), b.to_string().as_bytes())
+        {
+            eprintln!("warning: live measurements skipped: {e}");
+            return;
+        }
+    }
     let base = format!("{}/", server.uri());
     let compat_run = |names: &[String]| {
         let mut cmd = Command::new(exe);
@@ -270,10 +279,8 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
                 cmd.arg("--next");
             }
             cmd.args(["-o", "/dev/null", "-X", s.method.as_str(), "-H", "authorization: Bearer compat-bench-key-not-secret"]);
-            if let Some(b) = &s.body {
-                let file = tmp.join(format!("body-{i}.json"));
-                let _ = std::fs::create_dir_all(&tmp).and_then(|_| std::fs::File::create(&file)?.write_all(b.to_string().as_bytes()));
-                cmd.args(["-H", "content-type: application/json", "--data-binary"]).arg(format!("@{}", file.display()));
+            if s.body.is_some() {
+                cmd.args(["-H", "content-type: application/json", "--data-binary"]).arg(format!("@{}", tmp.join(body_file(i)).display()));
             }
             cmd.arg(format!("{base}{}", s.path));
         }
@@ -331,17 +338,20 @@ fn hurl_program() -> Option<PathBuf> {
     Command::new(&program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().ok().filter(|s| s.success()).map(|_| program)
 }
 
-/// A Hurl file sending `sents` to `base` as compat does (same method, path, key header and JSON body), each
-/// with four asserts, as the issue measures Hurl: the status, a `content-type` header, a non-empty body, and
-/// an answer within the first-byte timeout.
+/// The file in the measurements' folder holding the request body of the i-th picked case.
+fn body_file(i: usize) -> String {
+    format!("body-{i}.json")
+}
+
+/// A Hurl file in `dir` (beside the body files) sending `sents` to `base` as compat does (same method, path,
+/// key header and JSON body), each with four asserts, as the issue measures Hurl: the status, a
+/// `content-type` header, a non-empty body, and an answer within the first-byte timeout.
 fn hurl_file(dir: &Path, sents: &[Picked], base: &str) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut text = String::new();
     for (i, (_, s, status)) in sents.iter().enumerate() {
         text += &format!("{} {base}{}\nauthorization: Bearer compat-bench-key-not-secret\n", s.method.as_str(), s.path);
-        if let Some(b) = &s.body {
-            write(&dir.join(format!("hurl-body-{i}.json")), b.to_string().as_bytes())?;
-            text += &format!("content-type: application/json\nfile,hurl-body-{i}.json;\n");
+        if s.body.is_some() {
+            text += &format!("content-type: application/json\nfile,{};\n", body_file(i));
         }
         text += &format!("HTTP {status}\n[Asserts]\nheader \"content-type\" exists\nbytes count > 0\nduration < 120000\n\n");
     }

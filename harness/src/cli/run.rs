@@ -174,7 +174,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
     let policy = args.snapshots.resolve(mode == Mode::Live);
     let target_refs: Vec<&Target> = targets.iter().collect();
-    let selected = |name: &str| args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
+    let selected = |name: &str| compat::suite::filters_select(&args.filters, name);
     let (mut pairs, mut broken): (Vec<compat::suite::Pair>, Vec<_>) = (Vec::new(), Vec::new());
     for trial in compat::plan::plan(&suite, &target_refs, mode) {
         match trial {
