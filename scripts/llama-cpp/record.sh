@@ -17,7 +17,7 @@
 #   3. runs `compat run --live --target llama-cpp --record all` against it, after removing the old fixtures
 #      (only the named cases' when cases are named), so every fixture comes from this run (each says `recorded`, the date, the model, the base URL and
 #      `server: llama-cpp-python <version>`); cases the target skips get none, and errors are never recorded;
-#   4. stops the server and rewrites snapshots/llama-cpp/ from the new fixtures (INSTA_UPDATE=always).
+#   4. stops the server (`--record` wrote each new fixture's snapshot beside it) and replays what it recorded.
 # Review `git diff`, then explain any new unexplained divergence in cases/expectations/llama-cpp.yaml
 # (`compat expectations update --target llama-cpp` drafts the entries from reports/results.json).
 set -euo pipefail
@@ -103,9 +103,7 @@ kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
 server_pid=""
 echo "live run exit status: $status (1 = some case diverges, errors or is fixed; see reports/index.html)" >&2
 
-# Snapshots from the new fixtures; the replay must then give the live run's verdicts.
-INSTA_UPDATE=always cargo run --quiet -- run --target llama-cpp --reports "$work/replay" "$@" > /dev/null || true
-rm -f snapshots/llama-cpp/*.snap.new # the live run's proposals for the snapshots it had none of, now accepted
+# The replay of the new fixtures and snapshots must give the live run's verdicts.
 replay_status=0
 cargo run --quiet -- run --target llama-cpp --reports "$work/replay" "$@" > "$work/replay.log" || replay_status=$?
 tail -n 2 "$work/replay.log"
