@@ -142,7 +142,8 @@ impl Redactor {
     /// A stream event's `data`: a JSON document is redacted value by value (and written back compact), any
     /// other text as text. Data without a secret is returned unchanged, byte for byte.
     pub fn event_data(&self, data: &str) -> String {
-        if !self.leaks(data) && !(may_hold_key_param(data.as_bytes()) && KEY_PARAM.is_match(data)) {
+        let has_key_param = may_hold_key_param(data.as_bytes()) && KEY_PARAM.is_match(data);
+        if !self.leaks(data) && !has_key_param {
             return data.to_owned();
         }
         match serde_json::from_str::<serde_json::Value>(data) {

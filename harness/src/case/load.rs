@@ -214,6 +214,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_case_names_the_schemas_its_checks_use() {
+        use crate::case::ObjectKind;
+        let kinds = |file: &str| {
+            let text = std::fs::read_to_string(crate::suite::default_root().join(file)).unwrap();
+            parse_case(file, &text).unwrap().case.schema_kinds()
+        };
+        assert_eq!(kinds("cases/chat/basic.yaml"), [ObjectKind::ChatCompletion]);
+        assert_eq!(kinds("cases/streaming/text.yaml"), [ObjectKind::ChatCompletionChunk]);
+        assert_eq!(kinds("cases/batch/create_then_retrieve.yaml"), [ObjectKind::Batch, ObjectKind::Batch], "one per step");
+    }
+
+    #[test]
     fn did_you_mean_picks_the_closest_key() {
         let m = with_did_you_mean("unknown field `staus`, expected one of status, schema, assert".into());
         assert_eq!(m, "unknown key `staus`: did you mean `status`? (expected one of `status`, `schema`, `assert`)");

@@ -90,6 +90,15 @@ impl Case {
         !self.steps.is_empty()
     }
 
+    /// The object kinds whose schemas the checks of this case use: its `expect.schema`, or each step's.
+    pub fn schema_kinds(&self) -> Vec<ObjectKind> {
+        if self.is_multi_step() {
+            self.steps.iter().filter_map(|s| s.value.expect.schema).collect()
+        } else {
+            self.expect.schema.into_iter().collect()
+        }
+    }
+
     /// The case as its step `index` sees it: this case with the step's request and expect, and no steps —
     /// so every check written for a one-step case applies to a step unchanged.
     pub fn step_case(&self, index: usize) -> Case {

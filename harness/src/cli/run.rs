@@ -109,18 +109,23 @@ impl RunArgs {
 /// Runs `compat run`: exit 0 when nothing fails, 1 when an outcome fails, 2 on a usage or configuration error,
 /// 3 ([`EXIT_UNREACHABLE`]) when a target could not be reached.
 pub fn run(root: &Path, args: RunArgs) -> ExitCode {
+    // The schemas are read, and the meta-schema validator built, on threads of their own while the suite
+    // loads: a one-case run's start-up is mostly these three. Nothing waits for the meta-schema validator but
+    // the first schema build (a run of no case never does).
+    std::thread::spawn(compat::schema::prepare_meta_schema);
+    let spec = args.spec.clone();
+    let schemas = std::thread::spawn(move || match spec {
+        None => SchemaSet::builtin(),
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
+            .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
+    });
     let suite = match super::load_suite_for(root, &args.filters) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let schemas = match &args.spec {
-        None => SchemaSet::builtin(),
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
-            .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
-    };
-    let schemas = match schemas {
+    let schemas = match schemas.join().unwrap_or_else(|_| Err("reading the schemas panicked".to_owned())) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("error: {e}");
@@ -171,7 +176,6 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
     let policy = args.snapshots.resolve(mode == Mode::Live);
     let target_refs: Vec<&Target> = targets.iter().collect();
     let selected = |name: &str| compat::suite::filters_select(&args.filters, name);
@@ -183,6 +187,11 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
             PlannedTrial::Broken { outcome } => broken.push(outcome),
         }
     }
+    let mut kinds: Vec<_> = pairs.iter().flat_map(|(_, c)| c.case.schema_kinds()).collect();
+    kinds.sort_unstable_by_key(|k| k.name());
+    kinds.dedup();
+    schemas.prepare(&kinds);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
     let mut outcomes = Vec::new();
     for target in &targets {
         let ctx = RunContext {
