@@ -297,7 +297,9 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     let one: Vec<String> = picked.iter().take(1).map(|p| p.0.clone()).collect();
     let all: Vec<String> = picked.iter().map(|p| p.0.clone()).collect();
     let hurl = hurl_program();
-    println!("\nlive against a loopback server; {runs} rounds (after one to warm the page cache), each tool once per round in turn, a fresh process each time; median (min):");
+    println!(
+        "\nlive against a loopback server; {runs} rounds (after one to warm the page cache), each tool once per round in turn, a fresh process each time; median (min):"
+    );
     let nothing = ["no-such-case-so-nothing-runs".to_owned()];
     if let Some(times) = interleaved(runs, &mut [&mut || compat_run(&nothing)]).pop().flatten() {
         println!("  start-up (compat run: load suite, read schemas, no case): {}", spread(times));
