@@ -123,7 +123,13 @@ pub fn run(root: &Path, args: ScaleArgs) -> ExitCode {
         .map_err(|e| e.to_string())
         .and_then(|_| compat::suite::Suite::load(&live_root).map_err(|e| e.to_string()));
     match live_suite {
-        Ok(s) => live(&live_root, &s, &exe, args.live_runs.max(1)),
+        Ok(s) => {
+            // The files written and removed so far are flushed first: their write-back would otherwise land
+            // on the timed runs, and on compat's report files the most (Hurl writes none).
+            // SAFETY: sync takes no argument and only schedules and waits for write-back.
+            unsafe { libc::sync() };
+            live(&live_root, &s, &exe, args.live_runs.max(1))
+        }
         Err(e) => eprintln!("warning: live measurements skipped: {e}"),
     }
     let _ = std::fs::remove_dir_all(&live_root);
