@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::outcome::{ErrorKind, Outcome};
 use crate::plan::{PlannedTrial, Selection};
 use crate::report::json::{self, RunInfo};
-use crate::report::write::{load_results, unique, write_atomic, write_reports_owned};
+use crate::report::write::{load_results, unique, write_atomic, write_reports};
 
 /// The folder of run directories, under the reports folder.
 pub const RESULTS_DIR: &str = ".results";
@@ -159,7 +159,7 @@ impl Collector {
             Some(p) => Some(load_results(p)?),
             None => None,
         };
-        write_reports_owned(&self.reports, results, baseline.as_ref())?;
+        write_reports(&self.reports, &results, baseline.as_ref())?;
         clean_stale_runs(&self.reports.join(RESULTS_DIR), &self.dir);
         Ok(self.reports.join("index.html"))
     }

@@ -247,7 +247,7 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     let unreachable = outcomes.iter().any(|o| o.error.as_ref().is_some_and(|e| matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Tls)));
     let results = compat::report::json::build(info, outcomes);
     print!("{}", compat::report::interop::render_text(&compat::report::interop::scores(&results)));
-    match compat::report::write::write_reports_owned(&reports, results, baseline.as_ref()) {
+    match compat::report::write::write_reports(&reports, &results, baseline.as_ref()) {
         Ok(changes) => {
             if let Some(c) = changes {
                 print!("{}", compat::report::changes::render_text(&c));

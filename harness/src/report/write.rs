@@ -1,7 +1,8 @@
-//! Writing a run's reports: `results.json` first, then `index.html`, `junit.xml` and `summary.md` rendered from
-//! that document as read back ([`crate::report::json::parse`]), so the file is the source of truth. Every file
-//! is written to a temporary name and renamed, so readers never see half a file and concurrent runs in one
-//! checkout each leave whole reports.
+//! Writing a run's reports: `results.json`, and `index.html`, `junit.xml` and `summary.md` rendered from the
+//! same document. It reads back equal from the file ([`crate::report::json::parse`]; tested on every outcome
+//! of the replay suite), so the renderings are functions of `results.json` — what `compat history` and
+//! `compat diff` read. Every file is written to a temporary name and renamed, so readers never see half a file
+//! and concurrent runs in one checkout each leave whole reports.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,35 +17,20 @@ pub fn load_results(path: &Path) -> Result<Results, String> {
     json::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Writes `results.json`, then `index.html`, `junit.xml` and `summary.md` rendered from that document as read
-/// back, each atomically. With a baseline, the HTML and Markdown open with the changes since it, which are
-/// returned.
+/// Writes `results.json`, `index.html`, `junit.xml` and `summary.md`, each atomically. With a baseline, the
+/// HTML and Markdown open with the changes since it, which are returned.
 pub fn write_reports(reports: &Path, results: &Results, baseline: Option<&Results>) -> Result<Option<Changes>, String> {
-    write_text(reports, json::to_string(results), baseline)
-}
-
-/// [`write_reports`], consuming the document: it is dropped once serialized, so a run's outcomes and the
-/// document read back are never in memory together (at thousands of outcomes that pair was the peak).
-pub fn write_reports_owned(reports: &Path, results: Results, baseline: Option<&Results>) -> Result<Option<Changes>, String> {
-    let text = json::to_string(&results);
-    drop(results);
-    write_text(reports, text, baseline)
-}
-
-fn write_text(reports: &Path, text: String, baseline: Option<&Results>) -> Result<Option<Changes>, String> {
     std::fs::create_dir_all(reports).map_err(|e| format!("cannot create {}: {e}", reports.display()))?;
-    write_atomic(&reports.join("results.json"), text.as_bytes())?;
-    let doc = json::parse(&text).map_err(|e| format!("results.json does not read back: {e}"))?;
-    drop(text);
-    let changes = baseline.map(|b| compare(b, &doc));
-    // The three renderings are independent; each written at once on its own thread (creating and renaming a
-    // file costs about a millisecond on some file systems, a fifth of a one-case run).
-    let (doc, c) = (&doc, changes.as_ref());
+    let changes = baseline.map(|b| compare(b, results));
+    let c = changes.as_ref();
+    // Each file is written on a thread of its own as soon as it is rendered: at thousands of outcomes the
+    // renderings take their time, and for one outcome creating and renaming a file is most of the cost.
     let written: Result<(), String> = std::thread::scope(|s| {
-        let html = s.spawn(|| write_atomic(&reports.join("index.html"), html::render(doc, c).as_bytes()));
-        let junit = s.spawn(|| write_atomic(&reports.join("junit.xml"), junit::render(doc).as_bytes()));
-        let markdown = write_atomic(&reports.join("summary.md"), markdown::render(doc, c).as_bytes());
-        for handle in [html, junit] {
+        let json = s.spawn(|| write_atomic(&reports.join("results.json"), json::to_string(results).as_bytes()));
+        let html = s.spawn(|| write_atomic(&reports.join("index.html"), html::render(results, c).as_bytes()));
+        let junit = s.spawn(|| write_atomic(&reports.join("junit.xml"), junit::render(results).as_bytes()));
+        let markdown = write_atomic(&reports.join("summary.md"), markdown::render(results, c).as_bytes());
+        for handle in [json, html, junit] {
             handle.join().unwrap_or_else(|_| Err("a report renderer panicked".to_owned()))?;
         }
         markdown
