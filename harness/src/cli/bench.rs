@@ -1,6 +1,6 @@
 //! `compat bench`: rerunnable benchmarks whose figures the README quotes.
 //!
-//! `compat bench replay` measures, in one run: start-up (loading the suite, compiling the schemas), the wall
+//! `compat bench replay` measures, in one run: start-up (loading the suite, reading the schemas), the wall
 //! time of replaying the whole suite concurrently, and for each case its median cost next to the median of a
 //! bare reqwest round trip to a wiremock server serving the same fixture. Ratios, not absolute times, are what
 //! carry between machines; quote figures from a single run.
@@ -76,7 +76,7 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
         failing = outcomes.iter().filter(|o| o.verdict.fails()).count();
     }
     println!("compat bench replay — {} cases × {} targets = {} replays", suite.cases.len(), suite.replayable_targets().len(), pairs.len());
-    println!("start-up (load suite, compile schemas): {}", fmt(startup));
+    println!("start-up (load suite, read schemas; validators are built on first use, in the suite runs): {}", fmt(startup));
     println!(
         "whole suite, {} concurrent: min {}, median {} over {} runs ({failing} failing verdicts)",
         args.jobs,
