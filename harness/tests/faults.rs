@@ -8,6 +8,9 @@
 //! The cases send `auth: invalid` (a fixed dummy key): these servers ignore credentials, and no environment
 //! variable is needed.
 
+mod http_support;
+
+use http_support::read_request;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -18,8 +21,8 @@ use compat::run::{RunContext, run_case};
 use compat::schema::SchemaSet;
 use compat::target::{Target, parse_targets};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -345,25 +348,6 @@ async fn raw_server(connections: usize, head: &'static str, parts: Vec<String>, 
         }
     });
     format!("http://{addr}/v1/")
-}
-
-async fn read_request(socket: &mut TcpStream) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut chunk)).await else { return };
-        if n == 0 {
-            return;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return;
-            }
-        }
-    }
 }
 
 const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";

@@ -14,6 +14,9 @@
 //! - `--rpm`, `--concurrency` and `--timeout-*` override a target's pacing for one run, and a `base_url`
 //!   without its trailing slash works in `targets.yaml`.
 
+mod http_support;
+
+use http_support::read_request;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -155,28 +158,6 @@ fn throwaway_ca(name: &str) -> (String, Arc<rustls::ServerConfig>) {
         .with_single_cert(vec![leaf_cert.der().clone()], key)
         .unwrap();
     (ca_cert.pem(), Arc::new(config))
-}
-
-/// Reads one HTTP/1.1 request (head and `content-length` body); returns its head.
-async fn read_request<S: tokio::io::AsyncRead + Unpin>(socket: &mut S) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut chunk)).await else { break };
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let length: usize =
-                head.to_ascii_lowercase().lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return head;
-            }
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// An HTTPS server on loopback answering every request with a chat completion; returns its address and the
