@@ -53,8 +53,7 @@ impl Suite {
         let wanted = |file: &String| {
             let Some(name) = case_name_of_path(file) else { return true };
             let (feature, id) = name.split_once("::").expect("a case name has a feature");
-            let mut trials = std::iter::once(trial_name("load", feature, id)).chain(targets.iter().map(|t| trial_name(&t.name, feature, id)));
-            filters.is_empty() || trials.any(|trial| filters_select(filters, &trial))
+            selects_any(filters, std::iter::once("load").chain(targets.iter().map(|t| t.name.as_str())).map(|t| trial_name(t, feature, id)))
         };
         let mut cases = Vec::new();
         for file in files.iter().filter(|f| wanted(f)) {
@@ -80,10 +79,8 @@ impl Suite {
         }
         let target_names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         // A target's expectations are read when a filter can select one of its trials (all of them, unfiltered).
-        let reads_target = |t: &str| {
-            let mut trials = names.iter().filter_map(|n| n.split_once("::")).map(|(feature, id)| trial_name(t, feature, id));
-            filters.is_empty() || trials.any(|trial| filters_select(filters, &trial))
-        };
+        let reads_target =
+            |t: &str| selects_any(filters, names.iter().filter_map(|n| n.split_once("::")).map(|(feature, id)| trial_name(t, feature, id)));
         crate::case::expectations::load_into(root, &target_names, reads_target, &names, &mut cases)?;
         Ok(Suite { root: root.to_owned(), cases, broken, targets, features: features.unwrap_or_default() })
     }
@@ -124,6 +121,11 @@ pub fn shared_material(root: &Path, rel: &str) -> Option<PathBuf> {
 /// Whether `compat run NAME…` runs the trial named `trial`: when no NAME is given, or one it contains.
 pub fn filters_select(filters: &[String], trial: &str) -> bool {
     filters.is_empty() || filters.iter().any(|f| trial.contains(f.as_str()))
+}
+
+/// Whether `compat run NAME…` runs one of `trials` (built only when there is a NAME to match).
+fn selects_any(filters: &[String], mut trials: impl Iterator<Item = String>) -> bool {
+    filters.is_empty() || trials.any(|trial| filters_select(filters, &trial))
 }
 
 /// `<feature>::<id>` of a case file, read from its path (`cases/<feature>/<id>.yaml`): what its case is named

@@ -34,24 +34,6 @@ impl LoadedCase {
     }
 }
 
-/// Loads every case under `<root>/cases/<feature>/`, sorted by path. Broken files come back as errors
-/// beside the cases that loaded; an I/O failure reading the folder is one error naming it.
-pub fn load_cases(root: &Path) -> (Vec<LoadedCase>, Vec<Diagnostic>) {
-    let mut cases = Vec::new();
-    let mut errors = Vec::new();
-    let files = match discover(root) {
-        Ok(files) => files,
-        Err(e) => return (cases, vec![e]),
-    };
-    for rel in files {
-        match load_case_file(root, &rel) {
-            Ok(c) => cases.push(c),
-            Err(e) => errors.push(e),
-        }
-    }
-    (cases, errors)
-}
-
 /// The case files under `<root>/cases/<feature>/`, as root-relative `/`-separated paths, sorted.
 pub fn discover(root: &Path) -> Result<Vec<String>, Diagnostic> {
     let cases_dir = root.join("cases");

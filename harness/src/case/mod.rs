@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::rules::Severity;
 
 pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
-pub use load::{LoadedCase, load_case_file, load_cases};
+pub use load::{LoadedCase, load_case_file};
 pub(crate) use path::push_name as push_path_name;
 pub use path::{JsonPathExpr, PathPattern};
 
