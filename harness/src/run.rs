@@ -162,7 +162,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     let checked = Case { request: Request { body: sent.body.clone(), ..case.request.clone() }, ..case.clone() };
     let mut tally = Tally::new(case);
     let (mut last, mut snapshot_text) = (None, None);
-    for _ in 0..case.repeat {
+    for run in 1..=case.repeat {
         let attempt = match &fixture {
             Some((path, f)) => replay_once(target, &sent, &case.request.headers, path, f).await,
             None => live_once(ctx, target, &sent, &case.request.headers, case.request.auth, case.expect.status).await,
@@ -203,8 +203,8 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
                 outcome.extensions.push(ext);
             }
         }
-        // The snapshot is of the last run: each run's replaces the one before.
-        if case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off {
+        // The snapshot is of the last run (it is compared only when every run got an answer).
+        if run == case.repeat && case.expect.snapshot && ctx.snapshots != SnapshotPolicy::Off {
             snapshot_text = Some(redact_snapshot(snapshot::normalize(body, &ev.chunks, ev.reassembled.as_ref(), observed.status), redactor));
         }
         // The checks are done: the exchange keeps the JSON as text (bodies can be large: embeddings).

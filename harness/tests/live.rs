@@ -402,6 +402,19 @@ async fn repeat_turns_fixed_when_a_known_divergence_shows_in_some_runs_only() {
     assert_eq!((o.verdict, o.repeats.as_ref().unwrap().passed), (Verdict::Fixed, 2));
 }
 
+#[tokio::test]
+async fn a_repeated_case_snapshots_its_last_run() {
+    let case = REPEAT_CASE.replace("  snapshot: false\n", "  snapshot: true\n");
+    let mut first = completion("hi");
+    first["x_first_run_only"] = json!(true);
+    for (answers, last_has_it) in [(vec![first.clone(), completion("hi")], false), (vec![completion("hi"), first], true)] {
+        let (o, sent) = run_repeated(&case, answers).await;
+        assert_eq!(sent, 3);
+        let content = &o.snapshot.as_ref().expect("a snapshot is taken").content;
+        assert_eq!(content.contains("x_first_run_only"), last_has_it, "{content}");
+    }
+}
+
 /// The snapshot policy of live runs: a conformant server and a new target with no snapshots is green, prints no
 /// insta text and writes nothing into the project; a stored snapshot of another shape is a note, not a failure,
 /// unless `--snapshots strict`; `--snapshots update` writes `.snap.new` files for review.
