@@ -41,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // wiring
     ("suite", &["*"]),
     ("plan", &["*"]),
+    ("session", &["*"]),
     ("collect", &["*"]),
 ];
 

@@ -254,7 +254,10 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     // Cases sent with the target's own key (not `auth: invalid`), each with its fixture mounted once.
     let mut picked = Vec::new();
     for c in &suite.cases {
-        if picked.len() == 20 || c.case.request.auth != compat::case::AuthMode::Target || target.skip_reason(&c.case.feature, &c.case.id).is_some() {
+        if picked.len() == 20
+            || c.case.first_request().auth != compat::case::AuthMode::Target
+            || target.skip_reason(&c.case.feature, &c.case.id).is_some()
+        {
             continue;
         }
         let rel = fixture_path(&target.fixtures_dir(), &c.case.feature, &c.case.id);

@@ -80,7 +80,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
     let mut cases_touched = std::collections::BTreeSet::new();
     for o in &outcomes {
         let case = format!("{}::{}", o.feature, o.id);
-        for f in o.findings.iter().filter(|f| f.known.is_none()) {
+        for f in o.findings().iter().filter(|f| f.known.is_none()) {
             let entry = draft(f);
             let list = entries.entry(case.clone()).or_default();
             let same = |e: &Entry| e.rule == entry.rule && e.path == entry.path && e.severity == entry.severity && e.step == entry.step;
@@ -93,7 +93,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
     }
     let mut report = String::new();
     for o in &outcomes {
-        for k in o.known.iter().filter(|k| k.observed == 0 && k.due && k.file.as_deref() == Some(rel.as_str())) {
+        for k in o.known().iter().filter(|k| k.observed == 0 && k.due && k.file.as_deref() == Some(rel.as_str())) {
             let d = &k.divergence;
             let what = [d.rule.as_deref(), d.path.as_ref().map(PathPattern::as_str)].into_iter().flatten().collect::<Vec<_>>().join(" at ");
             report.push_str(&format!(

@@ -98,7 +98,7 @@ impl Counts {
     pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Counts {
         let mut c = Counts::default();
         for o in outcomes {
-            *c.slot(o.verdict) += 1;
+            *c.slot(o.verdict()) += 1;
             c.failing += usize::from(o.fails());
         }
         c
