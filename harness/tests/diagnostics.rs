@@ -98,7 +98,7 @@ fn a_long_non_ascii_structured_output_violation_is_a_finding_not_a_panic() {
     assert_eq!(Verdict::from(decide(&c.case, "t", &mut findings, |_, _| true).verdict), Verdict::Diverges);
 }
 
-/// `COMPAT_INJECT_PANIC` (debug builds only) makes one case's checks panic: the run goes on, and the panic is that
+/// `COMPAT_INJECT_PANIC` (builds with the `test-hooks` feature, as the tests' are) makes one case's checks panic: the run goes on, and the panic is that
 /// case's own outcome — `error (harness)` under its trial name — in the terminal and in results.json.
 #[test]
 fn a_panic_in_one_case_is_a_harness_error_on_that_case() {

@@ -248,14 +248,15 @@ fn load_replay_fixtures(ctx: &RunContext, loaded: &LoadedCase, target: &Target) 
     }
 }
 
-/// Test builds only: `COMPAT_INJECT_PANIC=<trial name>` makes that case's checks panic, so the tests can show a
-/// panic lands on the case's own trial as a `harness` error. Builds without `debug_assertions` have no such
-/// hook.
+/// Test builds only (feature `test-hooks`, which the crate's own tests turn on): `COMPAT_INJECT_PANIC=<trial
+/// name>` makes that case's checks panic, so the tests can show a panic lands on the case's own trial as a
+/// `harness` error. A build that ships has no such hook.
+#[cfg(feature = "test-hooks")]
 fn inject_panic_for_tests(target: &str, loaded: &LoadedCase) {
-    #[cfg(debug_assertions)]
     if std::env::var("COMPAT_INJECT_PANIC").is_ok_and(|n| n == outcome::trial_name(target, &loaded.case.feature, &loaded.case.id)) {
         panic!("injected by COMPAT_INJECT_PANIC");
     }
-    #[cfg(not(debug_assertions))]
-    let _ = (target, loaded);
 }
+
+#[cfg(not(feature = "test-hooks"))]
+fn inject_panic_for_tests(_: &str, _: &LoadedCase) {}

@@ -1,4 +1,4 @@
-//! `compat bench pacing --rpm R`: does a live run pace itself to a quota without losing time or cases?
+//! `compat-bench pacing --rpm R`: does a live run pace itself to a quota without losing time or cases?
 //!
 //! It starts a loopback server that stands for a rate-limited endpoint: it admits at most R requests in any
 //! 60-second window and answers every request beyond that with `429` and a `Retry-After` (whole seconds until
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use compat::case::{AuthMode, LoadedCase};
 use compat::fixture::replay::{request_mock, response_template};
-use compat::fixture::{Fixture, fixture_path, load_fixture};
+use compat::fixture::{Fixture, fixture_path, load_fixtures};
 use compat::outcome::Outcome;
 use compat::pacing::Pacer;
 use compat::plan::{Pair, plan_pairs};
@@ -32,7 +32,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// The environment variable the bench's made-up key is read from.
 const BENCH_KEY_ENV: &str = "COMPAT_BENCH_KEY";
 
-/// Arguments of `compat bench pacing`.
+/// Arguments of `compat-bench pacing`.
 #[derive(clap::Args)]
 pub struct PacingArgs {
     /// Requests per minute the server admits (R).
@@ -86,9 +86,9 @@ impl Respond for Limited {
     }
 }
 
-/// Runs `compat bench pacing`.
+/// Runs `compat-bench pacing`.
 pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
-    let suite = match super::load_suite(root) {
+    let suite = match crate::load_suite(root) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -108,13 +108,18 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
     target.config.pacing.rpm = args.pacer_rpm.unwrap_or(args.rpm);
 
     let mut cases: Vec<(LoadedCase, Fixture)> = Vec::new();
+    // Cases a live run sends, each one request: the server below answers each request by its fixture, any
+    // number of times, which a multi-step sequence (answers in order, once each) is not.
+    let mut left_out = 0;
     for c in &suite.cases {
-        if target.skip_reason(&c.case.feature, &c.case.id).is_some() {
+        if target.live_skip_reason(&c.case.feature, &c.case.id).is_some() {
             continue;
         }
         let rel = fixture_path(&target.fixtures_dir(), &c.case.feature, &c.case.id);
-        if let Ok(Some(f)) = load_fixture(root, &rel) {
-            cases.push((c.clone(), f));
+        match load_fixtures(root, &rel) {
+            Ok(Some(mut f)) if f.len() == 1 => cases.push((c.clone(), f.remove(0))),
+            Ok(Some(_)) => left_out += 1,
+            _ => {}
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
@@ -151,7 +156,11 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
     let q = quota.lock().unwrap_or_else(|e| e.into_inner());
     let ideal = Duration::from_secs_f64(requests as f64 * 60.0 / f64::from(args.rpm));
     let ratio = wall.as_secs_f64() / ideal.as_secs_f64();
-    println!("compat bench pacing — target {}, {} cases × {rounds} rounds", target.name, cases.len());
+    println!(
+        "compat-bench pacing — target {}, {} cases × {rounds} rounds ({left_out} multi-step cases left out: their recorded sequences answer once each)",
+        target.name,
+        cases.len()
+    );
     println!(
         "server admits R = {} requests per minute (429 + Retry-After beyond); pacer budget {} rpm, concurrency {}",
         args.rpm, target.config.pacing.rpm, target.config.pacing.concurrency

@@ -1,6 +1,4 @@
-//! `compat bench`: rerunnable benchmarks whose figures the README quotes.
-//!
-//! `compat bench replay` measures, in one run: start-up (loading the suite, reading the schemas), the wall
+//! `compat-bench replay` measures, in one run: start-up (loading the suite, reading the schemas), the wall
 //! time of replaying the whole suite concurrently, and for each case its median cost next to the median of a
 //! bare reqwest round trip to a wiremock server serving the same fixture. Ratios, not absolute times, are what
 //! carry between machines; quote figures from a single run.
@@ -16,26 +14,9 @@ use compat::run::{RunContext, resolve_request, run_case};
 use compat::session::{Session, SnapshotSink};
 use compat::target::Target;
 
-/// Arguments of `compat bench`.
+/// Arguments of `compat-bench replay`.
 #[derive(clap::Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    which: Which,
-}
-
-#[derive(clap::Subcommand)]
-enum Which {
-    /// Replay: whole-suite wall time and per-case cost against a bare round trip.
-    Replay(ReplayArgs),
-    /// Pacing: a live run of the suite against a loopback server admitting R requests per minute.
-    Pacing(super::bench_pacing::PacingArgs),
-    /// Scale: `compat run` on a generated suite of thousands of outcomes (wall, peak memory, report sizes),
-    /// then start-up and one case live next to curl.
-    Scale(super::bench_scale::ScaleArgs),
-}
-
-#[derive(clap::Args)]
-struct ReplayArgs {
+pub struct ReplayArgs {
     /// Whole-suite repetitions (the minimum and median are reported).
     #[arg(long, default_value_t = 5)]
     suite_runs: usize,
@@ -47,18 +28,10 @@ struct ReplayArgs {
     jobs: usize,
 }
 
-/// Runs `compat bench`.
-pub fn run(root: &Path, args: BenchArgs) -> ExitCode {
-    match args.which {
-        Which::Replay(a) => replay(root, a),
-        Which::Pacing(a) => super::bench_pacing::run(root, a),
-        Which::Scale(a) => super::bench_scale::run(root, a),
-    }
-}
-
-fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
+/// Runs `compat-bench replay`.
+pub fn run(root: &Path, args: ReplayArgs) -> ExitCode {
     let started = Instant::now();
-    let suite = match super::load_suite(root) {
+    let suite = match crate::load_suite(root) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -81,7 +54,7 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
         suite_times.push(t.elapsed());
         failing = outcomes.iter().filter(|o| o.verdict().fails()).count();
     }
-    println!("compat bench replay — {} cases × {} targets = {} replays", suite.cases.len(), suite.replayable_targets().len(), pairs.len());
+    println!("compat-bench replay — {} cases × {} targets = {} replays", suite.cases.len(), suite.replayable_targets().len(), pairs.len());
     println!("start-up (load suite, read schemas; validators are built on first use, in the suite runs): {}", fmt(startup));
     println!(
         "whole suite, {} concurrent: min {}, median {} over {} runs ({failing} failing verdicts)",
@@ -164,13 +137,13 @@ async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: us
 }
 
 /// The median of `times` (sorted in place); shared by the benchmarks.
-pub(super) fn median(times: &mut [Duration]) -> Duration {
+pub fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
 }
 
 /// The shortest of `times`, or zero.
-pub(super) fn min(times: &[Duration]) -> Duration {
+pub fn min(times: &[Duration]) -> Duration {
     times.iter().copied().min().unwrap_or_default()
 }
 
