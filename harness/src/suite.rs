@@ -136,8 +136,8 @@ fn case_name_of_path(file: &str) -> Option<String> {
 /// The outcome standing for a case file that did not load: an `error` named `load::<feature>::<file stem>`
 /// that quotes the diagnostic.
 pub fn broken_case_outcome(error: &Diagnostic) -> Outcome {
-    let stem = error.file.rsplit('/').next().unwrap_or(&error.file).trim_end_matches(".yaml").trim_end_matches(".yml");
-    let feature = error.file.rsplit('/').nth(1).unwrap_or("cases");
+    let name = case_name_of_path(&error.file).unwrap_or_else(|| format!("cases::{}", error.file.trim_end_matches(".yaml").trim_end_matches(".yml")));
+    let (feature, stem) = name.split_once("::").expect("a case name has a feature");
     Outcome::error_only(["load", feature, stem], "case file does not load", &error.file, error.line, ErrorKind::Config, error.to_string())
 }
 

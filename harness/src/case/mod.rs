@@ -23,7 +23,7 @@ use crate::rules::Severity;
 pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
 pub use load::{LoadedCase, load_case_file};
 pub(crate) use path::push_name as push_path_name;
-pub use path::{JsonPathExpr, PathPattern};
+pub use path::{JsonPathExpr, PathPattern, generalize_indexes};
 
 /// A position in a case file (1-based line and column).
 pub type Spanned<T> = serde_saphyr::Spanned<T>;

@@ -10,13 +10,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::LazyLock;
 
 use compat::case::PathPattern;
 use compat::case::expectations::{Entries, Entry, default_header, expectations_file, parse, render};
 use compat::outcome::Outcome;
 use compat::report::write::load_results;
-use regex::Regex;
 
 #[derive(clap::Args)]
 pub struct ExpectationsArgs {
@@ -120,8 +118,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
 
 /// The entry explaining one finding: its rule, path (indexes generalized), severity, and the evidence.
 fn draft(f: &compat::outcome::Finding) -> Entry {
-    static INDEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[\d+\]").unwrap());
-    let general = INDEX.replace_all(&f.path, "[*]");
+    let general = compat::case::generalize_indexes(&f.path);
     let mut reason = format!("TODO: why — observed: {}", f.message);
     if !f.expected.is_empty() || !f.actual.is_empty() {
         reason.push_str(&format!(" (expected {}, actual {})", clip(&f.expected), clip(&f.actual)));

@@ -33,7 +33,7 @@ use crate::case::LoadedCase;
 use crate::clients::Evidence;
 use crate::fixture::replay::Replayer;
 use crate::fixture::{self, Fixture};
-use crate::outcome::{self, ErrorKind, FixtureInfo, JsonText, Mode, Outcome, RunError, State};
+use crate::outcome::{ErrorKind, FixtureInfo, JsonText, Mode, Outcome, RunError, State};
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
@@ -253,7 +253,7 @@ fn load_replay_fixtures(ctx: &RunContext, loaded: &LoadedCase, target: &Target) 
 /// `harness` error. A build that ships has no such hook.
 #[cfg(feature = "test-hooks")]
 fn inject_panic_for_tests(target: &str, loaded: &LoadedCase) {
-    if std::env::var("COMPAT_INJECT_PANIC").is_ok_and(|n| n == outcome::trial_name(target, &loaded.case.feature, &loaded.case.id)) {
+    if std::env::var("COMPAT_INJECT_PANIC").is_ok_and(|n| n == crate::outcome::trial_name(target, &loaded.case.feature, &loaded.case.id)) {
         panic!("injected by COMPAT_INJECT_PANIC");
     }
 }
