@@ -33,7 +33,7 @@ use crate::case::LoadedCase;
 use crate::clients::Evidence;
 use crate::fixture::replay::Replayer;
 use crate::fixture::{self, Fixture};
-use crate::outcome::{ErrorKind, FixtureInfo, JsonText, Mode, Outcome, RunError, State};
+use crate::outcome::{ErrorKind, Exchange, FixtureInfo, JsonText, Mode, Outcome, RunError, SnapshotCheck, State, Timing, Verdict};
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
@@ -183,27 +183,23 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     if let Some(reason) = ctx.skip_reason(target, case) {
         return outcome_in(State::Skipped { reason: reason.to_owned() });
     }
-    let mut outcome = outcome_in(State::Skipped { reason: String::new() }); // replaced below
     let fixtures = match ctx.mode {
         RunMode::Live => None,
         RunMode::Replay => match load_replay_fixtures(ctx, loaded, target) {
-            Ok((path, fixtures)) => {
-                outcome.fixture = Some(FixtureInfo { path: path.clone(), origin: fixtures[0].origin.clone() });
-                outcome.clients = ctx.evidence.for_fixture(&outcome.name(), &fixtures[0]);
-                Some((path, fixtures))
-            }
+            Ok(f) => Some(f),
             Err(message) => {
-                outcome.state = State::Broken(RunError { kind: ErrorKind::Fixture, message, diff: None });
+                let mut outcome = outcome_in(State::Broken(RunError { kind: ErrorKind::Fixture, message, diff: None }));
                 outcome.timing.duration_ms = ms(started);
                 return outcome;
             }
         },
     };
 
+    let mut timing = Timing::default();
     let mut tally = tally::Tally::new(case);
     let mut last = step::Pass::default();
     for _ in 0..case.repeat {
-        let mut pass = step::run_pass(ctx, loaded, target, fixtures.as_ref(), &mut outcome.timing).await;
+        let mut pass = step::run_pass(ctx, loaded, target, fixtures.as_ref(), &mut timing).await;
         let broke = pass.error.is_some();
         if !broke {
             tally.add_pass(case, &target.name, &mut pass);
@@ -213,25 +209,40 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
             break;
         }
     }
-    outcome.timing.duration_ms = ms(started);
-    outcome.exchange = last.steps.last().and_then(|s| s.exchanges.last()).cloned();
-    let snapshot_wanted = case.steps.last().is_some_and(|s| s.value.expect.snapshot) && ctx.snapshots != SnapshotPolicy::Off;
-    let snapshot_content = outcome.exchange.as_ref().filter(|_| snapshot_wanted && last.error.is_none()).map(|x| {
-        let chunks: Vec<_> = x.chunks.iter().map(JsonText::value).collect();
-        redact::snapshot(snapshot::normalize(x.json_body().as_ref(), &chunks, x.reassembled.as_ref(), x.status), redactor)
-    });
+    let exchange = last.steps.last().and_then(|s| s.exchanges.last()).cloned();
+    let (state, repeats, snapshot) = match last.error {
+        Some(error) => (State::Broken(error), None, None),
+        None => {
+            let (judgement, repeats) = tally.finish(case, &target.name);
+            timing.flaky = timing.retries > 0 && !Verdict::from(judgement.verdict).fails();
+            let snapshot = exchange.as_ref().and_then(|x| snapshot_of(ctx, case, &target.name, x, redactor));
+            (State::Judged(judgement), repeats, snapshot)
+        }
+    };
+    let mut outcome = outcome_in(state);
+    if let Some((path, fixtures)) = &fixtures {
+        outcome.fixture = Some(FixtureInfo { path: path.clone(), origin: fixtures[0].origin.clone() });
+        outcome.clients = ctx.evidence.for_fixture(&outcome.name(), &fixtures[0]);
+    }
+    outcome.exchange = exchange;
     // Only the steps of a case written as `steps` are listed; a one-step case's exchange is the outcome's own.
     outcome.steps = last.steps.into_iter().filter(|s| s.name.is_some()).collect();
-    if let Some(error) = last.error {
-        outcome.state = State::Broken(error);
-        return outcome;
-    }
-    outcome.state = State::Judged(tally.finish(case, &target.name, &mut outcome));
-    if let Some(content) = snapshot_content {
-        let name = snapshot::snapshot_name(&case.feature, &case.id);
-        outcome.snapshot = ctx.snapshots.apply(snapshot::compare(&ctx.root, &target.name, &name, content));
-    }
+    (outcome.repeats, outcome.snapshot) = (repeats, snapshot);
+    timing.duration_ms = ms(started);
+    outcome.timing = timing;
     outcome
+}
+
+/// The snapshot comparison of a judged case's final answer `x` (its last step's), when the case and the run's
+/// policy want one.
+fn snapshot_of(ctx: &RunContext, case: &crate::case::Case, target: &str, x: &Exchange, redactor: &Redactor) -> Option<SnapshotCheck> {
+    let wanted = case.steps.last().is_some_and(|s| s.value.expect.snapshot) && ctx.snapshots != SnapshotPolicy::Off;
+    if !wanted {
+        return None;
+    }
+    let chunks: Vec<_> = x.chunks.iter().map(JsonText::value).collect();
+    let content = redact::snapshot(snapshot::normalize(x.json_body().as_ref(), &chunks, x.reassembled.as_ref(), x.status), redactor);
+    ctx.snapshots.apply(snapshot::compare(&ctx.root, target, &snapshot::snapshot_name(&case.feature, &case.id), content))
 }
 
 fn ms(since: Instant) -> f64 {

@@ -8,7 +8,7 @@
 
 use super::step::{Pass, subject};
 use crate::case::{Case, KnownDivergence, When};
-use crate::outcome::{self, Finding, Judged, Judgement, Outcome, Repeats, StepRecord, Verdict};
+use crate::outcome::{self, Finding, Judged, Judgement, Repeats, StepRecord, Verdict};
 
 /// The passes of a case so far.
 pub(super) struct Tally {
@@ -53,25 +53,19 @@ impl Tally {
         }
     }
 
-    /// The judgement over every pass; sets the outcome's pass^k and flakiness.
-    pub(super) fn finish(mut self, case: &Case, target: &str, outcome: &mut Outcome) -> Judgement {
+    /// The judgement over every pass, and pass^k for a case run more than once.
+    pub(super) fn finish(mut self, case: &Case, target: &str) -> (Judgement, Option<Repeats>) {
         let due = &self.due;
         let mut decision = outcome::decide(case, target, &mut self.findings, |i, _| due[i] > 0);
-        if case.repeat > 1 {
+        let repeats = (case.repeat > 1).then(|| {
             decision.known.iter_mut().for_each(|k| k.runs_observed = Some(self.seen[k.index]));
-            outcome.repeats = Some(Repeats { passed: self.passed, total: case.repeat });
-        }
+            Repeats { passed: self.passed, total: case.repeat }
+        });
         if let Some(failed) = self.first_failing.filter(|_| !Verdict::from(decision.verdict).fails()) {
             decision.verdict = failed;
         }
-        outcome.timing.flaky = outcome.timing.retries > 0 && !Verdict::from(decision.verdict).fails();
-        Judgement {
-            verdict: decision.verdict,
-            severity: decision.severity,
-            findings: self.findings,
-            known: decision.known,
-            extensions: self.extensions,
-        }
+        let (verdict, severity, known) = (decision.verdict, decision.severity, decision.known);
+        (Judgement { verdict, severity, findings: self.findings, known, extensions: self.extensions }, repeats)
     }
 }
 
