@@ -72,7 +72,12 @@ fn pins_are_well_formed_and_cover_what_the_tests_read() {
     let pins = pins();
     assert!(!pins.is_empty());
     for p in &pins {
-        assert!(p.sha256.len() == 64 && p.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{}: sha256 {}", p.path, p.sha256);
+        assert!(
+            p.sha256.len() == 64 && p.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{}: sha256 {}",
+            p.path,
+            p.sha256
+        );
         assert!(p.repo.split('/').count() == 2, "{}: repository {}", p.path, p.repo);
         assert!(p.commit.len() >= 7 && p.commit.bytes().all(|b| b.is_ascii_hexdigit()), "{}: a commit, not a branch: {}", p.path, p.commit);
         assert!(!p.source_path.is_empty());
