@@ -42,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("suite", &["*"]),
     ("plan", &["*"]),
     ("collect", &["*"]),
+    ("bundle", &["*"]),
 ];
 
 /// The modules `source` names through `crate::…` outside comments.
