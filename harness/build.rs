@@ -1,6 +1,11 @@
-//! Builds the suite into the `compat` binary (see `src/bundle.rs`): lists every file under the project's `cases/`
-//! and the control target's fixtures and snapshots, and writes `$OUT_DIR/bundle_files.rs`, one `include_bytes!`
-//! per file, with a digest of them all (the name of the folder an installed binary materializes them into).
+//! Builds the suite into the `compat` binary (see `src/bundle.rs`): in a release build (what `cargo install`
+//! makes), lists every file under the project's `cases/` and the control target's fixtures and snapshots, and
+//! writes `$OUT_DIR/bundle_files.rs`, one `include_bytes!` per file, with a digest of them all (the name of the
+//! folder an installed binary materializes them into).
+//!
+//! A debug build (`cargo build`, `cargo test`) embeds nothing and reads those folders from this checkout at run
+//! time instead: embedding makes cargo rebuild the crate and every test target whenever a case, fixture or
+//! snapshot changes, which is most edits in this project, and a debug binary is not installed.
 //!
 //! The files are read from the checkout beside this crate (`../cases`, …): `cargo install --path harness` and
 //! `cargo install --git URL` both build from a full checkout. A packaged crate (crates.io) would not have them.
@@ -16,34 +21,57 @@ const DIRS: &[&str] = &["cases", "fixtures/openai-reference", "snapshots/openai-
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let project = manifest.parent().expect("harness/ has a parent").to_path_buf();
+    let embed = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     println!("cargo::rerun-if-changed=build.rs");
+    let mut out = String::new();
+    writeln!(out, "/// Whether the files are in the binary (a release build) or read from the checkout at run time.").unwrap();
+    writeln!(out, "pub(crate) const EMBEDDED: bool = {embed};").unwrap();
+    writeln!(out, "/// The folders built in, relative to the project root.\npub(crate) const DIRS: &[&str] = &{DIRS:?};").unwrap();
+    writeln!(
+        out,
+        "/// The checkout this was built from (read at run time when not embedded).\npub(crate) const PROJECT: &str = {:?};",
+        project.display().to_string()
+    )
+    .unwrap();
     let mut files = Vec::new();
-    for dir in DIRS {
-        let abs = project.join(dir);
-        // A folder given to rerun-if-changed is scanned whole: any added, removed or edited file rebuilds.
-        println!("cargo::rerun-if-changed={}", abs.display());
-        walk(&project, &abs, &mut files);
+    if embed {
+        for dir in DIRS {
+            let abs = project.join(dir);
+            // A folder given to rerun-if-changed is scanned whole: any added, removed or edited file rebuilds.
+            println!("cargo::rerun-if-changed={}", abs.display());
+            walk(&project, &abs, &mut files);
+        }
     }
     files.sort();
-    let mut digest: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a over every path and its bytes: stable, no dependency
-    let mut fnv = |bytes: &[u8]| {
-        for b in bytes {
-            digest ^= u64::from(*b);
-            digest = digest.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    let mut out =
-        String::from("/// Every built-in file: its path under the project root, and its bytes.\npub(crate) static FILES: &[(&str, &[u8])] = &[\n");
+    let mut digest = Fnv::default();
+    out.push_str("/// Every embedded file: its path under the project root, and its bytes.\npub(crate) static FILES: &[(&str, &[u8])] = &[\n");
     for (rel, abs) in &files {
-        fnv(rel.as_bytes());
-        fnv(&[0]);
-        fnv(&std::fs::read(abs).unwrap_or_else(|e| panic!("{}: {e}", abs.display())));
+        digest.file(rel, &std::fs::read(abs).unwrap_or_else(|e| panic!("{}: {e}", abs.display())));
         writeln!(out, "    ({rel:?}, include_bytes!({:?})),", abs.display().to_string()).unwrap();
     }
     out.push_str("];\n");
-    writeln!(out, "/// FNV-1a of every built-in path and its bytes, in hex.\npub(crate) const DIGEST: &str = \"{digest:016x}\";").unwrap();
+    writeln!(out, "/// FNV-1a of every embedded path and its bytes, in hex (bundle.rs computes the same at run time).").unwrap();
+    writeln!(out, "pub(crate) const DIGEST: &str = \"{:016x}\";", digest.0).unwrap();
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("bundle_files.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+/// FNV-1a 64 over each path, a zero byte and the file's bytes: stable, and no dependency for a build script.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn file(&mut self, rel: &str, bytes: &[u8]) {
+        for b in rel.as_bytes().iter().chain([0u8].iter()).chain(bytes) {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// Every file under `dir` (hidden ones left out), as (path relative to `project` with `/`, absolute path).

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use compat::suite::default_root;
+use serde_json::Value;
 
 fn script() -> PathBuf {
     default_root().join("action/run.sh")
@@ -213,4 +214,33 @@ fn end_to_end_against_a_loopback_server_from_an_empty_directory() {
     let written = std::fs::read_to_string(&summary).unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(written.contains("loopback"), "{written}");
+}
+
+#[test]
+fn action_yml_hands_every_input_to_the_script_through_the_environment() {
+    let text = std::fs::read_to_string(default_root().join("action.yml")).unwrap();
+    let action: Value = serde_saphyr::from_str(&text).expect("action.yml is YAML");
+    assert_eq!(action["runs"]["using"], "composite");
+    let inputs = action["inputs"].as_object().unwrap();
+    for name in ["base-url", "api-key", "model", "profile", "name", "args"] {
+        assert!(inputs.contains_key(name), "input {name}");
+    }
+    assert_eq!(action["inputs"]["base-url"]["required"], true);
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let install = steps.iter().find_map(|s| s["run"].as_str().filter(|r| r.contains("cargo install"))).expect("an install step");
+    assert!(install.contains("--locked --path \"$GITHUB_ACTION_PATH/harness\""), "from the action's own checkout: {install}");
+    let run = steps.iter().find(|s| s["run"].as_str().is_some_and(|r| r.contains("action/run.sh"))).expect("a step running action/run.sh");
+    assert_eq!(run["env"]["COMPAT_API_KEY"], "${{ inputs.api-key }}", "the key is handed over in the environment");
+    for (name, value) in run["env"].as_object().unwrap() {
+        assert!(name.starts_with("COMPAT_"), "{name}");
+        assert!(value.as_str().is_some(), "{name}");
+    }
+    // No input is pasted into a shell command (where a value could run as code or be printed with the command).
+    for step in steps {
+        if let Some(cmd) = step["run"].as_str() {
+            assert!(!cmd.contains("inputs."), "an input expanded into a command: {cmd}");
+        }
+    }
+    let upload = steps.iter().find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/upload-artifact@"))).expect("an upload step");
+    assert_eq!(upload["if"], "always()", "the reports are uploaded when the suite fails too");
 }

@@ -41,7 +41,7 @@ fn from_an_empty_directory_the_built_in_suite_replays_and_reports_land_here() {
     assert!(all.contains("0 failing") && all.contains(" pass"), "{all}");
     assert!(cwd.path().join("reports/summary.md").is_file(), "reports go to ./reports: {all}");
     assert!(cwd.path().join("reports/results.json").is_file());
-    let suite = compat::bundle::suite_dir(&cache.path().join("compat"));
+    let suite = compat::bundle::suite_dir(&cache.path().join("compat")).unwrap();
     assert!(suite.join("cases/targets.yaml").is_file(), "materialized in the cache: {all}");
     assert!(!suite.join("reports").exists(), "no report written into the cache");
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 1, "only ./reports is written here");

@@ -1,6 +1,7 @@
 //! `compat init DIR`: writes the suite built into the binary (see `compat::bundle`) into DIR as a project to edit —
 //! add a target to `cases/targets.yaml`, a case under `cases/<feature>/` — and run from there.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,9 +25,11 @@ pub fn run(args: InitArgs) -> ExitCode {
     }
     match compat::bundle::write_to(&args.dir) {
         Ok(n) => {
-            println!("wrote {n} files to {}", args.dir.display());
-            println!("next: cd {} && compat run            (replays the control target's fixtures)", args.dir.display());
-            println!("      compat run --live --base-url URL   (your server; add it to {TARGETS_FILE} to keep its settings)");
+            // Written, not println!: a closed stdout (`compat init DIR | head -1`) must not panic after the work is done.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "wrote {n} files to {}", args.dir.display());
+            let _ = writeln!(out, "next: cd {} && compat run            (replays the control target's fixtures)", args.dir.display());
+            let _ = writeln!(out, "      compat run --live --base-url URL   (your server; add it to {TARGETS_FILE} to keep its settings)");
             ExitCode::SUCCESS
         }
         Err(e) => {
