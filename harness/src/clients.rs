@@ -6,9 +6,7 @@
 //! `clients`, so results.json and the HTML say per driver what the SDK did with this very response; an edited
 //! fixture has no evidence until the agreement test runs again (never stale evidence).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,21 +42,23 @@ pub fn fixture_digest(fixture: &Fixture) -> String {
     ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Evidence files already read, by project root (a missing or unreadable file is no evidence).
-static LOADED: Mutex<Option<HashMap<PathBuf, Arc<Evidence>>>> = Mutex::new(None);
+impl Evidence {
+    /// The evidence file of the project at `root`: none when there is no file; an error naming the file when it
+    /// cannot be read or parsed (stale or hand-edited evidence is never taken for none).
+    pub fn load(root: &Path) -> Result<Evidence, String> {
+        let path = root.join(EVIDENCE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| format!("{EVIDENCE_FILE} does not parse: {e} (refresh it: cargo test --test agreement)"))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Evidence::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
 
-fn evidence(root: &Path) -> Arc<Evidence> {
-    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-    let map = loaded.get_or_insert_with(HashMap::new);
-    Arc::clone(map.entry(root.to_owned()).or_insert_with(|| {
-        let parsed = std::fs::read_to_string(root.join(EVIDENCE_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());
-        Arc::new(parsed.unwrap_or_default())
-    }))
-}
-
-/// The drivers' evidence for trial `name` when it was produced from exactly this fixture; empty otherwise.
-pub fn for_fixture(root: &Path, name: &str, fixture: &Fixture) -> Vec<ClientRun> {
-    let evidence = evidence(root);
-    let Some(entry) = evidence.cases.iter().find(|c| c.name == name) else { return Vec::new() };
-    if entry.fixture_sha256 == fixture_digest(fixture) { entry.clients.clone() } else { Vec::new() }
+    /// The drivers' evidence for trial `name` when it was produced from exactly this fixture; empty otherwise.
+    pub fn for_fixture(&self, name: &str, fixture: &Fixture) -> Vec<ClientRun> {
+        let Some(entry) = self.cases.iter().find(|c| c.name == name) else { return Vec::new() };
+        if entry.fixture_sha256 == fixture_digest(fixture) { entry.clients.clone() } else { Vec::new() }
+    }
 }

@@ -27,8 +27,6 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Print the coverage table (feature → documented request → cases → verdict per target).
     Coverage(cli::coverage::CoverageArgs),
-    /// Benchmarks whose figures the README quotes.
-    Bench(cli::bench::BenchArgs),
     /// Check recorded traffic (VCR cassettes, HAR files, raw JSON/SSE bodies) without writing a case.
     Check(cli::check::CheckArgs),
     /// Print the rule table (every rule id, its severity and why it matters); --write puts it into README.md.
@@ -49,7 +47,7 @@ enum Command {
 
 /// mimalloc, not the system allocator: a run allocates and frees small values from every thread at once
 /// (parsing, checking, rendering), and with glibc's malloc the same 5,000-outcome replay took 3.4–4.8 s where
-/// it takes 2.2–2.7 s (`compat bench scale`, one session, 2 cores), a third of it in malloc's locks and
+/// it takes 2.2–2.7 s (`compat-bench scale`, one session, 2 cores), a third of it in malloc's locks and
 /// `free`. It keeps more memory than glibc trimmed by hand (about 200 MB against 130 MB), well within bounds.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -82,7 +80,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => cli::run::run(&root, args),
         Command::Coverage(args) => cli::coverage::run(&root, args),
-        Command::Bench(args) => cli::bench::run(&root, args),
         Command::Check(args) => cli::check::run(args),
         Command::Diff(args) => cli::diff::run(&root, args),
         Command::History(args) => cli::history::run(&root, args),

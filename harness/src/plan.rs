@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use crate::case::LoadedCase;
-use crate::outcome::{Mode, Outcome, Verdict, trial_name};
+use crate::outcome::{ErrorKind, Mode, Outcome, RunError, State, trial_name};
 use crate::report::json::{RunInfo, TargetInfo};
+use crate::run::RunMode;
 use crate::suite::{Suite, broken_case_outcome};
 use crate::target::Target;
 
@@ -61,6 +62,15 @@ impl PlannedTrial {
         }
     }
 
+    /// The outcome of a trial whose task failed (`why`) before it gave one: an error of the harness.
+    pub fn failed_task(&self, why: &str, mode: Mode) -> Outcome {
+        let error = RunError { kind: ErrorKind::Harness, message: format!("harness bug: the trial's task failed: {why}"), diff: None };
+        match self {
+            PlannedTrial::Case { target, case, .. } => Outcome::new(&case.case, &case.file, case.line, &target.name, mode, State::Broken(error)),
+            PlannedTrial::Broken { outcome } => outcome.clone(),
+        }
+    }
+
     /// The outcome known without running: a skipped case's, or a broken file's.
     pub fn known_outcome(&self) -> Option<&Outcome> {
         match self {
@@ -72,41 +82,46 @@ impl PlannedTrial {
 
 /// The trials of a run on `targets`: every target × every case, in suite order, then one `load::…` trial per
 /// broken case file. `mode` is what the skipped outcomes say.
-pub fn plan(suite: &Suite, targets: &[&Target], mode: Mode) -> Vec<PlannedTrial> {
-    let mut plan = Vec::new();
-    for (target, loaded) in crate::suite::pairs(targets, &suite.cases) {
-        let name = trial_name(&target.name, &loaded.case.feature, &loaded.case.id);
-        let reason = match mode {
-            Mode::Live => target.live_skip_reason(&loaded.case.feature, &loaded.case.id),
-            Mode::Replay | Mode::Recorded => target.skip_reason(&loaded.case.feature, &loaded.case.id),
-        };
-        let skipped = reason.map(|r| skipped_outcome(&loaded, &target.name, r, mode));
-        plan.push(PlannedTrial::Case { name, target, case: loaded, skipped });
-    }
+pub fn plan(suite: &Suite, targets: &[&Target], mode: RunMode) -> Vec<PlannedTrial> {
+    let mut plan = plan_pairs(pairs(targets, &suite.cases), mode);
     plan.extend(suite.broken.iter().map(|b| PlannedTrial::Broken { outcome: broken_case_outcome(b) }));
     plan
 }
 
-/// The trials of a replay test run, as the `conformance` target makes them: every replayable target.
-pub fn plan_replay(suite: &Suite) -> Vec<PlannedTrial> {
-    plan(suite, &suite.replayable_targets(), Mode::Replay)
+/// The trials of `pairs`, in their order (a benchmark's own selection: no broken files).
+pub fn plan_pairs(pairs: Vec<Pair>, mode: RunMode) -> Vec<PlannedTrial> {
+    let mut plan = Vec::new();
+    for (target, loaded) in pairs {
+        let name = trial_name(&target.name, &loaded.case.feature, &loaded.case.id);
+        let reason = match mode {
+            RunMode::Live => target.live_skip_reason(&loaded.case.feature, &loaded.case.id),
+            RunMode::Replay => target.skip_reason(&loaded.case.feature, &loaded.case.id),
+        };
+        let skipped =
+            reason.map(|r| Outcome::new(&loaded.case, &loaded.file, loaded.line, &target.name, mode.into(), State::Skipped { reason: r.to_owned() }));
+        plan.push(PlannedTrial::Case { name, target, case: loaded, skipped });
+    }
+    plan
 }
 
-fn skipped_outcome(loaded: &LoadedCase, target: &str, reason: &str, mode: Mode) -> Outcome {
-    let mut o = Outcome::new(&loaded.case, &loaded.file, loaded.line, target, mode);
-    o.verdict = Verdict::Skipped;
-    o.skip_reason = Some(reason.to_owned());
-    o
-}
+/// A case to run on a target. Shared, not copied: a run of thousands of trials names the same few targets and
+/// cases over and over (at 5,000 trials, a copy of each per trial was 60 MB and half a million allocations).
+pub type Pair = (Arc<Target>, Arc<LoadedCase>);
 
-/// The header of a replay run of `suite`: its replayable targets with their configured base URLs.
-pub fn replay_run_info(suite: &Suite, spec_version: &str) -> RunInfo {
-    let targets: Vec<Target> = suite.replayable_targets().into_iter().cloned().collect();
-    run_info(&targets, Mode::Replay, None, spec_version)
+/// Every target × every case, in that order, one shared value per target and per case.
+pub fn pairs(targets: &[&Target], cases: &[LoadedCase]) -> Vec<Pair> {
+    let cases: Vec<Arc<LoadedCase>> = cases.iter().cloned().map(Arc::new).collect();
+    targets
+        .iter()
+        .flat_map(|t| {
+            let t = Arc::new((*t).clone());
+            cases.iter().map(move |c| (Arc::clone(&t), Arc::clone(c)))
+        })
+        .collect()
 }
 
 /// The header of a run of `targets`, dated now. `base_url` is the live `--base-url` override, if any.
-pub fn run_info(targets: &[Target], mode: Mode, base_url: Option<&str>, spec_version: &str) -> RunInfo {
+pub fn run_info(targets: &[&Target], mode: Mode, base_url: Option<&str>, spec_version: &str) -> RunInfo {
     RunInfo {
         date: crate::time::now_rfc3339(),
         harness_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -2,14 +2,14 @@
 //!
 //! [`normalize`] is the one place volatile fields are redacted: ids (not model ids, which are stable names),
 //! timestamps, token counts, generated text, error messages, tool-call arguments, vectors and images, opaque
-//! signatures. For a stream the snapshot holds the redacted
-//! chunks (consecutive identical ones collapsed, so chunking differences between runs do not matter) and the
-//! reassembled message. [`compare`] reads the stored snapshot with insta and compares it as insta does,
-//! without side effects; [`sync_with_insta`] — called by the entry points, never by the run layer — hands a
-//! changed or missing snapshot to `insta::assert_snapshot!`, so insta decides by its own rules whether to
-//! write a `.snap.new` for `cargo insta review`, fail without writing (CI), or accept (`INSTA_UPDATE=always`).
-//! Only `cargo test` calls it; `compat run` never involves insta's assertion (no panic text, no files) and
-//! follows a [`SnapshotPolicy`] instead, writing `.snap.new` files only under `--snapshots update`.
+//! signatures. For a stream the snapshot holds the redacted chunks (consecutive identical ones collapsed, so
+//! chunking differences between runs do not matter) and the reassembled message. [`compare`] reads the stored
+//! snapshot with insta and compares it as insta does, without side effects; [`sync_with_insta`] — called by the
+//! `cargo test` entry's session, never by the run layer — hands a changed or missing snapshot to
+//! `insta::assert_snapshot!`, so insta decides by its own rules whether to write a `.snap.new` for
+//! `cargo insta review`, fail without writing (CI), or accept (`INSTA_UPDATE=always`). `compat run` never
+//! involves insta's assertion (no panic text, no files) and follows a [`SnapshotPolicy`] instead, writing
+//! `.snap.new` files only under `--snapshots update`.
 
 use std::path::Path;
 
@@ -169,7 +169,8 @@ pub fn compare(root: &Path, target: &str, name: &str, content: String) -> Snapsh
 }
 
 /// Hands an outcome's changed or missing snapshot to insta ([`sync_with_insta`]); when insta accepted it
-/// (`INSTA_UPDATE=always`), the outcome's snapshot is marked matched. Used by both entry points.
+/// (`INSTA_UPDATE=always`), the outcome's snapshot is marked matched. A [`Session`](crate::session::Session)
+/// settles through insta only for `cargo test` (`SnapshotSink::Insta`); `compat run` never calls it.
 pub fn settle(root: &Path, outcome: &mut crate::outcome::Outcome) {
     let accepted = outcome.snapshot.as_ref().is_some_and(|snap| sync_with_insta(root, &outcome.target, snap, &outcome.file));
     if let (true, Some(snap)) = (accepted, outcome.snapshot.as_mut()) {

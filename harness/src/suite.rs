@@ -1,18 +1,14 @@
-//! The suite: every case and target of a project, and running a selection of them. Shared by the `compat`
-//! CLI and the `conformance` test target so both plan, name and order trials the same way.
+//! The suite: every case and target of a project, as loaded. Shared by the `compat` CLI and the `conformance`
+//! test target so both see the same cases, names and targets.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::case::LoadedCase;
 use crate::case::features::{FEATURES_FILE, Features, load_features};
 use crate::case::load::{discover, load_case_file};
 use crate::diagnostic::Diagnostic;
-use crate::outcome::{ErrorKind, Mode, Outcome, trial_name};
-use crate::run::{RunContext, run_case_catching};
-use crate::schema::SchemaSet;
-use crate::snapshot::SnapshotPolicy;
-use crate::target::{TARGETS_FILE, Target, check_override_patterns, load_targets};
+use crate::outcome::{ErrorKind, Outcome, trial_name};
+use crate::target::{Target, load_targets};
 
 /// Everything under a project root.
 pub struct Suite {
@@ -24,6 +20,8 @@ pub struct Suite {
     pub broken: Vec<Diagnostic>,
     /// Targets, sorted by name.
     pub targets: Vec<Target>,
+    /// The target `compat run --live` runs when none is named (`live_default` in the targets file).
+    pub live_default: Option<String>,
     /// The documented features (`cases/features.yaml`), in documentation order; empty when there is none.
     pub features: Features,
 }
@@ -42,7 +40,8 @@ impl Suite {
     /// a run of one case starts in a few milliseconds whatever the size of the suite; their names (from
     /// their paths) still check the overrides of `targets.yaml` and the expectations files.
     pub fn load_for(root: &Path, filters: &[String]) -> Result<Suite, Diagnostic> {
-        let targets = load_targets(root)?;
+        let loaded_targets = load_targets(root)?;
+        let targets = loaded_targets.list.clone();
         let features = load_features(root)?;
         let (files, mut broken) = match discover(root) {
             Ok(files) => (files, Vec::new()),
@@ -74,15 +73,13 @@ impl Suite {
             }));
             broken.sort_by(|a, b| a.file.cmp(&b.file));
         }
-        if let Ok(text) = std::fs::read_to_string(root.join(TARGETS_FILE)) {
-            check_override_patterns(&text, &targets, &names)?;
-        }
+        loaded_targets.check_override_patterns(&names)?;
         let target_names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         // A target's expectations are read when a filter can select one of its trials (all of them, unfiltered).
         let reads_target =
             |t: &str| selects_any(filters, names.iter().filter_map(|n| n.split_once("::")).map(|(feature, id)| trial_name(t, feature, id)));
         crate::case::expectations::load_into(root, &target_names, reads_target, &names, &mut cases)?;
-        Ok(Suite { root: root.to_owned(), cases, broken, targets, features: features.unwrap_or_default() })
+        Ok(Suite { root: root.to_owned(), cases, broken, targets, live_default: loaded_targets.live_default, features: features.unwrap_or_default() })
     }
 
     /// Targets that have a fixtures folder, so they can run in replay.
@@ -168,67 +165,16 @@ fn case_name_of_path(file: &str) -> Option<String> {
 /// The outcome standing for a case file that did not load: an `error` named `load::<feature>::<file stem>`
 /// that quotes the diagnostic.
 pub fn broken_case_outcome(error: &Diagnostic) -> Outcome {
-    let stem = error.file.rsplit('/').next().unwrap_or(&error.file).trim_end_matches(".yaml").trim_end_matches(".yml");
-    let feature = error.file.rsplit('/').nth(1).unwrap_or("cases");
+    let name = case_name_of_path(&error.file).unwrap_or_else(|| format!("cases::{}", error.file.trim_end_matches(".yaml").trim_end_matches(".yml")));
+    let (feature, stem) = name.split_once("::").expect("a case name has a feature");
     Outcome::error_only(["load", feature, stem], "case file does not load", &error.file, error.line, ErrorKind::Config, error.to_string())
 }
 
-/// A replay context for `root` with freshly compiled builtin schemas.
-pub fn replay_context(root: &Path) -> Result<RunContext, String> {
-    Ok(RunContext {
-        root: root.to_owned(),
-        schemas: Arc::new(SchemaSet::builtin()?),
-        mode: Mode::Replay,
-        base_url: None,
-        pacer: None,
-        snapshots: SnapshotPolicy::Strict,
-    })
-}
-
-/// A case to run on a target. Shared, not copied: a run of thousands of trials names the same few targets and
-/// cases over and over (at 5,000 trials, a copy of each per trial was 60 MB and half a million allocations).
-pub type Pair = (Arc<Target>, Arc<LoadedCase>);
-
-/// Every target × every case, in that order, one shared value per target and per case.
-pub fn pairs(targets: &[&Target], cases: &[LoadedCase]) -> Vec<Pair> {
-    let cases: Vec<Arc<LoadedCase>> = cases.iter().cloned().map(Arc::new).collect();
-    targets
-        .iter()
-        .flat_map(|t| {
-            let t = Arc::new((*t).clone());
-            cases.iter().map(move |c| (Arc::clone(&t), Arc::clone(c)))
-        })
-        .collect()
-}
-
-/// Runs every (target, case) pair concurrently (at most `parallel` at once) and returns the outcomes sorted
-/// by name. Live pacing is the pacer's business; `parallel` only bounds the tasks in flight.
-pub async fn run_all(ctx: &RunContext, pairs: Vec<Pair>, parallel: usize) -> Vec<Outcome> {
-    let limit = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (target, case) in pairs {
-        let ctx = ctx.clone();
-        let limit = Arc::clone(&limit);
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("the semaphore is never closed");
-            run_case_catching(&ctx, &case, &target).await
-        });
-    }
-    let mut outcomes = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        // run_case_catching turns a case's panic into its own outcome; a task can only fail by cancellation.
-        outcomes.extend(joined.ok());
-    }
-    outcomes.sort_by_key(Outcome::name);
-    outcomes
-}
-
-/// Replays every case on every target that has fixtures (a small runtime of its own); outcomes sorted by name.
+/// Replays every case on every target that has fixtures (a runtime of its own); outcomes sorted by name.
 pub fn replay_all(suite: &Suite) -> Result<Vec<Outcome>, String> {
-    let ctx = replay_context(&suite.root)?;
-    let pairs = pairs(&suite.replayable_targets(), &suite.cases);
+    let session = std::sync::Arc::new(crate::session::Session::replay(suite, crate::session::SnapshotSink::Policy)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
-    Ok(runtime.block_on(run_all(&ctx, pairs, 16)))
+    Ok(runtime.block_on(session.run(|_| true, 16)))
 }
 
 /// The coverage table of a suite from its replay outcomes, followed by one table per target of the known
@@ -237,7 +183,7 @@ pub fn coverage_table(suite: &Suite, outcomes: &[Outcome]) -> String {
     let targets: Vec<String> = suite.replayable_targets().iter().map(|t| t.name.clone()).collect();
     let mut out = crate::report::coverage::render(&suite.features, &suite.cases, outcomes, &targets);
     for t in &targets {
-        if outcomes.iter().any(|o| o.target == *t && o.known.iter().any(|k| k.observed > 0)) {
+        if outcomes.iter().any(|o| o.target == *t && o.known().iter().any(|k| k.observed > 0)) {
             out.push_str(&format!("\nKnown divergences observed on `{t}`, by source:\n\n"));
             out.push_str(&crate::report::coverage::render_known(outcomes, t));
         }

@@ -21,7 +21,21 @@ pub const TARGETS_FILE: &str = "cases/targets.yaml";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TargetsFile {
+    /// The target `compat run --live` runs when none is named.
+    #[serde(default)]
+    live_default: Option<String>,
     targets: BTreeMap<String, TargetConfig>,
+}
+
+/// The targets file as loaded: its targets and the default of live runs.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    /// Targets, sorted by name.
+    pub list: Vec<Target>,
+    /// The target `compat run --live` runs when none is named (`live_default`), if the file names one.
+    pub live_default: Option<String>,
+    /// The file's text, to locate what a later check finds wrong in it.
+    text: String,
 }
 
 /// One target, as configured.
@@ -202,14 +216,29 @@ impl Target {
 }
 
 /// Reads `cases/targets.yaml` under `root`; errors carry file:line:col.
-pub fn load_targets(root: &Path) -> Result<Vec<Target>, Diagnostic> {
+pub fn load_targets(root: &Path) -> Result<Targets, Diagnostic> {
     let text = std::fs::read_to_string(root.join(TARGETS_FILE)).map_err(|e| Diagnostic::whole_file(TARGETS_FILE, format!("cannot read: {e}")))?;
-    parse_targets(&text)
+    let file: TargetsFile = parse_yaml(TARGETS_FILE, &text)?;
+    let live_default = file.live_default.clone();
+    let list = targets_of(file);
+    if let Some(name) = live_default.as_deref().filter(|n| !list.iter().any(|t| t.name == *n)) {
+        let known: Vec<&str> = list.iter().map(|t| t.name.as_str()).collect();
+        return Err(Diagnostic::at_key(
+            TARGETS_FILE,
+            &text,
+            &["live_default"],
+            format!("`live_default` names no target: `{name}` (targets: {})", known.join(", ")),
+        ));
+    }
+    Ok(Targets { list, live_default, text })
 }
 
-/// Parses the text of a targets file.
+/// Parses the text of a targets file into its targets.
 pub fn parse_targets(text: &str) -> Result<Vec<Target>, Diagnostic> {
-    let file: TargetsFile = parse_yaml(TARGETS_FILE, text)?;
+    Ok(targets_of(parse_yaml(TARGETS_FILE, text)?))
+}
+
+fn targets_of(file: TargetsFile) -> Vec<Target> {
     let mut targets = Vec::new();
     for (name, mut config) in file.targets {
         // Case paths join under the base URL, so it names a folder: `…/v1` means `…/v1/`, as on the command
@@ -219,13 +248,18 @@ pub fn parse_targets(text: &str) -> Result<Vec<Target>, Diagnostic> {
         }
         targets.push(Target { name, config });
     }
-    Ok(targets)
+    targets
 }
 
-/// Checks that every override's `cases:` pattern matches at least one case of the suite (`names` are
-/// `<feature>::<id>`): a typo would otherwise silently un-skip a case or leave its model unchanged. `text` is
-/// the targets file, to point at the pattern's line.
-pub fn check_override_patterns(text: &str, targets: &[Target], names: &[String]) -> Result<(), Diagnostic> {
+impl Targets {
+    /// Checks that every override's `cases:` pattern matches at least one case of the suite (`names` are
+    /// `<feature>::<id>`): a typo would otherwise silently un-skip a case or leave its model unchanged.
+    pub fn check_override_patterns(&self, names: &[String]) -> Result<(), Diagnostic> {
+        check_override_patterns(&self.text, &self.list, names)
+    }
+}
+
+fn check_override_patterns(text: &str, targets: &[Target], names: &[String]) -> Result<(), Diagnostic> {
     for t in targets {
         for o in &t.config.overrides {
             for pattern in &o.cases {

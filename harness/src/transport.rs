@@ -9,7 +9,7 @@
 //! pacing live in [`crate::pacing`]; this module sends exactly once. It prints nothing and never logs headers
 //! (they carry the key).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::case::Method;
@@ -117,34 +117,44 @@ pub enum Proxy {
     Direct,
 }
 
-/// A shared HTTP client for a connect timeout, a proxy choice and whether it may speak TLS; built once per
-/// combination and reused by every case.
-///
-/// `url` is one the client will be sent to (a case's base URL): an `https` one, or any proxy in the
-/// environment under [`Proxy::FromEnv`], needs TLS, whose certificates are verified against the system's roots
-/// (reqwest's rustls platform verifier, which on Linux reads the system bundle, or the one `SSL_CERT_FILE` /
-/// `SSL_CERT_DIR` name). A plain-`http` client — replay, a local server — trusts no root at all, so it does not
-/// read that bundle: about 5 ms of a one-case run.
-pub fn client(timeouts: &Timeouts, proxy: Proxy, url: &str) -> Arc<reqwest::Client> {
-    /// Clients by connect timeout (ms), proxy choice and TLS.
-    type Clients = std::sync::Mutex<Vec<((u64, Proxy, bool), Arc<reqwest::Client>)>>;
-    static CLIENTS: OnceLock<Clients> = OnceLock::new();
-    let tls = !url.starts_with("http://") || (proxy == Proxy::FromEnv && !env_proxies().is_empty());
-    let cache = CLIENTS.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let key = (timeouts.connect_ms, proxy, tls);
-    if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
-        return Arc::clone(c);
+/// The HTTP clients of one run, one per connect timeout, proxy choice and TLS, built on first use and reused by
+/// every case of the run. A run owns its clients (they live in its [`RunContext`](crate::run::RunContext)): a
+/// pooled connection belongs to the tokio runtime that opened it, so clients are never shared between runs,
+/// and connections are kept alive within one.
+#[derive(Default)]
+pub struct HttpClients {
+    clients: std::sync::Mutex<Vec<(ClientKey, Arc<reqwest::Client>)>>,
+}
+
+/// What tells clients apart: connect timeout (ms), proxy choice, TLS.
+type ClientKey = (u64, Proxy, bool);
+
+impl HttpClients {
+    /// The client for `url` (a case's base URL) under `timeouts` and `proxy`.
+    ///
+    /// An `https` URL, or any proxy in the environment under [`Proxy::FromEnv`], needs TLS, whose certificates
+    /// are verified against the system's roots (reqwest's rustls platform verifier, which on Linux reads the
+    /// system bundle, or the one `SSL_CERT_FILE` / `SSL_CERT_DIR` name). A plain-`http` client — replay, a local
+    /// server — trusts no root at all, so it does not read that bundle: about 5 ms of a one-case run.
+    pub fn client(&self, timeouts: &Timeouts, proxy: Proxy, url: &str) -> Arc<reqwest::Client> {
+        let tls = !url.starts_with("http://") || (proxy == Proxy::FromEnv && !env_proxies().is_empty());
+        let mut cache = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (timeouts.connect_ms, proxy, tls);
+        if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(c);
+        }
+        let client = Arc::new(build_client(timeouts, proxy, tls));
+        cache.push((key, Arc::clone(&client)));
+        client
     }
+}
+
+/// A client with the connect timeout of `timeouts`, no redirects, the environment's proxies under
+/// [`Proxy::FromEnv`], and the system's roots only when `tls`.
+fn build_client(timeouts: &Timeouts, proxy: Proxy, tls: bool) -> reqwest::Client {
     // reqwest is built without a bundled crypto provider; ring is ours. A second install is a no-op error.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(timeouts.connect())
-        // No idle connections kept: the client is shared by the whole process, and a pooled connection belongs
-        // to the tokio runtime that opened it — reused from another runtime (each test has its own) it fails and
-        // costs a retry. A paced live run gains nothing from keep-alive; replay starts a server per case.
-        .pool_max_idle_per_host(0)
-        .redirect(reqwest::redirect::Policy::none());
+    let mut builder = reqwest::Client::builder().connect_timeout(timeouts.connect()).redirect(reqwest::redirect::Policy::none());
     if !tls {
         builder = builder.tls_certs_only([]); // no root read; an https URL would fail verification, never reach it
     }
@@ -154,9 +164,7 @@ pub fn client(timeouts: &Timeouts, proxy: Proxy, url: &str) -> Arc<reqwest::Clie
             builder = builder.proxy(p);
         }
     }
-    let client = Arc::new(builder.build().expect("an HTTP client with a connect timeout builds"));
-    cache.push((key, Arc::clone(&client)));
-    client
+    builder.build().expect("an HTTP client with a connect timeout builds")
 }
 
 /// Hosts that never go through a proxy, whatever `NO_PROXY` says.

@@ -30,7 +30,7 @@ fn check_file(path: &Path, raw: &RawOptions) -> (import::Imported, Vec<Outcome>)
 
 /// `(rule, path)` of every finding, chunk-prefixed for streams.
 fn findings(o: &Outcome) -> BTreeSet<(String, String)> {
-    o.findings.iter().map(|f| (f.rule.clone(), f.chunk.map_or(f.path.clone(), |c| format!("chunk {c} {}", f.path)))).collect()
+    o.findings().iter().map(|f| (f.rule.clone(), f.chunk.map_or(f.path.clone(), |c| format!("chunk {c} {}", f.path)))).collect()
 }
 
 fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
@@ -108,15 +108,15 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
                 let (_, _, expected, extensions) =
                     EXPECTED_CASSETTES.iter().find(|(c, i, ..)| name.contains(c) && *i == index).unwrap_or_else(|| panic!("{name} {index}"));
                 assert_eq!(findings(o), set(expected), "{}", o.name());
-                assert_eq!(o.extensions, *extensions, "{}", o.name());
-                assert_eq!(o.verdict, Verdict::Diverges);
+                assert_eq!(o.extensions(), *extensions, "{}", o.name());
+                assert_eq!(o.verdict(), Verdict::Diverges);
                 assert_eq!(o.name(), format!("check::{}::{index}", name.trim_end_matches(".yaml")));
-                for f in &o.findings {
+                for f in o.findings() {
                     assert!(!f.expected.is_empty() && !f.actual.is_empty(), "{f:?}");
                 }
             }
             let first = &outcomes[0];
-            let usage = first.findings.iter().find(|f| f.rule == "semantic.usage").unwrap();
+            let usage = first.findings().iter().find(|f| f.rule == "semantic.usage").unwrap();
             let total = if name.contains("b0d3ebdff") { "109" } else { "126" };
             assert_eq!((usage.expected.as_str(), usage.actual.as_str()), ("35 + 12 = 47", total));
             assert_eq!(first.line, 2, "interaction 0 starts on line 2 of {name}");
@@ -137,10 +137,10 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
                 expected.insert(("semantic.model_id".to_owned(), format!("$[{i}].id")));
             }
             assert_eq!(findings(o), expected, "{name}");
-            assert_eq!(o.findings.len(), 2 * n, "{name}");
-            let id = o.findings.iter().find(|f| f.path == "$[0].id").unwrap();
+            assert_eq!(o.findings().len(), 2 * n, "{name}");
+            let id = o.findings().iter().find(|f| f.path == "$[0].id").unwrap();
             assert!(id.actual.starts_with("\"models/") && !id.expected.contains('/'), "{id:?}");
-            assert_eq!(o.extensions, ["$[*].display_name"]);
+            assert_eq!(o.extensions(), ["$[*].display_name"]);
         } else {
             panic!("{name}: a recording this test does not know; add what a true harness says about it");
         }
@@ -160,7 +160,7 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
     }
     let results = compat::report::write::load_results(&reports.path().join("results.json")).unwrap();
     assert_eq!(results.outcomes.len(), 6);
-    assert!(results.outcomes.iter().all(|o| o.target == "check" && o.verdict == Verdict::Diverges));
+    assert!(results.outcomes.iter().all(|o| o.target == "check" && o.verdict() == Verdict::Diverges));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ fn a_conformant_har_gives_no_finding_and_leaves_out_what_is_not_an_openai_exchan
     let names: Vec<String> = outcomes.iter().map(Outcome::name).collect();
     assert_eq!(names, ["check::app::0", "check::app::2", "check::app::4", "check::app::5"]);
     for o in &outcomes {
-        assert_eq!((o.verdict, o.findings.len()), (Verdict::Pass, 0), "{}: {:?}", o.name(), o.findings);
+        assert_eq!((o.verdict(), o.findings().len()), (Verdict::Pass, 0), "{}: {:?}", o.name(), o.findings());
     }
     // Each exchange is located at the line where its entry starts.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -304,11 +304,11 @@ fn a_broken_har_gives_each_planted_divergence_at_its_path() {
     assert_eq!(findings(by_index("2")), set(&[("semantic.model_id", "$.id")]));
     assert_eq!(findings(by_index("4")), set(&[("stream.done", "$")]));
     assert_eq!(findings(by_index("5")), set(&[("schema.client", "$")]));
-    let args = &by_index("0").findings[0];
+    let args = &by_index("0").findings()[0];
     assert_eq!((args.actual.as_str(), args.severity), ("\"four\"", compat::rules::Severity::Spec));
-    let model = &by_index("2").findings[0];
+    let model = &by_index("2").findings()[0];
     assert_eq!((model.expected.as_str(), model.actual.as_str()), ("\"gpt-4o-mini\"", "\"models/gpt-4o-mini\""));
-    assert!(outcomes.iter().all(|o| o.verdict == Verdict::Diverges));
+    assert!(outcomes.iter().all(|o| o.verdict() == Verdict::Diverges));
 
     let out = compat_bin().arg("check").arg(&path).arg("--reports").arg(dir.path().join("r")).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -324,7 +324,7 @@ fn raw_sse_bodies_are_checked_with_a_stated_endpoint() {
     let chat = RawOptions { endpoint: Some("chat/completions".into()), ..Default::default() };
     let (imported, outcomes) = check_file(&good, &chat);
     assert_eq!(imported.form, "raw body");
-    assert_eq!((outcomes[0].verdict, outcomes[0].findings.len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings);
+    assert_eq!((outcomes[0].verdict(), outcomes[0].findings().len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings());
     assert!(outcomes[0].doc.contains("no request was given"), "{}", outcomes[0].doc);
 
     // A tool-call delta without `index`, and no `[DONE]`.
@@ -363,7 +363,7 @@ fn raw_sse_bodies_are_checked_with_a_stated_endpoint() {
     let cut = dir.path().join("cut.sse");
     std::fs::write(&cut, chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null)).unwrap();
     let (_, outcomes) = check_file(&cut, &chat);
-    assert_eq!(outcomes[0].verdict, Verdict::Error);
+    assert_eq!(outcomes[0].verdict(), Verdict::Error);
 
     let out = compat_bin().args(["check", "--endpoint", "chat/completions"]).arg(&good).arg("--reports").arg(dir.path().join("r")).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
@@ -463,7 +463,7 @@ fn vcrpy_cassettes_with_raw_string_bodies_both_ways() {
     assert_eq!(imported.left_out.iter().map(|l| l.index).collect::<Vec<_>>(), [1]);
     assert_eq!(outcomes.iter().map(Outcome::name).collect::<Vec<_>>(), ["check::test_chat::0", "check::test_chat::2"]);
     for o in &outcomes {
-        assert_eq!((o.verdict, o.findings.len()), (Verdict::Pass, 0), "{}: {:?}", o.name(), o.findings);
+        assert_eq!((o.verdict(), o.findings().len()), (Verdict::Pass, 0), "{}: {:?}", o.name(), o.findings());
     }
     assert_eq!(outcomes[0].exchange.as_ref().unwrap().chunks.len(), 3, "the SSE string body is parsed event by event");
     let starts: Vec<u64> =
@@ -475,7 +475,7 @@ fn vcrpy_cassettes_with_raw_string_bodies_both_ways() {
     let (_, outcomes) = check_file(&bad, &RawOptions::default());
     assert_eq!(findings(&outcomes[0]), set(&[("stream.done", "$")]));
     assert_eq!(findings(&outcomes[1]), set(&[("semantic.usage", "$.usage.total_tokens")]));
-    let usage = &outcomes[1].findings[0];
+    let usage = &outcomes[1].findings()[0];
     assert_eq!((usage.expected.as_str(), usage.actual.as_str()), ("8 + 2 = 10", "11"));
 
     // A body vcrpy kept as bytes is a located error, not a silent skip.
@@ -493,10 +493,10 @@ fn a_bare_model_list_is_excused_only_where_the_recorder_dropped_the_envelope() {
     std::fs::write(&path, json!([{"id": "gpt-4o-mini", "object": "model", "created": 1686935002, "owned_by": "openai"}]).to_string()).unwrap();
     // Stated as the items' kind: each checked as a model object, and conformant.
     let (_, outcomes) = check_file(&path, &RawOptions { kind: Some(compat::case::ObjectKind::Model), ..Default::default() });
-    assert_eq!((outcomes[0].verdict, outcomes[0].findings.len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings);
+    assert_eq!((outcomes[0].verdict(), outcomes[0].findings().len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings());
     // Stated as what GET models answered: a server that sends the bare list breaks `client.models.list()`.
     let (_, outcomes) = check_file(&path, &RawOptions { endpoint: Some("models".into()), ..Default::default() });
-    assert!(findings(&outcomes[0]).contains(&("schema.client".to_owned(), "$".to_owned())), "{:?}", outcomes[0].findings);
+    assert!(findings(&outcomes[0]).contains(&("schema.client".to_owned(), "$".to_owned())), "{:?}", outcomes[0].findings());
 }
 
 /// A llama-stack recording of a chat completion: openai-python's `model_dump()`, every optional field `null`.
@@ -524,7 +524,7 @@ fn llama_stack_nulls_count_only_when_a_finding_holds_either_way() {
     let (imported, outcomes) = check_file(&good, &RawOptions::default());
     assert_eq!(imported.form, "llama-stack recording");
     // `annotations`, `function_call`, `tool_calls`, `service_tier`, the token details: null stands for absent.
-    assert_eq!((outcomes[0].verdict, outcomes[0].findings.len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings);
+    assert_eq!((outcomes[0].verdict(), outcomes[0].findings().len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings());
 
     let bad = dir.path().join("chat_bad.json");
     std::fs::write(&bad, llama_stack_chat(Value::Null, 11)).unwrap();
@@ -602,7 +602,7 @@ fn a_llama_stack_stream_is_rebuilt_from_its_chunks_and_its_nulls_excuse_nothing_
     let good = dir.path().join("stream.json");
     std::fs::write(&good, recording(Value::Null)).unwrap();
     let (_, outcomes) = check_file(&good, &RawOptions::default());
-    assert_eq!((outcomes[0].verdict, outcomes[0].findings.len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings);
+    assert_eq!((outcomes[0].verdict(), outcomes[0].findings().len()), (Verdict::Pass, 0), "{:?}", outcomes[0].findings());
     assert_eq!(outcomes[0].exchange.as_ref().unwrap().reassembled.as_ref().unwrap()["choices"][0]["message"]["content"], "Hello");
 
     // Usage on a chunk that has choices, never asked for: wrong whether or not its nulls were sent.

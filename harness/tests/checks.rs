@@ -5,9 +5,9 @@
 
 use compat::case::LoadedCase;
 use compat::case::load::parse_case;
-use compat::check::{Observed, evaluate};
+use compat::check::{Evaluation, Observed, evaluate};
 use compat::outcome::Finding;
-use compat::outcome::{Verdict, decide};
+use compat::outcome::{KnownStatus, Verdict};
 use compat::report::terminal::render_finding;
 use compat::rules::Severity;
 use compat::schema::SchemaSet;
@@ -48,8 +48,20 @@ fn stream_response(events: &[Value]) -> Observed {
     Observed::from_bytes(200, vec![("content-type".into(), "text/event-stream".into())], text.as_bytes())
 }
 
+/// The checks of a one-step case's step on `observed`, as the step executor applies them.
+fn eval_step(c: &LoadedCase, observed: &Observed) -> Evaluation {
+    let step = &c.case.steps[0].value;
+    evaluate(&sent_as_written(&step.request), &step.expect, observed, &SCHEMAS)
+}
+
+/// `outcome::decide` on one answer, every known divergence due.
+fn decide(case: &compat::case::Case, target: &str, findings: &mut [Finding]) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
+    let d = compat::outcome::decide(case, target, findings, |_, k| k.when.due(None));
+    (d.verdict.into(), d.severity, d.known)
+}
+
 fn findings(c: &LoadedCase, observed: &Observed) -> Vec<Finding> {
-    evaluate(&c.case, observed, &SCHEMAS).findings
+    eval_step(c, observed).findings
 }
 
 fn render(f: &Finding) -> String {
@@ -122,7 +134,7 @@ fn spec_tier_violation_is_spec_and_extensions_are_not_findings() {
     let c = chat_case(json!({}), "  schema: chat.completion\n");
     let mut body = completion(json!({"role": "assistant", "content": "hi", "extra_content": {"google": {}}}));
     body["created"] = json!("yesterday");
-    let ev = evaluate(&c.case, &json_response(200, body), &SCHEMAS);
+    let ev = eval_step(&c, &json_response(200, body));
     let rendered: Vec<String> = ev.findings.iter().map(render).collect();
     assert_eq!(
         rendered,
@@ -180,7 +192,7 @@ fn streaming_request_answered_with_json_is_breaking() {
 
 #[test]
 fn conformant_stream_has_no_findings_and_reassembles() {
-    let ev = evaluate(&stream_case().case, &stream_response(&conformant_stream()), &SCHEMAS);
+    let ev = eval_step(&stream_case(), &stream_response(&conformant_stream()));
     assert_eq!(ev.findings, vec![]);
     assert!(!ev.truncated);
     assert_eq!(ev.reassembled.unwrap()["choices"][0]["message"]["content"], "Hello");
@@ -327,11 +339,11 @@ fn chunk_that_is_not_json_is_breaking() {
 #[test]
 fn a_cut_stream_is_truncated_not_a_divergence() {
     let events = vec![chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null)];
-    let ev = evaluate(&stream_case().case, &stream_response(&events), &SCHEMAS);
+    let ev = eval_step(&stream_case(), &stream_response(&events));
     assert!(ev.truncated);
     assert_eq!(ev.findings, vec![], "end-of-stream invariants are not applied to a cut stream");
     let cut = Observed::from_bytes(200, vec![("content-type".into(), "text/event-stream".into())], b"data: {\"id\":\"c1\"");
-    assert!(evaluate(&stream_case().case, &cut, &SCHEMAS).truncated);
+    assert!(eval_step(&stream_case(), &cut).truncated);
 }
 
 // ---- assertions ----
@@ -639,7 +651,7 @@ fn a_role_on_every_delta_or_on_none_is_breaking() {
         "  chunk 1, $.choices[*].delta.role: choice 0 gets its role on 4 deltas\n    --> cases/selftest/t.yaml:1\n    rule: stream.role (breaking) — a choice's role comes once, on its first delta\n    expected: role on the first delta only\n    actual:   role on chunks [0, 1, 2, 3]\n    why it matters: openai-python's stream helper concatenates the roles: the final message's role is `assistantassistant…`\n"
     );
     // The reassembled message mirrors openai-python's helper.
-    let ev = evaluate(&stream_case().case, &stream_response(&repeated), &SCHEMAS);
+    let ev = eval_step(&stream_case(), &stream_response(&repeated));
     assert_eq!(ev.reassembled.unwrap()["choices"][0]["message"]["role"], "assistantassistantassistantassistant");
     let mut none = conformant_stream();
     none[0]["choices"][0]["delta"] = json!({"content": ""});
@@ -750,4 +762,9 @@ fn base64_embeddings_decode_to_whole_finite_float32s() {
         only(&findings(&c, &json_response(200, vector(nan)))).lines().next().unwrap(),
         "  $.data[0].embedding: float32 number 1 of the decoded vector is not finite"
     );
+}
+
+/// A case's request as written (placeholders unresolved), as the checks take it.
+fn sent_as_written(r: &compat::case::Request) -> compat::outcome::SentRequest {
+    compat::outcome::SentRequest { method: r.method, path: r.path.clone(), body: r.body.clone(), raw_body: r.raw_body.clone() }
 }

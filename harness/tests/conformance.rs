@@ -1,6 +1,6 @@
 //! The `cargo test` entry: one libtest-mimic trial per (target, case), replayed from fixtures.
 //!
-//! Thin by design: the trials are the replay plan the CLI uses too (`compat::plan::plan_replay`), named
+//! Thin by design: the trials are the plan of a replay [`Session`], the path `compat run` takes too, named
 //! `<target>::<feature>::<id>` in stable order; a case file that does not load is one failing trial,
 //! `load::<feature>::<file stem>`. Each trial writes its outcome as a result file; `compat::collect` assembles
 //! `reports/` from them once all have finished.
@@ -9,9 +9,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use compat::collect::Collector;
-use compat::plan::{PlannedTrial, Selection, plan_replay, replay_run_info};
+use compat::plan::{PlannedTrial, Selection};
 use compat::report::terminal::render_outcome;
-use compat::suite::{Suite, default_root, replay_context};
+use compat::session::{Session, SnapshotSink};
+use compat::suite::{Suite, default_root};
 use libtest_mimic::{Arguments, Trial};
 
 fn main() -> ExitCode {
@@ -24,32 +25,28 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ctx = Arc::new(replay_context(&root).expect("the builtin schemas compile"));
+    // insta settles a changed snapshot: .snap.new, a failure under CI, or acceptance under INSTA_UPDATE=always.
+    let session = match Session::replay(&suite, SnapshotSink::Insta) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime starts"));
-    let info = replay_run_info(&suite, ctx.schemas.spec_version());
     let selection = Selection { filter: args.filter.clone(), exact: args.exact, skip: args.skip.clone() };
-    let plan = plan_replay(&suite);
-    let collector = Arc::new(Collector::new(&root.join("reports"), info, &plan, &selection));
-    let mut trials: Vec<Trial> = plan
-        .into_iter()
-        .map(|planned| {
-            let collector = Arc::clone(&collector);
-            match planned {
-                PlannedTrial::Case { name, target, case, skipped } => {
-                    let (ctx, runtime) = (Arc::clone(&ctx), Arc::clone(&runtime));
-                    Trial::test(name, move || {
-                        let mut outcome = runtime.block_on(compat::run::run_case_catching(&ctx, &case, &target));
-                        compat::snapshot::settle(&ctx.root, &mut outcome); // insta: .snap.new, or accept under INSTA_UPDATE=always
-                        collector.record_logged(&outcome); // result file for the reports (see compat::collect)
-                        if outcome.fails() { Err(render_outcome(&outcome).into()) } else { Ok(()) }
-                    })
-                    .with_ignored_flag(skipped.is_some())
-                }
-                PlannedTrial::Broken { outcome } => Trial::test(outcome.name(), move || {
-                    collector.record_logged(&outcome);
-                    Err(render_outcome(&outcome).into())
-                }),
-            }
+    let collector = Arc::new(Collector::new(&root.join("reports"), session.info.clone(), &session.plan, &selection));
+    let mut trials: Vec<Trial> = (0..session.plan.len())
+        .map(|index| {
+            let (collector, session, runtime) = (Arc::clone(&collector), Arc::clone(&session), Arc::clone(&runtime));
+            let trial = &session.plan[index];
+            let ignored = matches!(trial, PlannedTrial::Case { skipped: Some(_), .. });
+            Trial::test(trial.name(), move || {
+                let outcome = runtime.block_on(session.run_trial(&session.plan[index]));
+                collector.record_logged(&outcome); // result file for the reports (see compat::collect)
+                if outcome.fails() { Err(render_outcome(&outcome).into()) } else { Ok(()) }
+            })
+            .with_ignored_flag(ignored)
         })
         .collect();
     trials.sort_by(|a, b| a.name().cmp(b.name()));

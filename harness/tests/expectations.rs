@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use compat::outcome::{Outcome, Verdict};
-use compat::suite::{Suite, replay_context};
+use compat::suite::Suite;
 use serde_json::json;
 
 const TARGETS: &str = "targets:\n  t:\n    base_url: https://example.invalid/v1/\n    auth: { env: NO_KEY_NEEDED }\n    models: { embedding: e-1 }\n  other:\n    base_url: https://example.invalid/v1/\n    auth: { env: NO_KEY_NEEDED }\n    models: { embedding: e-1 }\n";
@@ -38,7 +38,7 @@ fn project(model: serde_json::Value) -> tempfile::TempDir {
 
 fn run(root: &Path, target: &str) -> Outcome {
     let suite = Suite::load(root).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = replay_context(root).unwrap();
+    let ctx = compat::run::RunContext::replay(root.to_path_buf()).unwrap();
     let case = suite.cases[0].clone();
     let target = suite.target(target).unwrap().clone();
     tokio::runtime::Runtime::new().unwrap().block_on(compat::run::run_case(&ctx, &case, &target))
@@ -51,15 +51,15 @@ fn without_created() -> serde_json::Value {
 #[test]
 fn an_entry_explains_its_finding_on_its_target_only() {
     let dir = project(without_created());
-    assert_eq!(run(dir.path(), "t").verdict, Verdict::Diverges, "without the file the finding is unexplained");
+    assert_eq!(run(dir.path(), "t").verdict(), Verdict::Diverges, "without the file the finding is unexplained");
     write(dir.path(), "cases/expectations/t.yaml", EXPECTATIONS);
     let o = run(dir.path(), "t");
-    assert_eq!(o.verdict, Verdict::Known);
-    let k = &o.known[0];
+    assert_eq!(o.verdict(), Verdict::Known);
+    let k = &o.known()[0];
     assert_eq!((k.file.as_deref(), k.line, k.observed, k.index), (Some("cases/expectations/t.yaml"), 3, 1, 0));
     assert_eq!(k.divergence.targets, ["t"]);
-    assert_eq!(o.findings[0].known, Some(0));
-    assert_eq!(run(dir.path(), "other").verdict, Verdict::Diverges, "the file of `t` says nothing about `other`");
+    assert_eq!(o.findings()[0].known, Some(0));
+    assert_eq!(run(dir.path(), "other").verdict(), Verdict::Diverges, "the file of `t` says nothing about `other`");
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn an_entry_the_response_no_longer_shows_is_fixed_and_names_the_file() {
     let dir = project(json!({"id": "m", "object": "model", "owned_by": "me", "created": 1}));
     write(dir.path(), "cases/expectations/t.yaml", EXPECTATIONS);
     let o = run(dir.path(), "t");
-    assert_eq!(o.verdict, Verdict::Fixed);
+    assert_eq!(o.verdict(), Verdict::Fixed);
     let text = compat::report::terminal::render_outcome(&o);
     assert!(text.contains("fixed: known divergence `schema.spec at $.data[*].created` (cases/expectations/t.yaml:3) was not observed"), "{text}");
     assert!(text.contains("remove the entry from cases/expectations/t.yaml"), "{text}");
@@ -115,7 +115,7 @@ fn update_writes_the_unexplained_divergences_of_a_run_for_review() {
     );
     assert!(text.contains("    link: \"TODO\"\n"), "{text}");
     // The file now explains the finding: the same run is `known`, and a second update adds nothing.
-    assert_eq!(run(dir.path(), "t").verdict, Verdict::Known);
+    assert_eq!(run(dir.path(), "t").verdict(), Verdict::Known);
     let (code, ..) = compat(&["run", "--target", "t"]);
     assert_eq!(code, Some(0));
     let (_, stdout, _) = compat(&["expectations", "update", "--target", "t"]);

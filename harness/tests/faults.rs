@@ -15,9 +15,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use compat::case::load::parse_case;
-use compat::outcome::{ErrorKind, Mode, Outcome, Verdict};
+use compat::outcome::{ErrorKind, Outcome, Verdict};
 use compat::pacing::Pacer;
-use compat::run::{RunContext, run_case};
+use compat::run::{RunContext, RunMode, run_case};
 use compat::schema::SchemaSet;
 use compat::target::{Target, parse_targets};
 use serde_json::{Value, json};
@@ -111,20 +111,13 @@ async fn run_live(case_yaml: &str, base: &str) -> Outcome {
     let parsed: Value = serde_saphyr::from_str(case_yaml).unwrap();
     let rel = format!("cases/{}/{}.yaml", parsed["feature"].as_str().unwrap(), parsed["id"].as_str().unwrap());
     let loaded = parse_case(&rel, case_yaml).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = RunContext {
-        root: std::env::temp_dir(),
-        schemas: schemas(),
-        mode: Mode::Live,
-        base_url: Some(base.to_owned()),
-        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
-        snapshots: compat::snapshot::SnapshotPolicy::Strict,
-    };
+    let ctx = RunContext::live(std::env::temp_dir(), schemas(), Some(base.to_owned()), &[&target], compat::snapshot::SnapshotPolicy::Strict);
     run_case(&ctx, &loaded, &target).await
 }
 
 fn error_of(o: &Outcome) -> (ErrorKind, &str) {
-    assert_eq!(o.verdict, Verdict::Error, "{o:#?}");
-    let e = o.error.as_ref().unwrap();
+    assert_eq!(o.verdict(), Verdict::Error, "{o:#?}");
+    let e = o.error().unwrap();
     (e.kind, e.message.as_str())
 }
 
@@ -152,7 +145,7 @@ async fn a_429_with_retry_after_then_success_passes_as_flaky_after_waiting() {
     chat().respond_with(ResponseTemplate::new(200).set_body_json(completion())).mount(&server).await;
     let started = Instant::now();
     let o = run_live(CHAT_CASE, &base).await;
-    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
+    assert_eq!(o.verdict(), Verdict::Pass, "{o:#?}");
     assert_eq!((o.timing.attempts, o.timing.retries, o.timing.flaky), (2, 1, true));
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured ({:?})", started.elapsed());
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
@@ -163,7 +156,7 @@ async fn a_clean_first_answer_is_not_flaky() {
     let (server, base) = wiremock().await;
     chat().respond_with(ResponseTemplate::new(200).set_body_json(completion())).mount(&server).await;
     let o = run_live(CHAT_CASE, &base).await;
-    assert_eq!((o.verdict, o.timing.attempts, o.timing.retries, o.timing.flaky), (Verdict::Pass, 1, 0, false));
+    assert_eq!((o.verdict(), o.timing.attempts, o.timing.retries, o.timing.flaky), (Verdict::Pass, 1, 0, false));
 }
 
 #[tokio::test]
@@ -175,7 +168,7 @@ async fn a_503_storm_exhausts_the_retries_and_is_an_endpoint_error() {
     assert_eq!(kind, ErrorKind::Endpoint);
     assert_eq!(message, "status 503 after 3 attempts (expected 200): the endpoint is overloaded or failing");
     assert_eq!((o.timing.attempts, o.timing.flaky), (3, false), "1 + max_retries 2");
-    assert!(o.findings.is_empty(), "a fault is never a divergence");
+    assert!(o.findings().is_empty(), "a fault is never a divergence");
 }
 
 #[tokio::test]
@@ -185,15 +178,15 @@ async fn every_retryable_status_is_retried_and_other_4xx_are_not() {
         chat().respond_with(ResponseTemplate::new(status)).up_to_n_times(1).with_priority(1).mount(&server).await;
         chat().respond_with(ResponseTemplate::new(200).set_body_json(completion())).mount(&server).await;
         let o = run_live(CHAT_CASE, &base).await;
-        assert_eq!((o.verdict, o.timing.attempts, o.timing.flaky), (Verdict::Pass, 2, true), "{status}");
+        assert_eq!((o.verdict(), o.timing.attempts, o.timing.flaky), (Verdict::Pass, 2, true), "{status}");
     }
     for status in [400u16, 404, 409, 422] {
         let (server, base) = wiremock().await;
         chat().respond_with(ResponseTemplate::new(status).set_body_json(json!({"error": {"message": "no"}}))).mount(&server).await;
         let o = run_live(CHAT_CASE, &base).await;
         assert_eq!(server.received_requests().await.unwrap().len(), 1, "{status} is never retried");
-        assert_eq!(o.verdict, Verdict::Diverges, "an unexpected {status} is the endpoint's answer: {o:#?}");
-        assert_eq!(o.findings[0].rule, "status");
+        assert_eq!(o.verdict(), Verdict::Diverges, "an unexpected {status} is the endpoint's answer: {o:#?}");
+        assert_eq!(o.findings()[0].rule, "status");
     }
 }
 
@@ -234,8 +227,8 @@ async fn plain_text_where_json_was_due_is_a_breaking_divergence_not_an_error() {
     let (server, base) = wiremock().await;
     chat().respond_with(ResponseTemplate::new(200).set_body_raw("Hello!", "text/plain")).mount(&server).await;
     let o = run_live(CHAT_CASE, &base).await;
-    assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
-    assert_eq!((o.findings[0].rule.as_str(), o.severity), ("body.json", Some(compat::rules::Severity::Breaking)));
+    assert_eq!(o.verdict(), Verdict::Diverges, "{o:#?}");
+    assert_eq!((o.findings()[0].rule.as_str(), o.severity()), ("body.json", Some(compat::rules::Severity::Breaking)));
 }
 
 #[tokio::test]
@@ -245,15 +238,15 @@ async fn an_array_rooted_json_error_is_a_breaking_divergence_not_an_error() {
         json!([{"error": {"code": 400, "message": "* GenerateContentRequest.contents: contents is not specified", "status": "INVALID_ARGUMENT"}}]);
     chat().respond_with(ResponseTemplate::new(400).set_body_json(body)).mount(&server).await;
     let o = run_live(ERROR_CASE, &base).await;
-    assert_eq!(o.verdict, Verdict::Diverges, "{o:#?}");
-    assert_eq!(o.severity, Some(compat::rules::Severity::Breaking));
-    assert!(o.findings.iter().any(|f| f.rule == "schema.client" && f.path == "$"), "{:#?}", o.findings);
+    assert_eq!(o.verdict(), Verdict::Diverges, "{o:#?}");
+    assert_eq!(o.severity(), Some(compat::rules::Severity::Breaking));
+    assert!(o.findings().iter().any(|f| f.rule == "schema.client" && f.path == "$"), "{:#?}", o.findings());
     assert_eq!(o.timing.attempts, 1);
     // The other way: the object-rooted error the spec describes passes.
     let (server, base) = wiremock().await;
     let body = json!({"error": {"message": "messages is required", "type": "invalid_request_error", "param": "messages", "code": null}});
     chat().respond_with(ResponseTemplate::new(400).set_body_json(body)).mount(&server).await;
-    assert_eq!(run_live(ERROR_CASE, &base).await.verdict, Verdict::Pass);
+    assert_eq!(run_live(ERROR_CASE, &base).await.verdict(), Verdict::Pass);
 }
 
 #[tokio::test]
@@ -266,13 +259,13 @@ async fn a_10_mb_body_is_read_and_checked_without_trouble() {
     chat().respond_with(ResponseTemplate::new(200).set_body_raw(bytes, "application/json")).mount(&server).await;
     let started = Instant::now();
     let o = run_live(CHAT_CASE, &base).await;
-    assert_eq!(o.verdict, Verdict::Pass, "{:?}", o.error);
+    assert_eq!(o.verdict(), Verdict::Pass, "{:?}", o.error());
     assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
     // And 10 MB that is not JSON is the divergence it is, not a crash.
     let (server, base) = wiremock().await;
     chat().respond_with(ResponseTemplate::new(200).set_body_raw(vec![b'x'; 10 * 1024 * 1024], "text/plain")).mount(&server).await;
     let o = run_live(CHAT_CASE, &base).await;
-    assert_eq!((o.verdict, o.findings[0].rule.as_str()), (Verdict::Diverges, "body.json"));
+    assert_eq!((o.verdict(), o.findings()[0].rule.as_str()), (Verdict::Diverges, "body.json"));
 }
 
 // ---- streams ------------------------------------------------------------------------------------------
@@ -282,7 +275,7 @@ async fn a_whole_stream_passes() {
     let (server, base) = wiremock().await;
     chat().respond_with(ResponseTemplate::new(200).set_body_raw(full_stream(), "text/event-stream")).mount(&server).await;
     let o = run_live(STREAM_CASE, &base).await;
-    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
+    assert_eq!(o.verdict(), Verdict::Pass, "{o:#?}");
 }
 
 #[tokio::test]
@@ -292,7 +285,7 @@ async fn a_stream_cut_before_done_is_a_truncated_error() {
     chat().respond_with(ResponseTemplate::new(200).set_body_raw(cut, "text/event-stream")).mount(&server).await;
     let o = run_live(STREAM_CASE, &base).await;
     assert_eq!(error_of(&o), (ErrorKind::Truncated, "the stream ended after 1 events with neither [DONE] nor a finish_reason"));
-    assert!(o.findings.is_empty());
+    assert!(o.findings().is_empty());
 }
 
 #[tokio::test]
@@ -357,7 +350,7 @@ async fn the_raw_server_serves_a_whole_stream_that_passes() {
     let parts = vec![chunk(json!({"role": "assistant", "content": "Hi"}), None), chunk(json!({}), Some("stop")), "data: [DONE]\n\n".into()];
     let base = raw_server(1, SSE_HEAD, parts, End::Close).await;
     let o = run_live(STREAM_CASE, &base).await;
-    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
+    assert_eq!(o.verdict(), Verdict::Pass, "{o:#?}");
 }
 
 #[tokio::test]
@@ -369,7 +362,7 @@ async fn a_reset_in_the_middle_of_a_stream_is_retried_then_a_truncated_error() {
     assert_eq!(kind, ErrorKind::Truncated);
     assert!(message.starts_with("the connection broke after 1 events: "), "{message}");
     assert_eq!(o.timing.attempts, 3, "a reset is retried");
-    assert!(o.findings.is_empty());
+    assert!(o.findings().is_empty());
 }
 
 #[tokio::test]
@@ -420,16 +413,16 @@ async fn a_refused_port_ends_every_case_of_the_target_within_two_seconds() {
             parse_case(&format!("cases/chat/basic_{i:02}.yaml"), &yaml).unwrap_or_else(|e| panic!("{e}"))
         })
         .collect();
-    let ctx = RunContext {
-        root: std::env::temp_dir(),
-        schemas: schemas(),
-        mode: Mode::Live,
-        base_url: Some(refused_base()),
-        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
-        snapshots: compat::snapshot::SnapshotPolicy::Note,
-    };
+    let ctx = RunContext::live(std::env::temp_dir(), schemas(), Some(refused_base()), &[&target], compat::snapshot::SnapshotPolicy::Note);
     let started = Instant::now();
-    let outcomes = compat::suite::run_all(&ctx, cases.into_iter().map(|c| (Arc::new(target.clone()), Arc::new(c))).collect(), 16).await;
+    let pairs = cases.into_iter().map(|c| (Arc::new(target.clone()), Arc::new(c))).collect();
+    let session = Arc::new(compat::session::Session::of_trials(
+        ctx,
+        compat::plan::plan_pairs(pairs, RunMode::Live),
+        &[&target],
+        compat::session::SnapshotSink::Policy,
+    ));
+    let outcomes = session.run(|_| true, 16).await;
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "12 cases took {took:?}");
     assert_eq!(outcomes.len(), 12);
@@ -448,21 +441,14 @@ async fn a_connect_failure_after_the_target_answered_is_retried_as_a_blip() {
     let base = raw_server(1, JSON_HEAD, vec![completion().to_string()], End::Close).await;
     let target = target();
     let loaded = parse_case("cases/chat/basic.yaml", CHAT_CASE).unwrap();
-    let ctx = RunContext {
-        root: std::env::temp_dir(),
-        schemas: schemas(),
-        mode: Mode::Live,
-        base_url: Some(base),
-        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
-        snapshots: compat::snapshot::SnapshotPolicy::Note,
-    };
-    assert_eq!(run_case(&ctx, &loaded, &target).await.verdict, Verdict::Pass);
+    let ctx = RunContext::live(std::env::temp_dir(), schemas(), Some(base), &[&target], compat::snapshot::SnapshotPolicy::Note);
+    assert_eq!(run_case(&ctx, &loaded, &target).await.verdict(), Verdict::Pass);
     tokio::time::sleep(Duration::from_millis(100)).await; // the server task drops its listener
     let o = run_case(&ctx, &loaded, &target).await;
     let (kind, message) = error_of(&o);
     assert_eq!(kind, ErrorKind::Transport, "{message}");
     assert_eq!(o.timing.attempts, 3, "retried: the target did answer before");
-    assert!(ctx.pacer.unwrap().unreachable().is_none());
+    assert!(ctx.pacers[&target.name].unreachable().is_none());
 }
 
 // ---- a 5xx where a 4xx is due ------------------------------------------------------------------------
@@ -476,19 +462,12 @@ async fn a_deterministic_500_where_a_400_is_due_diverges_on_status_after_one_ret
     let mut target = target();
     target.config.pacing.max_retries = 4;
     let loaded = parse_case("cases/errors/missing_messages.yaml", ERROR_CASE).unwrap();
-    let ctx = RunContext {
-        root: std::env::temp_dir(),
-        schemas: schemas(),
-        mode: Mode::Live,
-        base_url: Some(base),
-        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
-        snapshots: compat::snapshot::SnapshotPolicy::Note,
-    };
+    let ctx = RunContext::live(std::env::temp_dir(), schemas(), Some(base), &[&target], compat::snapshot::SnapshotPolicy::Note);
     let o = run_case(&ctx, &loaded, &target).await;
-    assert_eq!((o.verdict, o.severity), (Verdict::Diverges, Some(compat::rules::Severity::Breaking)), "{o:#?}");
+    assert_eq!((o.verdict(), o.severity()), (Verdict::Diverges, Some(compat::rules::Severity::Breaking)), "{o:#?}");
     assert_eq!(o.timing.attempts, 2, "the same body twice: the endpoint's answer, not a blip");
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
-    let f = &o.findings[0];
+    let f = &o.findings()[0];
     assert_eq!((f.rule.as_str(), f.expected.as_str()), ("status", "400"));
     assert_eq!(f.actual, format!("500 with body {INTERNAL}"));
     assert!(f.why.as_deref().unwrap().contains("InternalServerError"), "{f:?}");
@@ -510,7 +489,7 @@ async fn a_500_whose_body_changes_keeps_the_retry_budget() {
     }
     let o = run_live(ERROR_CASE, &base).await;
     assert_eq!(o.timing.attempts, 3, "1 + max_retries 2: each body differed");
-    assert_eq!((o.verdict, o.findings[0].rule.as_str()), (Verdict::Diverges, "status"), "still a 500 where 400 is due");
+    assert_eq!((o.verdict(), o.findings()[0].rule.as_str()), (Verdict::Diverges, "status"), "still a 500 where 400 is due");
 }
 
 #[tokio::test]
@@ -553,7 +532,7 @@ async fn a_body_trickling_past_the_ceiling_is_cut_by_the_deadline() {
     let base = raw_server(1, SSE_HEAD, parts, End::Close).await;
     let t = target();
     let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: format!("{base}models"), headers: Vec::new(), body: None };
-    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct, &request.url);
+    let client = compat::transport::HttpClients::default().client(&t.config.timeouts, compat::transport::Proxy::Direct, &request.url);
     let r = compat::transport::send_within(&client, &request, &t.config.timeouts, Duration::from_millis(150)).await.unwrap();
     assert_eq!(r.ended, compat::transport::BodyEnd::Deadline(Duration::from_millis(150)), "each part came within the idle timeout");
     assert!(r.elapsed < Duration::from_millis(500), "{:?}", r.elapsed);
@@ -564,7 +543,7 @@ async fn the_pacer_holds_its_concurrency_limit() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(200))).mount(&server).await;
     let t = target();
-    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct, &server.uri());
+    let client = compat::transport::HttpClients::default().client(&t.config.timeouts, compat::transport::Proxy::Direct, &server.uri());
     let request = compat::transport::WireRequest {
         method: compat::case::Method::Get,
         url: format!("{}/models", server.uri()),
@@ -591,7 +570,7 @@ async fn the_pacer_spaces_requests_by_its_budget() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let t = target();
-    let client = compat::transport::client(&t.config.timeouts, compat::transport::Proxy::Direct, &server.uri());
+    let client = compat::transport::HttpClients::default().client(&t.config.timeouts, compat::transport::Proxy::Direct, &server.uri());
     let request = compat::transport::WireRequest {
         method: compat::case::Method::Get,
         url: format!("{}/models", server.uri()),

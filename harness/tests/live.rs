@@ -13,8 +13,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use compat::case::load::parse_case;
-use compat::outcome::{Mode, Outcome, Verdict};
-use compat::pacing::Pacer;
+use compat::outcome::{Outcome, Verdict};
 use compat::run::{RunContext, run_case};
 use compat::schema::SchemaSet;
 use compat::target::parse_targets;
@@ -354,14 +353,13 @@ async fn run_repeated(case_yaml: &str, answers: Vec<Value>) -> (Outcome, usize) 
     }
     let target = parse_targets(&targets_yaml(BEARER)).unwrap().remove(0);
     let loaded = parse_case("cases/chat/repeated.yaml", case_yaml).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = RunContext {
-        root: std::env::temp_dir(),
-        schemas: Arc::new(SchemaSet::builtin().unwrap()),
-        mode: Mode::Live,
-        base_url: Some(format!("{}/v1/", server.uri())),
-        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
-        snapshots: compat::snapshot::SnapshotPolicy::Strict,
-    };
+    let ctx = RunContext::live(
+        std::env::temp_dir(),
+        Arc::new(SchemaSet::builtin().unwrap()),
+        Some(format!("{}/v1/", server.uri())),
+        &[&target],
+        compat::snapshot::SnapshotPolicy::Strict,
+    );
     let o = run_case(&ctx, &loaded, &target).await;
     let sent = server.received_requests().await.unwrap().len();
     (o, sent)
@@ -370,7 +368,7 @@ async fn run_repeated(case_yaml: &str, answers: Vec<Value>) -> (Outcome, usize) 
 #[tokio::test]
 async fn repeat_reports_pass_k_of_k() {
     let (o, sent) = run_repeated(REPEAT_CASE, vec![completion("hi")]).await;
-    assert_eq!((o.verdict, sent, o.timing.attempts), (Verdict::Pass, 3, 3));
+    assert_eq!((o.verdict(), sent, o.timing.attempts), (Verdict::Pass, 3, 3));
     let r = o.repeats.unwrap();
     assert_eq!((r.passed, r.total), (3, 3));
 }
@@ -380,10 +378,10 @@ async fn repeat_fails_when_one_run_of_k_diverges() {
     let mut bad = completion("hi");
     bad["choices"][0].as_object_mut().unwrap().remove("finish_reason");
     let (o, sent) = run_repeated(REPEAT_CASE, vec![completion("hi"), bad, completion("hi")]).await;
-    assert_eq!((o.verdict, sent), (Verdict::Diverges, 3));
+    assert_eq!((o.verdict(), sent), (Verdict::Diverges, 3));
     let r = o.repeats.as_ref().unwrap();
     assert_eq!((r.passed, r.total), (2, 3));
-    assert!(o.findings.iter().any(|f| f.path == "$.choices[0].finish_reason"), "{:#?}", o.findings);
+    assert!(o.findings().iter().any(|f| f.path == "$.choices[0].finish_reason"), "{:#?}", o.findings());
     assert!(compat::report::terminal::render_outcome(&o).contains("runs: 2 of 3 passed"));
 }
 
@@ -396,10 +394,10 @@ async fn repeat_turns_fixed_when_a_known_divergence_shows_in_some_runs_only() {
     without["choices"][0].as_object_mut().unwrap().remove("logprobs");
     // Known in every run: `known`, 3 of 3.
     let (o, _) = run_repeated(&case, vec![without.clone()]).await;
-    assert_eq!((o.verdict, o.repeats.as_ref().unwrap().passed), (Verdict::Known, 3));
+    assert_eq!((o.verdict(), o.repeats.as_ref().unwrap().passed), (Verdict::Known, 3));
     // Known in two runs of three: the verdict needs all three, so `fixed`, 2 of 3.
     let (o, _) = run_repeated(&case, vec![without.clone(), completion("hi"), without]).await;
-    assert_eq!((o.verdict, o.repeats.as_ref().unwrap().passed), (Verdict::Fixed, 2));
+    assert_eq!((o.verdict(), o.repeats.as_ref().unwrap().passed), (Verdict::Fixed, 2));
 }
 
 #[tokio::test]
@@ -486,21 +484,21 @@ async fn a_conditional_known_divergence_not_triggered_is_not_fixed() {
     };
     // The 2026 round-trip recording's arithmetic (66 + 6 = 72): the model did not think, nothing to see.
     let (o, _) = run_repeated(&declare("sometimes"), vec![usage(66, 6, 72, 0)]).await;
-    assert_eq!(o.verdict, Verdict::Pass, "{:#?}", o.known);
-    assert!(!o.known[0].due && o.known[0].observed == 0);
+    assert_eq!(o.verdict(), Verdict::Pass, "{:#?}", o.known());
+    assert!(!o.known()[0].due && o.known()[0].observed == 0);
     assert!(!compat::report::terminal::render_outcome(&o).contains("fixed"), "{}", compat::report::terminal::render_outcome(&o));
     let (o, _) = run_repeated(&declare("sometimes"), vec![usage(17, 2, 49, 0)]).await;
-    assert_eq!(o.verdict, Verdict::Known);
+    assert_eq!(o.verdict(), Verdict::Known);
     // Due only when reasoning tokens were spent: not spent and not seen is fine; spent and not seen is news.
     let when_thought = "{ present: \"$.usage.completion_tokens_details.reasoning_tokens\" }";
     let (o, _) = run_repeated(&declare(when_thought), vec![usage(66, 6, 72, 0)]).await;
-    assert_eq!(o.verdict, Verdict::Pass);
+    assert_eq!(o.verdict(), Verdict::Pass);
     let (o, _) = run_repeated(&declare(when_thought), vec![usage(66, 6, 72, 30)]).await;
-    assert_eq!(o.verdict, Verdict::Fixed);
+    assert_eq!(o.verdict(), Verdict::Fixed);
     // Repeated: observed in 2 of 3 runs, known, and the count is kept.
     let case = declare("sometimes").replace("repeat: 1", "repeat: 3");
     let (o, _) = run_repeated(&case, vec![usage(17, 2, 49, 0), usage(66, 6, 72, 0), usage(17, 2, 49, 0)]).await;
-    assert_eq!((o.verdict, o.known[0].runs_observed), (Verdict::Known, Some(2)));
+    assert_eq!((o.verdict(), o.known()[0].runs_observed), (Verdict::Known, Some(2)));
     assert_eq!(o.repeats.as_ref().unwrap().passed, 3);
 }
 
@@ -516,14 +514,13 @@ async fn time_queued_behind_the_pacer_is_apart_from_time_on_the_wire() {
     let mut target = parse_targets(&targets_yaml(BEARER)).unwrap().remove(0);
     target.config.pacing.rpm = 20; // a slot every 3 s: wide enough that a loaded machine cannot blur queue and wire
     let loaded = parse_case("cases/chat/repeated.yaml", &REPEAT_CASE.replace("repeat: 3", "repeat: 1")).unwrap();
-    let ctx = RunContext {
-        root: std::env::temp_dir(),
-        schemas: Arc::new(SchemaSet::builtin().unwrap()),
-        mode: Mode::Live,
-        base_url: Some(format!("{}/v1/", server.uri())),
-        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
-        snapshots: compat::snapshot::SnapshotPolicy::Note,
-    };
+    let ctx = RunContext::live(
+        std::env::temp_dir(),
+        Arc::new(SchemaSet::builtin().unwrap()),
+        Some(format!("{}/v1/", server.uri())),
+        &[&target],
+        compat::snapshot::SnapshotPolicy::Note,
+    );
     let first = run_case(&ctx, &loaded, &target).await;
     let second = run_case(&ctx, &loaded, &target).await;
     let t = &second.timing;
@@ -550,8 +547,8 @@ async fn night_counts_carry_from_the_baseline() {
     let (night1, _) = run_repeated(&case, vec![with_usage(9)]).await; // observed
     let (mut night2, _) = run_repeated(&case, vec![with_usage(2)]).await; // not observed
     compat::outcome::carry_night_counts(std::slice::from_mut(&mut night2), std::slice::from_ref(&night1));
-    assert_eq!(night2.known[0].nights_observed, Some([1, 2]));
+    assert_eq!(night2.known()[0].nights_observed, Some([1, 2]));
     let (mut night3, _) = run_repeated(&case, vec![with_usage(9)]).await;
     compat::outcome::carry_night_counts(std::slice::from_mut(&mut night3), &[night2]);
-    assert_eq!((night3.verdict, night3.known[0].nights_observed), (Verdict::Known, Some([2, 3])));
+    assert_eq!((night3.verdict(), night3.known()[0].nights_observed), (Verdict::Known, Some([2, 3])));
 }

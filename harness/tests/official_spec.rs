@@ -30,7 +30,7 @@ fn spec_tier_agrees_with_the_official_document_on_every_fixture() {
     let mut disagreements = Vec::new();
     for target in suite.replayable_targets() {
         for case in &suite.cases {
-            let Some(kind) = case.case.expect.schema else { continue };
+            let Some(kind) = case.case.steps[0].value.expect.schema else { continue };
             let rel = fixture_path(&target.fixtures_dir(), &case.case.feature, &case.case.id);
             let Ok(Some(fixture)) = load_fixture(&root, &rel) else { continue };
             let (bytes, content_type) = fixture.response.wire_body();

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use compat::case::load::{load_case_file, parse_case};
 use compat::outcome::{ErrorKind, Verdict};
-use compat::suite::{Suite, default_root, replay_context};
+use compat::suite::{Suite, default_root};
 use serde_json::{Value, json};
 
 const TARGETS: &str = "targets:\n  t:\n    base_url: https://example.invalid/v1/\n    auth: { env: NO_KEY_NEEDED }\n    models: { chat: model-a }\n";
@@ -20,7 +20,7 @@ fn write(root: &Path, rel: &str, text: &str) {
 
 fn run_one(root: &Path, target: &str, filter: &str) -> compat::outcome::Outcome {
     let suite = Suite::load(root).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = replay_context(root).unwrap();
+    let ctx = compat::run::RunContext::replay(root.to_path_buf()).unwrap();
     let case = suite.cases.iter().find(|c| c.case.name() == filter).expect("case is in the suite").clone();
     let target = suite.target(target).unwrap().clone();
     tokio::runtime::Runtime::new().unwrap().block_on(compat::run::run_case(&ctx, &case, &target))
@@ -38,19 +38,19 @@ fn an_unmatched_request_is_an_error_with_a_diff() {
     });
     write(dir.path(), "fixtures/t/selftest/hello.json", &serde_json::to_string_pretty(&fixture).unwrap());
     let o = run_one(dir.path(), "t", "selftest::hello");
-    assert_eq!(o.verdict, Verdict::Error);
-    let e = o.error.unwrap();
+    assert_eq!(o.verdict(), Verdict::Error);
+    let e = o.error().unwrap();
     assert_eq!(e.kind, ErrorKind::Unmatched);
     assert_eq!(e.message, "the request matches no fixture: fixtures/t/selftest/hello.json was recorded for a different request");
     assert_eq!(
-        e.diff.unwrap(),
+        e.diff.as_deref().unwrap(),
         "--- recorded\n+++ sent\n@@ -4,7 +4,7 @@\n   \"messages\": [\n     {\n       \"role\": \"user\",\n-      \"content\": \"hello\"\n+      \"content\": \"hi\"\n     }\n   ]\n }\n"
     );
     // With the recorded request fixed, the same case passes.
     let mut fixed = fixture.clone();
     fixed["request"]["body"]["messages"][0]["content"] = json!("hi");
     write(dir.path(), "fixtures/t/selftest/hello.json", &serde_json::to_string_pretty(&fixed).unwrap());
-    assert_eq!(run_one(dir.path(), "t", "selftest::hello").verdict, Verdict::Pass);
+    assert_eq!(run_one(dir.path(), "t", "selftest::hello").verdict(), Verdict::Pass);
 }
 
 #[test]
@@ -60,8 +60,8 @@ fn a_missing_fixture_is_an_error_naming_where_it_belongs() {
     write(dir.path(), "cases/selftest/hello.yaml", CASE);
     std::fs::create_dir_all(dir.path().join("fixtures/t")).unwrap();
     let o = run_one(dir.path(), "t", "selftest::hello");
-    assert_eq!((o.verdict, o.error.as_ref().unwrap().kind), (Verdict::Error, ErrorKind::Fixture));
-    assert!(o.error.unwrap().message.starts_with("no fixture at fixtures/t/selftest/hello.json"));
+    assert_eq!((o.verdict(), o.error().unwrap().kind), (Verdict::Error, ErrorKind::Fixture));
+    assert!(o.error().unwrap().message.starts_with("no fixture at fixtures/t/selftest/hello.json"));
 }
 
 /// Copies the real streaming tool-call case and its Gemini fixture, then gives the tool-call delta its
@@ -76,7 +76,7 @@ fn removing_a_known_difference_from_a_gemini_fixture_turns_the_verdict_fixed() {
     for rel in rels {
         write(dir.path(), &rel, &std::fs::read_to_string(repo.join(&rel)).unwrap());
     }
-    assert_eq!(run_one(dir.path(), "gemini", "streaming::tool_call").verdict, Verdict::Known, "the copy behaves as the original");
+    assert_eq!(run_one(dir.path(), "gemini", "streaming::tool_call").verdict(), Verdict::Known, "the copy behaves as the original");
 
     let path = dir.path().join("fixtures/gemini/streaming/tool_call.json");
     let mut fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -86,8 +86,8 @@ fn removing_a_known_difference_from_a_gemini_fixture_turns_the_verdict_fixed() {
     std::fs::write(&path, serde_json::to_string_pretty(&fixture).unwrap()).unwrap();
 
     let o = run_one(dir.path(), "gemini", "streaming::tool_call");
-    assert_eq!(o.verdict, Verdict::Fixed);
-    let gone: Vec<&str> = o.known.iter().filter(|k| k.observed == 0).map(|k| k.divergence.reason.as_str()).collect();
+    assert_eq!(o.verdict(), Verdict::Fixed);
+    let gone: Vec<&str> = o.known().iter().filter(|k| k.observed == 0).map(|k| k.divergence.reason.as_str()).collect();
     assert_eq!(gone, vec!["Gemini's streamed tool-call deltas carry no `index`; openai-python raises a TypeError assembling them"]);
     let text = compat::report::terminal::render_outcome(&o);
     assert!(text.starts_with("fixed: cases/streaming/tool_call.yaml:2 — gemini::streaming::tool_call\n"), "{text}");
@@ -129,7 +129,7 @@ fn a_changed_snapshot_fails_the_case_with_its_diff() {
     write(dir.path(), "fixtures/t/selftest/hello.json", &fixture.to_string());
     let o = run_one(dir.path(), "t", "selftest::hello");
     let snap = o.snapshot.clone().unwrap();
-    assert_eq!((o.verdict, snap.status), (Verdict::Pass, compat::outcome::SnapshotStatus::Missing));
+    assert_eq!((o.verdict(), snap.status), (Verdict::Pass, compat::outcome::SnapshotStatus::Missing));
     assert!(o.fails(), "a missing snapshot fails the case");
 
     let stored = snap.content.replace("chat.completion", "chat.completion.old");
@@ -220,9 +220,10 @@ fn replay_servers_are_reused_only_when_no_case_holds_them() {
         }))
         .unwrap()
     };
-    use compat::transport::{Proxy, WireRequest, client, send};
+    use compat::transport::{HttpClients, Proxy, WireRequest, send};
     let timeouts = compat::target::Timeouts::default();
-    let http = client(&timeouts, Proxy::Direct, "http://127.0.0.1/");
+    let http = HttpClients::default().client(&timeouts, Proxy::Direct, "http://127.0.0.1/");
+    let replayer = compat::fixture::replay::Replayer::default();
     let get = |server: &ReplayServer, i: usize| {
         let request = WireRequest { method: compat::case::Method::Get, url: format!("{}things/{i}", server.base_url()), headers: vec![], body: None };
         let (http, timeouts) = (http.clone(), timeouts);
@@ -234,15 +235,15 @@ fn replay_servers_are_reused_only_when_no_case_holds_them() {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let held = ReplayServer::start(&fixture(0), "recycle/0.json").await;
+        let held = replayer.serve(&[fixture(0)], "recycle/0.json").await;
         for i in 1..=3 * FIXTURES_PER_SERVER {
-            let server = ReplayServer::start(&fixture(i), &format!("recycle/{i}.json")).await;
+            let server = replayer.serve(&[fixture(i)], &format!("recycle/{i}.json")).await;
             assert_eq!(get(&server, i).await, json!({"n": i}), "fixture {i}");
         }
         assert_eq!(get(&held, 0).await, json!({"n": 0}), "the held fixture's server was never reset");
         drop(held);
         // Fixture 1's server has been reset since: starting it again mounts it afresh.
-        let again = ReplayServer::start(&fixture(1), "recycle/1.json").await;
+        let again = replayer.serve(&[fixture(1)], "recycle/1.json").await;
         assert_eq!(get(&again, 1).await, json!({"n": 1}));
     });
 }

@@ -49,8 +49,9 @@ fn large() -> Results {
         let verdict = if i % 12 == 0 { "diverges" } else { "pass" };
         let mut o = with_body(["a", "b", "c"][i % 3], &format!("case_{i:04}"), verdict, 600);
         if verdict == "diverges" {
-            o.findings.push(serde_json::from_value(finding("schema.client", "breaking", "$.data", "array", "null")).unwrap());
-            o.severity = serde_json::from_value(json!("breaking")).unwrap(); // the type is named nowhere: it is moving modules
+            let j = o.judgement_mut().expect("a diverging outcome is judged");
+            j.findings.push(serde_json::from_value(finding("schema.client", "breaking", "$.data", "array", "null")).unwrap());
+            j.severity = serde_json::from_value(json!("breaking")).unwrap(); // the type is named nowhere: it is moving modules
         }
         outcomes.push(o);
     }
@@ -64,7 +65,7 @@ fn past_a_thousand_outcomes_passing_sections_are_compact_and_failing_ones_comple
     for o in &r.outcomes {
         let s = section(&page, &o.name());
         let index = r.outcomes.iter().position(|x| x.name() == o.name()).unwrap();
-        if o.verdict.fails() {
+        if o.verdict().fails() {
             assert!(s.contains("<h3>Findings</h3>") && s.contains("Response: 200"), "complete: {}", o.name());
             assert!(s.contains(&format!("at <code>/outcomes/{index}/exchange/body/value</code>")), "cut at 2 KB: {}", o.name());
         } else {

@@ -246,8 +246,8 @@ fn changes_sort_regressions_fixes_new_and_removed() {
     let old = zoo_results();
     assert!(compare(&old, &old).is_empty(), "nothing changed");
     let new = with_verdict(&old, "openai-reference::chat::fixed", |o| {
-        o.verdict = Verdict::Diverges;
-        o.severity = Some(compat::rules::Severity::Spec);
+        let j = o.judgement_mut().expect("a fixed case is judged");
+        (j.verdict, j.severity) = (compat::outcome::Judged::Diverges, Some(compat::rules::Severity::Spec));
     });
     let c = compare(&old, &new);
     assert_eq!(c.regressions.len(), 1);
@@ -257,9 +257,10 @@ fn changes_sort_regressions_fixes_new_and_removed() {
     assert_eq!(back.fixes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["openai-reference::chat::fixed"]);
     // Still diverging, but on a new path: a regression; the same findings again: none.
     let worse = with_verdict(&old, "gemini::chat::diverging", |o| {
-        let mut f = o.findings[0].clone();
+        let j = o.judgement_mut().expect("a diverging case is judged");
+        let mut f = j.findings[0].clone();
         f.path = "$.id".into();
-        o.findings.push(f);
+        j.findings.push(f);
     });
     let c = compare(&old, &worse);
     assert_eq!(c.regressions.len(), 1);
@@ -274,7 +275,9 @@ fn changes_sort_regressions_fixes_new_and_removed() {
     assert_eq!(c.removed[0].name, gone.name());
     assert_eq!(compare(&fewer, &old).added[0].name, gone.name());
     // known → fixed is a fix; pass → known is another change.
-    let fixed = with_verdict(&old, "gemini::streaming::known", |o| o.verdict = Verdict::Fixed);
+    let fixed = with_verdict(&old, "gemini::streaming::known", |o| {
+        o.judgement_mut().expect("a known case is judged").verdict = compat::outcome::Judged::Fixed
+    });
     assert_eq!(compare(&old, &fixed).fixes.len(), 1);
     assert_eq!(compare(&fixed, &old).other.len(), 1);
 }
@@ -287,7 +290,13 @@ fn compat_bin() -> std::process::Command {
 fn compat_diff_fails_on_a_regression_only() {
     let dir = tempfile::tempdir().unwrap();
     let old = zoo_results();
-    let new = with_verdict(&old, "openai-reference::chat::fixed", |o| o.verdict = Verdict::Error);
+    let new = with_verdict(&old, "openai-reference::chat::fixed", |o| {
+        o.state = compat::outcome::State::Broken(compat::outcome::RunError {
+            kind: compat::outcome::ErrorKind::Transport,
+            message: "reset".into(),
+            diff: None,
+        })
+    });
     let (p_old, p_new, p_bad) = (dir.path().join("old.json"), dir.path().join("new.json"), dir.path().join("bad.json"));
     std::fs::write(&p_old, json::to_string(&old)).unwrap();
     std::fs::write(&p_new, json::to_string(&new)).unwrap();
@@ -312,7 +321,13 @@ fn compat_diff_fails_on_a_regression_only() {
 fn a_baseline_puts_the_changes_at_the_top_of_html_and_summary() {
     let dir = tempfile::tempdir().unwrap();
     let old = zoo_results();
-    let new = with_verdict(&old, "openai-reference::chat::fixed", |o| o.verdict = Verdict::Error);
+    let new = with_verdict(&old, "openai-reference::chat::fixed", |o| {
+        o.state = compat::outcome::State::Broken(compat::outcome::RunError {
+            kind: compat::outcome::ErrorKind::Transport,
+            message: "reset".into(),
+            diff: None,
+        })
+    });
     let changes = write_reports(dir.path(), &new, Some(&old)).unwrap().expect("changes with a baseline");
     assert_eq!(changes.regressions.len(), 1);
     let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
@@ -327,7 +342,7 @@ fn a_baseline_puts_the_changes_at_the_top_of_html_and_summary() {
 }
 
 fn plan(outcomes: &[Outcome]) -> Vec<ResultSlot> {
-    outcomes.iter().map(|o| ResultSlot { name: o.name(), skipped: (o.verdict == Verdict::Skipped).then(|| o.clone()) }).collect()
+    outcomes.iter().map(|o| ResultSlot { name: o.name(), skipped: (o.verdict() == Verdict::Skipped).then(|| o.clone()) }).collect()
 }
 
 #[test]
@@ -335,7 +350,7 @@ fn one_process_assembles_its_result_files_when_it_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let zoo = zoo();
     let c = Collector::with_run(dir.path(), fixed_info(&["gemini", "openai-reference"]), plan(&zoo), &Selection::default(), None, None);
-    for o in zoo.iter().filter(|o| o.verdict != Verdict::Skipped) {
+    for o in zoo.iter().filter(|o| o.verdict() != Verdict::Skipped) {
         assert_eq!(c.record(o).unwrap(), None, "nothing is assembled before the end");
     }
     assert!(c.run_dir().join(result_file_name("gemini::chat::diverging")).is_file());
@@ -360,7 +375,7 @@ fn one_process_assembles_its_result_files_when_it_finishes() {
 fn under_nextest_the_process_writing_the_last_result_assembles() {
     let dir = tempfile::tempdir().unwrap();
     let zoo = zoo();
-    let running: Vec<&Outcome> = zoo.iter().filter(|o| o.verdict != Verdict::Skipped).collect();
+    let running: Vec<&Outcome> = zoo.iter().filter(|o| o.verdict() != Verdict::Skipped).collect();
     // One collector per "process", all with the same run id, each recording one trial.
     let process = || Collector::with_run(dir.path(), fixed_info(&["gemini"]), plan(&zoo), &Selection::default(), Some("run-1"), None);
     for (i, o) in running.iter().enumerate() {
@@ -382,8 +397,8 @@ fn a_broken_result_file_shows_as_an_error_not_a_gap() {
     let r = compat::report::write::load_results(&dir.path().join("results.json")).unwrap();
     assert_eq!(r.outcomes.len(), 2);
     let broken = r.outcomes.iter().find(|o| o.id == "half").unwrap();
-    assert_eq!(broken.verdict, Verdict::Error);
-    assert!(broken.error.as_ref().unwrap().message.contains("half.json"));
+    assert_eq!(broken.verdict(), Verdict::Error);
+    assert!(broken.error().unwrap().message.contains("half.json"));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use compat::check::{self, Observed};
 use compat::fixture::{Fixture, fixture_path, load_fixture};
-use compat::outcome::{self, Exchange, Mode, ObservedBody, Outcome, Verdict};
+use compat::outcome::{self, Exchange, Judgement, Mode, ObservedBody, Outcome, RunError, State, Verdict};
 use compat::report::{html, json as json_report, terminal};
 use compat::schema::SchemaSet;
 use compat::secrets::Redactor;
@@ -68,21 +68,28 @@ fn judge(index: usize, status: u16, content_type: Option<&str>, bytes: &[u8]) ->
     let target = w.suite.target("gemini").expect("the gemini target");
     let headers: Vec<(String, String)> = content_type.map(|c| vec![("content-type".to_owned(), c.to_owned())]).unwrap_or_default();
     let observed = Observed::from_bytes(status, headers, bytes);
-    let ev = check::evaluate(case, &observed, &w.schemas);
+    let step = &case.steps[0].value;
+    let ev = check::evaluate(&sent_as_written(&step.request), &step.expect, &observed, &w.schemas);
     let mut findings = ev.findings;
-    let (verdict, severity, known) = outcome::decide(case, &target.name, &mut findings);
+    let decision = outcome::decide(case, &target.name, &mut findings, |_, k| k.when.due(None));
     let body = match &observed.body {
         ObservedBody::Json { value } => Some(value),
         _ => None,
     };
     let snap = snapshot::normalize(body, &ev.chunks, ev.reassembled.as_ref(), status);
     assert!(serde_json::from_str::<Value>(&snap).is_ok(), "a snapshot is JSON");
-    let mut o = Outcome::new(case, &loaded.file, loaded.line, &target.name, Mode::Live);
-    o.verdict = if ev.truncated { Verdict::Error } else { verdict };
-    o.severity = severity;
-    o.known = known;
-    o.findings = findings;
-    o.extensions = ev.extensions;
+    let state = if ev.truncated {
+        State::Broken(RunError { kind: compat::outcome::ErrorKind::Truncated, message: "cut".into(), diff: None })
+    } else {
+        State::Judged(Judgement {
+            verdict: decision.verdict,
+            severity: decision.severity,
+            findings,
+            known: decision.known,
+            extensions: ev.extensions,
+        })
+    };
+    let mut o = Outcome::new(case, &loaded.file, loaded.line, &target.name, Mode::Live, state);
     // Redaction as a live run applies it, with a key the answer may well contain.
     let redactor = Redactor::new(["sk-robust-0123456789"]);
     let (mut body, mut chunks) = (observed.body, ev.chunks);
@@ -92,12 +99,13 @@ fn judge(index: usize, status: u16, content_type: Option<&str>, bytes: &[u8]) ->
     }
     let request = compat::run::resolve_request(loaded, target).expect("the request resolves");
     o.exchange = Some(Exchange::new(request, status, content_type.map(str::to_owned), body, &chunks, ev.reassembled));
-    for f in &o.findings {
+    for f in o.findings() {
         let _ = redactor.text(&f.actual);
     }
     let _ = terminal::render_outcome(&o);
     let _ = terminal::render_run(std::slice::from_ref(&o));
-    let info = compat::plan::run_info(std::slice::from_ref(target), Mode::Live, None, w.schemas.spec_version());
+    let info = compat::plan::run_info(&[target], Mode::Live, None, w.schemas.spec_version());
+    let verdict = o.verdict();
     let results = json_report::build(info, vec![o]);
     let _ = json_report::to_string(&results);
     let _ = html::render(&results, None);
@@ -366,7 +374,7 @@ fn arbitrary_bytes_under_any_content_type_end_in_a_verdict() {
 fn arbitrary_json_for_every_case_ends_in_a_verdict() {
     TestRunner::new(config())
         .run(&(0..case_count(), arb_json(), any::<bool>()), |(i, doc, expected_status)| {
-            let status = if expected_status { world().suite.cases[i].case.expect.status } else { 200 };
+            let status = if expected_status { world().suite.cases[i].case.steps[0].value.expect.status } else { 200 };
             judge(i, status, Some("application/json"), &serde_json::to_vec(&doc).unwrap());
             Ok(())
         })
@@ -414,14 +422,15 @@ fn arbitrary_tool_arguments_and_structured_output_end_in_a_verdict() {
     let semantic: Vec<usize> = (0..case_count())
         .filter(|&i| {
             let c = &w.suite.cases[i].case;
-            !c.is_streaming() && c.request.body.as_ref().is_some_and(|b| b.get("tools").is_some() || b.get("response_format").is_some())
+            !c.steps[0].value.is_streaming()
+                && c.steps[0].value.request.body.as_ref().is_some_and(|b| b.get("tools").is_some() || b.get("response_format").is_some())
         })
         .collect();
     assert!(semantic.len() >= 4, "the project has tool and structured-output cases: {semantic:?}");
     TestRunner::new(config())
         .run(&(prop::sample::select(semantic), arb_json(), any::<usize>(), prop::option::of(text())), |(i, args, pick, name)| {
             let c = &w.suite.cases[i].case;
-            let request = c.request.body.as_ref().unwrap();
+            let request = c.steps[0].value.request.body.as_ref().unwrap();
             let tools: Vec<&str> = request["tools"].as_array().into_iter().flatten().filter_map(|t| t.pointer("/function/name")?.as_str()).collect();
             let name = name.unwrap_or_else(|| tools.get(pick % tools.len().max(1)).copied().unwrap_or("f").to_owned());
             let text = args.to_string();
@@ -488,7 +497,7 @@ fn json_nested_to_and_past_the_parsers_limit_ends_in_a_verdict() {
         judge(chat, 200, Some("application/json"), body.as_bytes());
         let stream = format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{deep}}}}}]}}\n\ndata: [DONE]\n\n");
         for i in 0..case_count() {
-            if world().suite.cases[i].case.is_streaming() {
+            if world().suite.cases[i].case.steps[0].value.is_streaming() {
                 judge(i, 200, Some("text/event-stream"), stream.as_bytes());
             }
         }
@@ -538,37 +547,41 @@ async fn non_ascii_answers_on_the_live_path_end_in_a_verdict() {
 
     let mut ran = 0;
     // One-step cases: a multi-step case's steps go through the same send and checks, each step as one case.
-    let single: Vec<_> = w.suite.cases.iter().filter(|c| c.case.steps.is_empty()).collect();
+    let single: Vec<_> = w.suite.cases.iter().filter(|c| !c.case.is_multi_step()).collect();
     for loaded in &single {
         let c = &loaded.case;
-        let (body, content_type) = if c.is_streaming() {
+        let (body, content_type) = if c.steps[0].value.is_streaming() {
             (sse.clone().into_bytes(), "text/event-stream")
-        } else if c.request.body.as_ref().is_some_and(|b| b.get("response_format").is_some()) {
+        } else if c.steps[0].value.request.body.as_ref().is_some_and(|b| b.get("response_format").is_some()) {
             (structured.to_string().into_bytes(), "application/json")
         } else {
             (tool_call.to_string().into_bytes(), "application/json")
         };
         let server = MockServer::start().await;
-        Mock::given(method(c.request.method.as_str()))
-            .and(path(format!("/{}", c.request.path.trim_start_matches('/'))))
-            .respond_with(ResponseTemplate::new(c.expect.status).set_body_raw(body, content_type))
+        Mock::given(method(c.steps[0].value.request.method.as_str()))
+            .and(path(format!("/{}", c.steps[0].value.request.path.trim_start_matches('/'))))
+            .respond_with(ResponseTemplate::new(c.steps[0].value.expect.status).set_body_raw(body, content_type))
             .mount(&server)
             .await;
-        let ctx = compat::run::RunContext {
-            root: std::env::temp_dir(),
-            schemas: Arc::new(SchemaSet::builtin().unwrap()),
-            mode: Mode::Live,
-            base_url: Some(format!("{}/", server.uri())),
-            pacer: Some(Arc::new(compat::pacing::Pacer::new(target.config.pacing))),
-            snapshots: compat::snapshot::SnapshotPolicy::Note,
-        };
+        let ctx = compat::run::RunContext::live(
+            std::env::temp_dir(),
+            Arc::new(SchemaSet::builtin().unwrap()),
+            Some(format!("{}/", server.uri())),
+            &[&target],
+            compat::snapshot::SnapshotPolicy::Note,
+        );
         let mut loaded = (*loaded).clone();
-        loaded.case.expect.snapshot = false;
-        loaded.case.request.auth = compat::case::AuthMode::Invalid; // no key needed: the server takes any
+        loaded.case.steps[0].value.expect.snapshot = false;
+        loaded.case.steps[0].value.request.auth = compat::case::AuthMode::Invalid; // no key needed: the server takes any
         let o = compat::run::run_case(&ctx, &loaded, &target).await;
-        assert!(o.error.as_ref().is_none_or(|e| e.kind != compat::outcome::ErrorKind::Config), "{}: {:?}", o.name(), o.error);
+        assert!(o.error().is_none_or(|e| e.kind != compat::outcome::ErrorKind::Config), "{}: {:?}", o.name(), o.error());
         let _ = terminal::render_outcome(&o);
         ran += 1;
     }
     assert!(ran == single.len() && ran > 50, "{ran}");
+}
+
+/// A case's request as written (placeholders unresolved), as the checks take it.
+fn sent_as_written(r: &compat::case::Request) -> compat::outcome::SentRequest {
+    compat::outcome::SentRequest { method: r.method, path: r.path.clone(), body: r.body.clone(), raw_body: r.raw_body.clone() }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use compat::case::load::parse_case;
 use compat::outcome::{ErrorKind, Outcome, Verdict};
-use compat::suite::{Suite, default_root, replay_context};
+use compat::suite::{Suite, default_root};
 use serde_json::{Value, json};
 
 /// One runtime for every test of this file: the transport's HTTP client is shared by the process, and a pooled
@@ -27,11 +27,11 @@ fn write(root: &Path, rel: &str, text: &str) {
 
 fn run_one(root: &Path, target: &str, name: &str) -> Outcome {
     let suite = Suite::load(root).unwrap_or_else(|e| panic!("{e}"));
-    let ctx = replay_context(root).unwrap();
+    let ctx = compat::run::RunContext::replay(root.to_path_buf()).unwrap();
     let case = suite.cases.iter().find(|c| c.case.name() == name).expect("case is in the suite").clone();
     let target = suite.target(target).unwrap().clone();
     let o = RUNTIME.block_on(compat::run::run_case(&ctx, &case, &target));
-    if let Some(e) = &o.error {
+    if let Some(e) = &o.error() {
         eprintln!("{name} on {}: error {e:?}", target.name);
     }
     o
@@ -99,8 +99,8 @@ fn capture_project(second_status: &str) -> tempfile::TempDir {
 fn captures_fill_later_requests_as_text_and_as_whole_values() {
     let dir = capture_project("done");
     let o = run_one(dir.path(), "t", "selftest::chain");
-    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
-    assert_eq!(o.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["first", "second"]);
+    assert_eq!(o.verdict(), Verdict::Pass, "{o:#?}");
+    assert_eq!(o.steps.iter().map(|s| s.name.as_deref().unwrap()).collect::<Vec<_>>(), ["first", "second"]);
     assert_eq!(o.steps[0].captured["item_id"], json!("it_42"));
     assert_eq!(o.steps[0].captured["item"], json!({"k": [1, 2], "s": "x"}));
     let sent = &o.steps[1].exchanges[0].request;
@@ -122,13 +122,13 @@ fn captures_fill_later_requests_as_text_and_as_whole_values() {
 fn a_finding_names_its_step_in_the_terminal_report() {
     let dir = capture_project("pending");
     let o = run_one(dir.path(), "t", "selftest::chain");
-    assert_eq!(o.verdict, Verdict::Diverges);
-    assert_eq!(o.findings.len(), 1);
-    assert_eq!(o.findings[0].step.as_deref(), Some("second"));
+    assert_eq!(o.verdict(), Verdict::Diverges);
+    assert_eq!(o.findings().len(), 1);
+    assert_eq!(o.findings()[0].step.as_deref(), Some("second"));
     let text = compat::report::terminal::render_outcome(&o);
     assert!(text.contains("  step first: POST items → 200\n  step second: POST items/it_42 → 200\n"), "{text}");
     assert!(text.contains("  step second, $.status: value differs\n    --> cases/selftest/chain.yaml:21\n"), "{text}");
-    assert_eq!(o.findings[0].rule_at_path(), "assert.equals at $.status in step second");
+    assert_eq!(o.findings()[0].rule_at_path(), "assert.equals at $.status in step second");
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn a_known_divergence_naming_a_step_explains_only_that_step() {
     for (step, verdict) in [("second", Verdict::Known), ("first", Verdict::Diverges)] {
         let dir = capture_project("pending");
         write(dir.path(), "cases/selftest/chain.yaml", &scoped(step));
-        assert_eq!(run_one(dir.path(), "t", "selftest::chain").verdict, verdict, "divergence scoped to step {step}");
+        assert_eq!(run_one(dir.path(), "t", "selftest::chain").verdict(), verdict, "divergence scoped to step {step}");
     }
     let err = parse_case("cases/selftest/chain.yaml", &scoped("third")).unwrap_err();
     assert!(err.message.contains("names step `third`, which the case does not have (steps: first, second)"), "{err}");
@@ -179,7 +179,7 @@ fn a_poll_completes_on_its_nth_replayed_answer_without_waiting() {
     let started = Instant::now();
     let o = run_one(dir.path(), "t", "selftest::job");
     assert!(started.elapsed().as_secs() < 30, "replay does not wait the 10-minute interval");
-    assert_eq!(o.verdict, Verdict::Pass, "{o:#?}");
+    assert_eq!(o.verdict(), Verdict::Pass, "{o:#?}");
     let statuses: Vec<Value> =
         o.steps[1].exchanges.iter().map(|x| x.json_body().unwrap_or_else(|| panic!("{:?}", x.body))["status"].clone()).collect();
     assert_eq!(statuses, [json!("queued"), json!("in_progress"), json!("in_progress"), json!("completed")]);
@@ -187,15 +187,15 @@ fn a_poll_completes_on_its_nth_replayed_answer_without_waiting() {
     assert!(compat::report::terminal::render_outcome(&o).contains("  step wait: GET jobs/j1 → 200 (4 attempts)\n"));
     // A second run gets the whole sequence again (each run mounts its own copy).
     let again = run_one(dir.path(), "t", "selftest::job");
-    assert_eq!(again.verdict, Verdict::Pass, "{:?}", again.error);
+    assert_eq!(again.verdict(), Verdict::Pass, "{:?}", again.error());
 }
 
 #[test]
 fn a_poll_that_never_ends_within_max_attempts_is_an_error_not_a_hang() {
     let dir = poll_project(3, &["queued", "in_progress", "in_progress", "in_progress"]);
     let o = run_one(dir.path(), "t", "selftest::job");
-    assert_eq!(o.verdict, Verdict::Error);
-    let e = o.error.as_ref().unwrap();
+    assert_eq!(o.verdict(), Verdict::Error);
+    let e = o.error().unwrap();
     assert_eq!(e.kind, ErrorKind::Timeout);
     assert_eq!(
         e.message,
@@ -209,7 +209,7 @@ fn a_poll_that_never_ends_within_max_attempts_is_an_error_not_a_hang() {
 fn a_poll_longer_than_the_recorded_sequence_is_an_unmatched_error() {
     let dir = poll_project(10, &["queued", "in_progress"]);
     let o = run_one(dir.path(), "t", "selftest::job");
-    let e = o.error.as_ref().unwrap();
+    let e = o.error().unwrap();
     assert_eq!(e.kind, ErrorKind::Unmatched, "{e:?}");
     assert_eq!(e.message, "step `wait`: fixtures/t/selftest/job.json holds 3 exchanges and the case sent a request after the last one");
 }
@@ -290,6 +290,6 @@ fn an_expectations_file_entry_explains_a_multi_step_finding() {
     let entry = "selftest::chain:\n  - rule: assert.equals\n    path: $.status\n    step: second\n    reason: r\n    link: l\n";
     write(dir.path(), "cases/expectations/t.yaml", entry);
     let o = run_one(dir.path(), "t", "selftest::chain");
-    assert_eq!(o.verdict, Verdict::Known, "{:#?}", o.known);
-    assert_eq!(o.known.len(), 1);
+    assert_eq!(o.verdict(), Verdict::Known, "{:#?}", o.known());
+    assert_eq!(o.known().len(), 1);
 }

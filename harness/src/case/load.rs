@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Case;
+use super::{Case, CaseFile};
 use crate::diagnostic::{Diagnostic, closest};
 use crate::rules;
 
@@ -69,29 +69,41 @@ pub fn load_case_file(root: &Path, rel: &str) -> Result<LoadedCase, Diagnostic> 
 
 /// Parses case text; `file` is the root-relative path, used in errors and checked against `id`/`feature`.
 pub fn parse_case(file: &str, text: &str) -> Result<LoadedCase, Diagnostic> {
-    let mut case: Case = parse_yaml(file, text)?;
+    let written: CaseFile = parse_yaml(file, text)?;
     let line = id_line(text);
     let fail = |msg: String| Diagnostic::at(file, text, line, 1, msg);
-    let id_ok = !case.id.is_empty() && case.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let id_ok = !written.id.is_empty() && written.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !id_ok {
-        return Err(fail(format!("`id` must match [a-z0-9_]+, got `{}`", case.id)));
+        return Err(fail(format!("`id` must match [a-z0-9_]+, got `{}`", written.id)));
     }
-    let feature_ok = !case.feature.is_empty() && case.feature.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let feature_ok = !written.feature.is_empty() && written.feature.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !feature_ok {
-        return Err(fail(format!("`feature` must match [a-z0-9-]+, got `{}`", case.feature)));
+        return Err(fail(format!("`feature` must match [a-z0-9-]+, got `{}`", written.feature)));
     }
-    let expected_file = format!("cases/{}/{}.yaml", case.feature, case.id);
+    let expected_file = format!("cases/{}/{}.yaml", written.feature, written.id);
     if !file.ends_with(&expected_file) && !file.ends_with(&expected_file.replace(".yaml", ".yml")) {
         return Err(fail(format!(
             "case `{}` of feature `{}` must live at {expected_file} (its file name and folder name the case)",
-            case.id, case.feature
+            written.id, written.feature
         )));
     }
-    super::steps::check_steps(file, text, &case)?;
-    if let Some(first) = case.steps.first() {
-        // "The case's request" of a multi-step case is its first step's (benchmarks, the official-spec test).
-        (case.request, case.expect) = (first.value.request.clone(), first.value.expect.clone());
+    let profile_ok = !written.profile.is_empty() && written.profile.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !profile_ok {
+        return Err(Diagnostic::at_key(file, text, &["profile"], format!("`profile` must match [a-z0-9-]+, got `{}`", written.profile)));
     }
+    let steps = super::steps::steps_of(file, text, written.request, written.expect, written.steps)?;
+    let case = Case {
+        id: written.id,
+        feature: written.feature,
+        title: written.title,
+        doc: written.doc,
+        model: written.model,
+        profile: written.profile,
+        steps,
+        known_divergences: written.known_divergences,
+        repeat: written.repeat,
+        expected: Vec::new(),
+    };
     check_consistency(file, text, &case)?;
     Ok(LoadedCase { case, file: file.to_owned(), line, source: text.to_owned() })
 }
@@ -100,18 +112,6 @@ pub fn parse_case(file: &str, text: &str) -> Result<LoadedCase, Diagnostic> {
 fn check_consistency(file: &str, text: &str, case: &Case) -> Result<(), Diagnostic> {
     if case.repeat == 0 {
         return Err(Diagnostic::at_key(file, text, &["repeat"], "`repeat` must be at least 1"));
-    }
-    if case.request.body.is_some() && case.request.raw_body.is_some() {
-        return Err(Diagnostic::at_key(file, text, &["request", "raw_body"], "give `body` or `raw_body`, not both"));
-    }
-    let success = (200..300).contains(&case.expect.status);
-    if case.is_streaming() && success && case.expect.schema.is_some_and(|s| s != crate::case::ObjectKind::ChatCompletionChunk) {
-        return Err(Diagnostic::at_key(
-            file,
-            text,
-            &["expect", "schema"],
-            "a streaming request (`body.stream: true`) is checked chunk by chunk: use `schema: chat.completion.chunk`",
-        ));
     }
     for k in &case.known_divergences {
         let (l, c) = (k.referenced.line(), k.referenced.column());
@@ -122,9 +122,9 @@ fn check_consistency(file: &str, text: &str, case: &Case) -> Result<(), Diagnost
             return Err(Diagnostic::at(file, text, l, c, "a known divergence needs at least one target in `targets`"));
         }
         if let Some(step) = &k.value.step
-            && !case.steps.iter().any(|s| &s.value.name == step)
+            && !case.steps.iter().any(|s| s.value.name.as_ref() == Some(step))
         {
-            let names: Vec<&str> = case.steps.iter().map(|s| s.value.name.as_str()).collect();
+            let names: Vec<&str> = case.steps.iter().filter_map(|s| s.value.name.as_deref()).collect();
             let message = if names.is_empty() {
                 "`step` in a known divergence needs a multi-step case (`steps`)".to_owned()
             } else {

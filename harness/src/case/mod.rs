@@ -23,14 +23,15 @@ use crate::rules::Severity;
 pub use assertion::{Assertion, AssertionCheck, JsonType, LengthSpec, Subject};
 pub use load::{LoadedCase, load_case_file};
 pub(crate) use path::push_name as push_path_name;
-pub use path::{JsonPathExpr, PathPattern};
+pub use path::{JsonPathExpr, PathPattern, generalize_indexes};
 
 /// A position in a case file (1-based line and column).
 pub type Spanned<T> = serde_saphyr::Spanned<T>;
 
-/// One conformance case, as written in `cases/<feature>/<id>.yaml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One conformance case: a request or several, in order (`steps`), what each answer must look like, and the
+/// divergences already known on particular targets. A case written with `request` + `expect` is one unnamed step;
+/// the run layer treats both forms alike.
+#[derive(Debug, Clone)]
 pub struct Case {
     /// Stable identifier; must equal the file's stem (`[a-z0-9_]+`).
     pub id: String,
@@ -41,37 +42,63 @@ pub struct Case {
     /// The documented feature the case checks: a URL, or a document and section.
     pub doc: String,
     /// The model role the request needs; each target maps roles to real model names. Default `chat`.
-    #[serde(default = "default_role")]
     pub model: String,
-    /// The request to send (a one-step case). A multi-step case gives `steps` instead, and the loader fills
-    /// this with its first step's request, so code that only needs "the case's request" keeps working.
-    #[serde(default)]
-    pub request: Request,
-    /// What a conformant response looks like (a one-step case; for a multi-step case, its first step's).
-    #[serde(default)]
-    pub expect: Expect,
-    /// A multi-step case: requests sent in order, values captured from one answer into the next. Empty for a
-    /// one-step case (`request` + `expect`).
-    #[serde(default)]
+    /// What the case tests: OpenAI's API (`openai`, any implementation should pass it) or a vendor's extension
+    /// (`gemini`). A target runs the cases of the profiles it lists.
+    pub profile: String,
+    /// The requests, in order; never empty. A case written as `request` + `expect` has one step without a name.
     pub steps: Vec<Spanned<Step>>,
     /// Divergences already known on some targets: observed ones give `known`, missing ones give `fixed`.
-    #[serde(default)]
     pub known_divergences: Vec<Spanned<KnownDivergence>>,
     /// Run the case this many times; the verdict needs every run to agree (pass^k). Default 1.
-    #[serde(default = "default_repeat")]
     pub repeat: u32,
     /// Known divergences declared outside the case, in per-target expectations files
     /// (`cases/expectations/<target>.yaml`), merged in by the suite loader. Not part of the case format.
-    #[serde(skip)]
     pub expected: Vec<expectations::Expected>,
+}
+
+/// A case file as written: either `request` (+ `expect`) or `steps`. [`load`] checks which and makes a [`Case`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CaseFile {
+    pub id: String,
+    pub feature: String,
+    pub title: String,
+    pub doc: String,
+    #[serde(default = "default_role")]
+    pub model: String,
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    #[serde(default)]
+    pub request: Option<Spanned<Request>>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    #[serde(default)]
+    pub steps: Vec<Spanned<Step>>,
+    #[serde(default)]
+    pub known_divergences: Vec<Spanned<KnownDivergence>>,
+    #[serde(default = "default_repeat")]
+    pub repeat: u32,
 }
 
 fn default_role() -> String {
     "chat".to_owned()
 }
 
+/// The profile of OpenAI's own API, which every target runs unless it lists others.
+pub const OPENAI_PROFILE: &str = "openai";
+
+fn default_profile() -> String {
+    OPENAI_PROFILE.to_owned()
+}
+
 fn default_repeat() -> u32 {
     1
+}
+
+/// Whether a request body asks for a server-sent-event stream (`stream: true`).
+pub fn asks_for_stream(body: Option<&Value>) -> bool {
+    body.and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true)
 }
 
 impl Case {
@@ -80,30 +107,19 @@ impl Case {
         format!("{}::{}", self.feature, self.id)
     }
 
-    /// Whether the request asks for a server-sent-event stream (`body.stream == true`).
-    pub fn is_streaming(&self) -> bool {
-        self.request.body.as_ref().and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true)
-    }
-
-    /// Whether the case is written as `steps`.
+    /// Whether the case is written as `steps` (its steps have names, and outcomes list them).
     pub fn is_multi_step(&self) -> bool {
-        !self.steps.is_empty()
+        self.steps.iter().any(|s| s.value.name.is_some())
     }
 
-    /// The object kinds whose schemas the checks of this case use: its `expect.schema`, or each step's.
+    /// The first step's request (what a benchmark or a listing shows as "the case's request").
+    pub fn first_request(&self) -> &Request {
+        &self.steps[0].value.request
+    }
+
+    /// The object kinds whose schemas the checks of this case use, one per step that names one.
     pub fn schema_kinds(&self) -> Vec<ObjectKind> {
-        if self.is_multi_step() {
-            self.steps.iter().filter_map(|s| s.value.expect.schema).collect()
-        } else {
-            self.expect.schema.into_iter().collect()
-        }
-    }
-
-    /// The case as its step `index` sees it: this case with the step's request and expect, and no steps —
-    /// so every check written for a one-step case applies to a step unchanged.
-    pub fn step_case(&self, index: usize) -> Case {
-        let step = &self.steps[index].value;
-        Case { request: step.request.clone(), expect: step.expect.clone(), steps: Vec::new(), ..self.clone() }
+        self.steps.iter().filter_map(|s| s.value.expect.schema).collect()
     }
 
     /// The known divergences declared for `target`: the case's own, then those of expectations files, each
@@ -244,6 +260,51 @@ impl ObjectKind {
         }
     }
 
+    /// The object a success on `method path` returns, by OpenAI's endpoints (`path` relative to a base URL, as a
+    /// case writes it): the one table from endpoint to object kind. `models` and `models/{id}` are taken by path
+    /// alone, since some recorders store every request as `POST`; `None` for an endpoint the harness has no
+    /// schema for.
+    pub fn answering(method: Method, path: &str, body: Option<&Value>) -> Option<ObjectKind> {
+        let path = path.split(['?', '#']).next().unwrap_or_default().trim_matches('/');
+        let segments: Vec<&str> = path.split('/').collect();
+        let get = method == Method::Get;
+        Some(match segments.as_slice() {
+            ["chat", "completions"] if !get => {
+                if asks_for_stream(body) {
+                    ObjectKind::ChatCompletionChunk
+                } else {
+                    ObjectKind::ChatCompletion
+                }
+            }
+            ["embeddings"] if !get => ObjectKind::EmbeddingList,
+            ["models"] => ObjectKind::ModelList,
+            // `models/x:generateContent` is Gemini's native API, not an OpenAI model object.
+            ["models", id @ ..] if !id.is_empty() && !id.iter().any(|s| s.contains(':')) => ObjectKind::Model,
+            ["images", "generations" | "edits" | "variations"] if !get => ObjectKind::ImagesResponse,
+            ["batches"] if !get => ObjectKind::Batch,
+            ["batches", _] if get => ObjectKind::Batch,
+            ["batches", _, "cancel"] if !get => ObjectKind::Batch,
+            ["videos"] if !get => ObjectKind::Video,
+            ["videos", _] if get => ObjectKind::Video,
+            _ => return None,
+        })
+    }
+
+    /// The endpoint that returns this object (the inverse of [`ObjectKind::answering`]); empty for `error`,
+    /// which any endpoint may return.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk => "chat/completions",
+            ObjectKind::EmbeddingList => "embeddings",
+            ObjectKind::ModelList => "models",
+            ObjectKind::Model => "models/{id}",
+            ObjectKind::ImagesResponse => "images/generations",
+            ObjectKind::Batch => "batches",
+            ObjectKind::Video => "videos",
+            ObjectKind::Error => "",
+        }
+    }
+
     /// The component of OpenAI's OpenAPI document this object follows.
     pub fn openapi_component(self) -> &'static str {
         match self {
@@ -288,19 +349,28 @@ pub struct Expect {
     pub snapshot: bool,
 }
 
+impl Step {
+    /// Whether its request asks for a server-sent-event stream.
+    pub fn is_streaming(&self) -> bool {
+        asks_for_stream(self.request.body.as_ref())
+    }
+}
+
 impl Default for Expect {
     fn default() -> Self {
         Expect { status: default_status(), schema: None, assert: Vec::new(), semantic: true, snapshot: true }
     }
 }
 
-/// One step of a multi-step case: a request, what its answer must look like, the values to take from the
-/// answer for later steps, and optionally a poll that repeats the request until a condition holds.
+/// One step of a case: a request, what its answer must look like, the values to take from the answer for
+/// later steps, and optionally a poll that repeats the request until a condition holds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// The step's name (`[a-z0-9_]+`, unique in the case): findings, reports and known divergences name it.
-    pub name: String,
+    /// Required in `steps`; absent for the one step of a case written as `request` + `expect`.
+    #[serde(default)]
+    pub name: Option<String>,
     /// The request. Strings may hold `{{<capture>}}` for a value captured by an earlier step.
     pub request: Request,
     /// What a conformant answer looks like. Default: status 200, no schema, no assertions.

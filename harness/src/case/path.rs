@@ -204,6 +204,29 @@ impl Serialize for PathPattern {
     }
 }
 
+/// A concrete JSON path with every `[n]` replaced by `[*]`: the pattern that matches it at any index (how a
+/// report groups findings across array elements, and how a drafted known divergence names a path).
+pub fn generalize_indexes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        let close = rest[open..].find(']').map(|c| open + c);
+        match close {
+            Some(c) if c > open + 1 && rest[open + 1..c].bytes().all(|b| b.is_ascii_digit()) => {
+                out.push_str(&rest[..open]);
+                out.push_str("[*]");
+                rest = &rest[c + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{Case, Request};
+use super::{Expect, Request, Spanned, Step};
 use crate::diagnostic::{Diagnostic, closest};
 
 /// `{{ name }}` in a request string.
@@ -66,14 +66,38 @@ fn placeholder_position(text: &str, from_line: u64, name: &str) -> Option<(u64, 
         .find_map(|(i, l)| pattern.find(l).map(|m| (i as u64 + 1, m.start() as u64 + 1)))
 }
 
-/// Checks the shape of a case's steps (or that a one-step case has its `request`).
-pub fn check_steps(file: &str, text: &str, case: &Case) -> Result<(), Diagnostic> {
-    if case.steps.is_empty() {
-        if top_level_key(text, "request").is_none() {
+/// The steps of a case as written: its `request` + `expect` as one unnamed step, or its `steps` — never both,
+/// never neither — each checked (unique identifiers for names, placeholders that name earlier captures, bounded
+/// polls, a chunk schema for a stream).
+pub(crate) fn steps_of(
+    file: &str,
+    text: &str,
+    request: Option<Spanned<Request>>,
+    expect: Option<Expect>,
+    steps: Vec<Spanned<Step>>,
+) -> Result<Vec<Spanned<Step>>, Diagnostic> {
+    if steps.is_empty() {
+        let Some(request) = request else {
             let (line, col) = top_level_key(text, "id").unwrap_or((1, 1));
             return Err(Diagnostic::at(file, text, line, col, "a case needs `request` (with `expect`) or `steps`"));
+        };
+        if request.value.body.is_some() && request.value.raw_body.is_some() {
+            return Err(Diagnostic::at_key(file, text, &["request", "raw_body"], "give `body` or `raw_body`, not both"));
         }
-        return Ok(());
+        let expect = expect.unwrap_or_default();
+        let step = Step { name: None, request: request.value, expect, captures: Default::default(), poll: None };
+        if step.is_streaming()
+            && (200..300).contains(&step.expect.status)
+            && step.expect.schema.is_some_and(|s| s != super::ObjectKind::ChatCompletionChunk)
+        {
+            return Err(Diagnostic::at_key(
+                file,
+                text,
+                &["expect", "schema"],
+                "a streaming request (`body.stream: true`) is checked chunk by chunk: use `schema: chat.completion.chunk`",
+            ));
+        }
+        return Ok(vec![Spanned::new(step, request.referenced, request.defined)]);
     }
     for key in ["request", "expect"] {
         if let Some((line, col)) = top_level_key(text, key) {
@@ -88,54 +112,60 @@ pub fn check_steps(file: &str, text: &str, case: &Case) -> Result<(), Diagnostic
     }
     let mut names = BTreeSet::new();
     let mut captured: Vec<String> = Vec::new();
-    for spanned in &case.steps {
+    for spanned in &steps {
         let (line, col) = (spanned.referenced.line(), spanned.referenced.column());
         let step = &spanned.value;
         let at = |message: String| Diagnostic::at(file, text, line, col, message);
-        if !is_identifier(&step.name) {
-            return Err(at(format!("a step's `name` must match [a-z_][a-z0-9_]*, got `{}`", step.name)));
+        let Some(name) = step.name.as_deref() else { return Err(at("a step needs a `name`".to_owned())) };
+        if !is_identifier(name) {
+            return Err(at(format!("a step's `name` must match [a-z_][a-z0-9_]*, got `{name}`")));
         }
-        if !names.insert(step.name.clone()) {
-            return Err(at(format!("two steps are named `{}`: step names must be unique", step.name)));
+        if !names.insert(name.to_owned()) {
+            return Err(at(format!("two steps are named `{name}`: step names must be unique")));
         }
         if step.request.body.is_some() && step.request.raw_body.is_some() {
-            return Err(at(format!("step `{}`: give `body` or `raw_body`, not both", step.name)));
+            return Err(at(format!("step `{name}`: give `body` or `raw_body`, not both")));
         }
-        for name in placeholders(&step.request) {
-            if is_model_placeholder(&name) || captured.contains(&name) {
+        for placeholder in placeholders(&step.request) {
+            if is_model_placeholder(&placeholder) || captured.contains(&placeholder) {
                 continue;
             }
-            let (l, c) = placeholder_position(text, line, &name).unwrap_or((line, col));
-            let d = Diagnostic::at(file, text, l, c, format!("step `{}` uses `{{{{{name}}}}}`, which no earlier step captures", step.name));
-            let help = match closest(&name, captured.iter().map(String::as_str)) {
+            let (l, c) = placeholder_position(text, line, &placeholder).unwrap_or((line, col));
+            let d = Diagnostic::at(file, text, l, c, format!("step `{name}` uses `{{{{{placeholder}}}}}`, which no earlier step captures"));
+            let help = match closest(&placeholder, captured.iter().map(String::as_str)) {
                 Some(best) => format!("did you mean `{{{{{best}}}}}`?"),
                 None if captured.is_empty() => "capture it in an earlier step: `captures: { NAME: \"$.json.path\" }`".to_owned(),
                 None => format!("captures so far: {}", captured.join(", ")),
             };
             return Err(d.with_help(help));
         }
-        for (name, path) in &step.captures {
-            if !is_identifier(name) || is_model_placeholder(name) {
+        for (capture, path) in &step.captures {
+            if !is_identifier(capture) || is_model_placeholder(capture) {
                 let (l, c) = (path.referenced.line(), path.referenced.column());
-                return Err(Diagnostic::at(file, text, l, c, format!("a capture name must match [a-z_][a-z0-9_]* and not be `model`, got `{name}`")));
+                return Err(Diagnostic::at(
+                    file,
+                    text,
+                    l,
+                    c,
+                    format!("a capture name must match [a-z_][a-z0-9_]* and not be `model`, got `{capture}`"),
+                ));
             }
-            if !captured.contains(name) {
-                captured.push(name.clone());
+            if !captured.contains(capture) {
+                captured.push(capture.clone());
             }
         }
         if let Some(poll) = &step.poll {
             if poll.max_attempts == 0 || poll.max_attempts > MAX_POLL_ATTEMPTS {
-                return Err(at(format!("step `{}`: `poll.max_attempts` must be 1..={MAX_POLL_ATTEMPTS}", step.name)));
+                return Err(at(format!("step `{name}`: `poll.max_attempts` must be 1..={MAX_POLL_ATTEMPTS}")));
             }
             if poll.interval_ms > MAX_POLL_INTERVAL_MS {
-                return Err(at(format!("step `{}`: `poll.interval_ms` must be at most {MAX_POLL_INTERVAL_MS}", step.name)));
+                return Err(at(format!("step `{name}`: `poll.interval_ms` must be at most {MAX_POLL_INTERVAL_MS}")));
             }
         }
         let success = (200..300).contains(&step.expect.status);
-        let streaming = step.request.body.as_ref().and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true);
-        if streaming && success && step.expect.schema.is_some_and(|s| s != super::ObjectKind::ChatCompletionChunk) {
-            return Err(at(format!("step `{}` streams (`body.stream: true`): use `schema: chat.completion.chunk`", step.name)));
+        if step.is_streaming() && success && step.expect.schema.is_some_and(|s| s != super::ObjectKind::ChatCompletionChunk) {
+            return Err(at(format!("step `{name}` streams (`body.stream: true`): use `schema: chat.completion.chunk`")));
         }
     }
-    Ok(())
+    Ok(steps)
 }

@@ -5,15 +5,15 @@
 
 use serde_json::Value;
 
-use crate::case::{AssertionCheck, Case, JsonType, Subject};
+use crate::case::{Assertion, AssertionCheck, JsonType, Spanned, Subject};
 use crate::outcome::Finding;
 use crate::schema::compact;
 
-/// Findings for every assertion of `case` that does not hold.
-pub fn check(case: &Case, response: &Value, chunks: &[Value]) -> Vec<Finding> {
+/// Findings for every assertion of `asserts` (a step's `expect.assert`) that does not hold.
+pub fn check(asserts: &[Spanned<Assertion>], response: &Value, chunks: &[Value]) -> Vec<Finding> {
     let chunk_array = Value::Array(chunks.to_vec());
     let mut out = Vec::new();
-    for spanned in &case.expect.assert {
+    for spanned in asserts {
         let a = &spanned.value;
         let subject = match a.on {
             Subject::Response => response,

@@ -13,8 +13,8 @@ pub mod stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::case::{Case, ObjectKind};
-use crate::outcome::{Finding, ObservedBody};
+use crate::case::{Expect, ObjectKind};
+use crate::outcome::{Finding, ObservedBody, SentRequest};
 use crate::rules::{self, Severity};
 use crate::schema::{SchemaSet, Tier, Violation};
 use crate::sse::Leftover;
@@ -71,16 +71,21 @@ pub struct Evaluation {
     pub truncated: bool,
 }
 
-/// Applies every check of `case` to `observed`.
-pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evaluation {
+/// Applies every check of `expect` to `observed`, the answer to `request` (as sent: model names and captures
+/// resolved; its path relative to the base URL).
+pub fn evaluate(request: &SentRequest, expect: &Expect, observed: &Observed, schemas: &SchemaSet) -> Evaluation {
     let mut ev = Evaluation::default();
-    if observed.status != case.expect.status {
+    let body = request.body.as_ref();
+    let streaming = crate::case::asks_for_stream(body);
+    // What the answer is: the endpoint's object (the one table, `ObjectKind::answering`), else the case's schema.
+    let answers = ObjectKind::answering(request.method, &request.path, body).or(expect.schema);
+    if observed.status != expect.status {
         // The body is shown with the status: it is the endpoint's own account of what went wrong.
         let actual = match body_excerpt(&observed.body) {
             Some(body) => format!("{} with body {body}", observed.status),
             None => observed.status.to_string(),
         };
-        let why = if observed.status >= 500 && (400..500).contains(&case.expect.status) {
+        let why = if observed.status >= 500 && (400..500).contains(&expect.status) {
             "the SDKs retry a 5xx and then raise a server error, not the client error a caller handles for an invalid \
              request (openai-python 1.x–2.x `_should_retry` retries every status >= 500, twice by default, then raises \
              `InternalServerError` instead of `BadRequestError`)"
@@ -88,8 +93,8 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
             rules::STATUS.why
         };
         ev.findings.push(
-            Finding::new(&rules::STATUS, "$", format!("status {} where {} was expected", observed.status, case.expect.status))
-                .expecting(case.expect.status.to_string(), actual)
+            Finding::new(&rules::STATUS, "$", format!("status {} where {} was expected", observed.status, expect.status))
+                .expecting(expect.status.to_string(), actual)
                 .detail("expect.status")
                 .why(why),
         );
@@ -97,8 +102,8 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
     }
     let success = (200..300).contains(&observed.status);
     let subject: Option<Value> = match &observed.body {
-        ObservedBody::Stream { events, truncated } if case.is_streaming() && success => {
-            let s = stream::check(events, *truncated, case, schemas);
+        ObservedBody::Stream { events, truncated } if streaming && success => {
+            let s = stream::check(events, *truncated, body, expect, schemas);
             ev.findings.extend(s.findings);
             ev.extensions.extend(s.extensions);
             ev.truncated = s.truncated;
@@ -106,7 +111,7 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
             ev.reassembled = Some(s.reassembled.clone());
             Some(s.reassembled)
         }
-        _ if case.is_streaming() && success => {
+        _ if streaming && success => {
             ev.findings.push(
                 Finding::new(&rules::BODY_STREAM, "$", "a streaming request got no event stream")
                     .expecting("content-type: text/event-stream", observed.header("content-type").unwrap_or("none"))
@@ -115,21 +120,21 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
             None
         }
         ObservedBody::Json { value } => {
-            if let Some(kind) = case.expect.schema {
+            if let Some(kind) = expect.schema {
                 ev.findings.extend(schemas.validate_both(kind, value).into_iter().map(violation_finding));
                 ev.extensions.extend(schemas.extensions(kind, value));
             }
             Some(value.clone())
         }
         ObservedBody::Empty | ObservedBody::Text { .. } | ObservedBody::Stream { .. } => {
-            if case.expect.schema.is_some() || !case.expect.assert.is_empty() {
+            if expect.schema.is_some() || !expect.assert.is_empty() {
                 let actual = match &observed.body {
                     ObservedBody::Empty => "an empty body".to_owned(),
                     ObservedBody::Text { text, .. } => format!("{:?}", text.chars().take(80).collect::<String>()),
                     _ => "an event stream".to_owned(),
                 };
                 let finding = Finding::new(&rules::BODY_JSON, "$", "the body is not JSON")
-                    .expecting(case.expect.schema.map_or("a JSON body".into(), |k| format!("a JSON {k} object")), actual);
+                    .expecting(expect.schema.map_or("a JSON body".into(), |k| format!("a JSON {k} object")), actual);
                 // On an error status the SDKs still raise the error class of the status with the body's text in
                 // the message (both drivers show it); only `error.body`'s typed shape is lost.
                 ev.findings.push(if success {
@@ -144,9 +149,9 @@ pub fn evaluate(case: &Case, observed: &Observed, schemas: &SchemaSet) -> Evalua
         }
     };
     if let Some(subject) = &subject {
-        ev.findings.extend(assertions::check(case, subject, &ev.chunks));
-        if case.expect.semantic && success {
-            ev.findings.extend(semantic::check(case, subject));
+        ev.findings.extend(assertions::check(&expect.assert, subject, &ev.chunks));
+        if expect.semantic && success {
+            ev.findings.extend(semantic::check(body, answers, subject));
         }
     }
     ev

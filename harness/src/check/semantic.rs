@@ -23,16 +23,17 @@
 use base64::Engine;
 use serde_json::Value;
 
-use crate::case::Case;
+use crate::case::ObjectKind;
 use crate::outcome::Finding;
 use crate::rules::{self, Rule, Severity};
 use crate::schema::{compact, pointer_to_path};
 
-/// Findings of every semantic check that applies to `case`'s request.
-pub fn check(case: &Case, response: &Value) -> Vec<Finding> {
-    let Some(request) = case.request.body.as_ref() else { return Vec::new() };
+/// Findings of every semantic check that applies to a request with body `request` whose answer is the object
+/// `kind` (a stream's reassembled message counts as a chat completion).
+pub fn check(request: Option<&Value>, kind: Option<ObjectKind>, response: &Value) -> Vec<Finding> {
+    let Some(request) = request else { return Vec::new() };
     let mut out = Vec::new();
-    if case.request.path.ends_with("chat/completions") {
+    if matches!(kind, Some(ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk)) {
         tool_arguments(request, response, &mut out);
         structured_output(request, response, &mut out);
         choice_count(request, response, &mut out);
@@ -41,7 +42,7 @@ pub fn check(case: &Case, response: &Value) -> Vec<Finding> {
         request_tool_call_ids(request, &mut out);
         model_named(request, response, &mut out);
     }
-    if case.request.path.ends_with("embeddings") {
+    if kind == Some(ObjectKind::EmbeddingList) {
         embeddings(request, response, &mut out);
         model_named(request, response, &mut out);
     }

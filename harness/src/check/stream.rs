@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::chunk_schema_findings;
-use crate::case::{Case, ObjectKind};
+use crate::case::{Expect, ObjectKind};
 use crate::outcome::Finding;
 use crate::rules::{self, Rule, Severity};
 use crate::schema::{SchemaSet, compact};
@@ -38,8 +38,8 @@ pub struct StreamCheck {
     pub truncated: bool,
 }
 
-/// Checks a stream's events for `case`.
-pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: &SchemaSet) -> StreamCheck {
+/// Checks a stream's events, the answer to a request with body `request`, against `expect`.
+pub fn check(events: &[SseEvent], cut_inside_event: bool, request: Option<&Value>, expect: &Expect, schemas: &SchemaSet) -> StreamCheck {
     let mut out = StreamCheck::default();
     let mut numbered: Vec<(usize, Value)> = Vec::new();
     let mut done_at: Option<usize> = None;
@@ -68,7 +68,7 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: 
             ),
         }
     }
-    if case.expect.schema == Some(ObjectKind::ChatCompletionChunk) {
+    if expect.schema == Some(ObjectKind::ChatCompletionChunk) {
         for (i, chunk) in &numbered {
             out.findings.extend(chunk_schema_findings(schemas, chunk, *i));
             for ext in schemas.extensions(ObjectKind::ChatCompletionChunk, chunk) {
@@ -83,7 +83,7 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, case: &Case, schemas: 
     same_field(&numbered, &rules::STREAM_ID, "id", &mut out.findings);
     same_field(&numbered, &rules::STREAM_OBJECT, "object", &mut out.findings);
     tool_call_indexes(&numbered, &mut out.findings);
-    usage(&numbered, case, &mut out.findings);
+    usage(&numbered, request, &mut out.findings);
     roles(&numbered, out.truncated, &mut out.findings);
     if !out.truncated {
         if done_at.is_none() {
@@ -271,8 +271,8 @@ fn tool_call_indexes(chunks: &[(usize, Value)], out: &mut Vec<Finding>) {
     }
 }
 
-fn usage(chunks: &[(usize, Value)], case: &Case, out: &mut Vec<Finding>) {
-    let asked = case.request.body.as_ref().and_then(|b| b.pointer("/stream_options/include_usage")).and_then(Value::as_bool) == Some(true);
+fn usage(chunks: &[(usize, Value)], request: Option<&Value>, out: &mut Vec<Finding>) {
+    let asked = request.and_then(|b| b.pointer("/stream_options/include_usage")).and_then(Value::as_bool) == Some(true);
     let with_usage: Vec<usize> = chunks.iter().filter(|(_, c)| c.get("usage").is_some_and(|u| !u.is_null())).map(|(i, _)| *i).collect();
     let detail = "usage comes once, in a final chunk with empty choices, only when stream_options.include_usage is true";
     if !asked {

@@ -177,8 +177,8 @@ fn render(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
     for o in outcomes.iter().filter(|o| o.fails()) {
         out.push_str(&terminal::render_outcome(o));
-        if !o.extensions.is_empty() {
-            let _ = writeln!(out, "  extensions (fields the spec does not define; listed, never findings): {}", o.extensions.join(", "));
+        if !o.extensions().is_empty() {
+            let _ = writeln!(out, "  extensions (fields the spec does not define; listed, never findings): {}", o.extensions().join(", "));
         }
         out.push('\n');
     }

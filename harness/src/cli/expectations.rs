@@ -10,13 +10,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::LazyLock;
 
 use compat::case::PathPattern;
 use compat::case::expectations::{Entries, Entry, default_header, expectations_file, parse, render};
 use compat::outcome::Outcome;
 use compat::report::write::load_results;
-use regex::Regex;
 
 #[derive(clap::Args)]
 pub struct ExpectationsArgs {
@@ -80,7 +78,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
     let mut cases_touched = std::collections::BTreeSet::new();
     for o in &outcomes {
         let case = format!("{}::{}", o.feature, o.id);
-        for f in o.findings.iter().filter(|f| f.known.is_none()) {
+        for f in o.findings().iter().filter(|f| f.known.is_none()) {
             let entry = draft(f);
             let list = entries.entry(case.clone()).or_default();
             let same = |e: &Entry| e.rule == entry.rule && e.path == entry.path && e.severity == entry.severity && e.step == entry.step;
@@ -93,7 +91,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
     }
     let mut report = String::new();
     for o in &outcomes {
-        for k in o.known.iter().filter(|k| k.observed == 0 && k.due && k.file.as_deref() == Some(rel.as_str())) {
+        for k in o.known().iter().filter(|k| k.observed == 0 && k.due && k.file.as_deref() == Some(rel.as_str())) {
             let d = &k.divergence;
             let what = [d.rule.as_deref(), d.path.as_ref().map(PathPattern::as_str)].into_iter().flatten().collect::<Vec<_>>().join(" at ");
             report.push_str(&format!(
@@ -120,8 +118,7 @@ fn update(root: &Path, target: &str, from: Option<&Path>) -> Result<String, Stri
 
 /// The entry explaining one finding: its rule, path (indexes generalized), severity, and the evidence.
 fn draft(f: &compat::outcome::Finding) -> Entry {
-    static INDEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[\d+\]").unwrap());
-    let general = INDEX.replace_all(&f.path, "[*]");
+    let general = compat::case::generalize_indexes(&f.path);
     let mut reason = format!("TODO: why — observed: {}", f.message);
     if !f.expected.is_empty() || !f.actual.is_empty() {
         reason.push_str(&format!(" (expected {}, actual {})", clip(&f.expected), clip(&f.actual)));

@@ -1,8 +1,5 @@
 //! Subcommands of the `compat` binary, one module each.
 
-pub mod bench;
-pub mod bench_pacing;
-pub mod bench_scale;
 pub mod check;
 pub mod coverage;
 pub mod diff;

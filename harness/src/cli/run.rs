@@ -4,14 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use compat::outcome::SnapshotStatus;
-use compat::outcome::{ErrorKind, Mode};
+use compat::outcome::{ErrorKind, SnapshotStatus};
 use compat::pacing::Pacer;
 use compat::plan::PlannedTrial;
+use compat::report::json::{Results, RunInfo};
 use compat::report::terminal;
-use compat::run::RunContext;
+use compat::run::{RunContext, RunMode};
 use compat::schema::SchemaSet;
+use compat::session::{Session, SnapshotSink};
 use compat::snapshot::SnapshotPolicy;
+use compat::suite::Suite;
 use compat::target::Target;
 
 /// Arguments of `compat run`.
@@ -109,6 +111,33 @@ impl RunArgs {
 /// Runs `compat run`: exit 0 when nothing fails, 1 when an outcome fails, 2 on a usage or configuration error,
 /// 3 ([`EXIT_UNREACHABLE`]) when a target could not be reached.
 pub fn run(root: &Path, args: RunArgs) -> ExitCode {
+    let prepared = match prepare(root, &args) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let Prepared { suite, session, targets, baseline } = prepared;
+    let mut outcomes = execute(&session, &args);
+    let info = session.info.clone();
+    drop(session); // its replay servers: at thousands of fixtures they hold tens of MB
+    if let Some(b) = &baseline {
+        compat::outcome::carry_night_counts(&mut outcomes, &b.outcomes);
+    }
+    let policy = args.snapshots.resolve(args.live);
+    keep_recordings(root, &args, &targets, &suite, &mut outcomes, policy);
+    report(root, &args, info, outcomes, baseline.as_ref())
+}
+
+/// What a run needs before anything is sent, every input checked.
+struct Prepared {
+    suite: Suite,
+    session: Arc<Session>,
+    targets: Vec<Target>,
+    baseline: Option<Results>,
+}
+
+/// Loads the suite and schemas, resolves the targets and checks every input; an `Err` is the exit code of a
+/// usage or configuration error, said on stderr, with nothing sent.
+fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     // The schemas are read, and the meta-schema validator built, on threads of their own while the suite
     // loads: a one-case run's start-up is mostly these three. Nothing waits for the meta-schema validator but
     // the first schema build (a run of no case never does).
@@ -121,99 +150,111 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
             .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
             .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
     });
-    let suite = match super::load_suite_for(root, &args.filters) {
-        Ok(s) => s,
-        Err(code) => return code,
+    let suite = super::load_suite_for(root, &args.filters)?;
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
     };
-    let schemas = match schemas.join().unwrap_or_else(|_| Err("reading the schemas panicked".to_owned())) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+    let schemas = Arc::new(schemas.join().unwrap_or_else(|_| Err("reading the schemas panicked".to_owned())).map_err(fail)?);
+    let baseline = args.baseline.as_deref().map(compat::report::write::load_results).transpose().map_err(|e| fail(format!("--baseline {e}")))?;
+    let targets = resolve_targets(&suite, args)?;
+    if args.live {
+        check_live_inputs(&targets)?;
+    }
+    let mode = if args.live { RunMode::Live } else { RunMode::Replay };
+    let mut ctx = RunContext::new(root.to_owned(), schemas, mode);
+    ctx.base_url = args.base_url.clone();
+    ctx.snapshots = args.snapshots.resolve(args.live);
+    match mode {
+        RunMode::Live => ctx.pacers = targets.iter().map(|t| (t.name.clone(), Arc::new(Pacer::new(t.config.pacing)))).collect(),
+        RunMode::Replay => ctx.evidence = compat::clients::Evidence::load(root).map_err(fail)?,
+    }
+    let target_refs: Vec<&Target> = targets.iter().collect();
+    let session = Session::new(ctx, &suite, &target_refs, SnapshotSink::Policy);
+    // The validators the selected cases use are built in the background while the runtime starts.
+    let mut kinds: Vec<_> = session
+        .plan
+        .iter()
+        .filter(|t| selects(args, &t.name()))
+        .filter_map(|t| match t {
+            PlannedTrial::Case { case, .. } => Some(case.case.schema_kinds()),
+            PlannedTrial::Broken { .. } => None,
+        })
+        .flatten()
+        .collect();
+    kinds.sort_unstable_by_key(|k| k.name());
+    kinds.dedup();
+    session.ctx.schemas.prepare(&kinds);
+    Ok(Prepared { suite, session: Arc::new(session), targets, baseline })
+}
+
+/// The targets of the run, with this run's pacing and timeout flags applied: those named by `--target`, else
+/// every target with fixtures (replay) or the targets file's `live_default` (live).
+fn resolve_targets(suite: &Suite, args: &RunArgs) -> Result<Vec<Target>, ExitCode> {
+    let names: Vec<String> = match (args.targets.is_empty(), args.live, &suite.live_default) {
+        (false, _, _) => args.targets.clone(),
+        (true, true, Some(default)) => vec![default.clone()],
+        (true, true, None) => {
+            eprintln!("error: name a target with --target (the targets file sets no `live_default`)");
+            return Err(ExitCode::from(2));
         }
-    };
-    let baseline = match args.baseline.as_deref().map(compat::report::write::load_results).transpose() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: --baseline {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mode = if args.live { Mode::Live } else { Mode::Replay };
-    let names: Vec<String> = match (args.targets.is_empty(), mode) {
-        (false, _) => args.targets.clone(),
-        (true, Mode::Live) => vec!["gemini".into()],
-        (true, Mode::Replay | Mode::Recorded) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
+        (true, false, _) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
     };
     let mut targets = Vec::new();
     for name in &names {
-        match suite.target(name) {
-            Some(t) => {
-                let mut t = t.clone();
-                args.override_target(&mut t);
-                targets.push(t);
-            }
-            None => {
-                let known: Vec<&str> = suite.targets.iter().map(|t| t.name.as_str()).collect();
-                eprintln!("error: no target `{name}` in {} (known: {})", compat::target::TARGETS_FILE, known.join(", "));
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if mode == Mode::Live {
-        for t in &targets {
-            let key = std::env::var(&t.config.auth.env).unwrap_or_default();
-            if key.is_empty() {
-                eprintln!("error: target `{}` reads its key from ${}, which is not set; nothing was sent", t.name, t.config.auth.env);
-                return ExitCode::from(2);
-            }
-            if let Some(note) = compat::secrets::short_key_note(&t.config.auth.env, &key) {
-                eprintln!("{note}");
-            }
-        }
-        if let Some(Err(e)) = compat::transport::env_proxies().into_iter().find(Result::is_err) {
-            eprintln!("error: {e}; nothing was sent");
-            return ExitCode::from(2);
-        }
-    }
-    let policy = args.snapshots.resolve(mode == Mode::Live);
-    let target_refs: Vec<&Target> = targets.iter().collect();
-    let selected = |name: &str| compat::suite::filters_select(&args.filters, name);
-    let (mut pairs, mut broken): (Vec<compat::suite::Pair>, Vec<_>) = (Vec::new(), Vec::new());
-    for trial in compat::plan::plan(&suite, &target_refs, mode) {
-        match trial {
-            PlannedTrial::Case { name, target, case, .. } if selected(&name) => pairs.push((target, case)),
-            PlannedTrial::Case { .. } => {}
-            PlannedTrial::Broken { outcome } => broken.push(outcome),
-        }
-    }
-    let mut kinds: Vec<_> = pairs.iter().flat_map(|(_, c)| c.case.schema_kinds()).collect();
-    kinds.sort_unstable_by_key(|k| k.name());
-    kinds.dedup();
-    schemas.prepare(&kinds);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
-    let mut outcomes = Vec::new();
-    for target in &targets {
-        let ctx = RunContext {
-            root: root.to_owned(),
-            schemas: Arc::clone(&schemas),
-            mode,
-            base_url: args.base_url.clone(),
-            pacer: (mode == Mode::Live).then(|| Arc::new(Pacer::new(target.config.pacing))),
-            snapshots: policy,
+        let Some(t) = suite.target(name) else {
+            let known: Vec<&str> = suite.targets.iter().map(|t| t.name.as_str()).collect();
+            eprintln!("error: no target `{name}` in {} (known: {})", compat::target::TARGETS_FILE, known.join(", "));
+            return Err(ExitCode::from(2));
         };
-        let mine: Vec<_> = pairs.iter().filter(|(t, _)| t.name == target.name).cloned().collect();
-        outcomes.extend(runtime.block_on(compat::suite::run_all(&ctx, mine, args.jobs)));
+        let mut t = t.clone();
+        args.override_target(&mut t);
+        targets.push(t);
     }
-    drop(runtime);
-    // The fixtures' servers are no longer needed; at thousands of fixtures they hold tens of MB.
-    compat::fixture::replay::release_servers();
-    outcomes.extend(broken);
-    if let Some(b) = &baseline {
-        compat::outcome::carry_night_counts(&mut outcomes, &b.outcomes);
+    Ok(targets)
+}
+
+/// A live run's inputs that would make every request fail: an unset key, a proxy variable that is no URL.
+fn check_live_inputs(targets: &[Target]) -> Result<(), ExitCode> {
+    for t in targets {
+        let key = std::env::var(&t.config.auth.env).unwrap_or_default();
+        if key.is_empty() {
+            eprintln!("error: target `{}` reads its key from ${}, which is not set; nothing was sent", t.name, t.config.auth.env);
+            return Err(ExitCode::from(2));
+        }
+        if let Some(note) = compat::secrets::short_key_note(&t.config.auth.env, &key) {
+            eprintln!("{note}");
+        }
     }
-    let recorded =
-        compat::record::record_run(root, &targets, &suite.cases, &mut outcomes, args.record, args.base_url.as_deref(), args.server.as_deref());
+    if let Some(Err(e)) = compat::transport::env_proxies().into_iter().find(Result::is_err) {
+        eprintln!("error: {e}; nothing was sent");
+        return Err(ExitCode::from(2));
+    }
+    Ok(())
+}
+
+/// Whether the run's filters select the trial `name`.
+fn selects(args: &RunArgs, name: &str) -> bool {
+    compat::suite::filters_select(&args.filters, name)
+}
+
+/// Runs the selected trials on a runtime of the run's own.
+fn execute(session: &Arc<Session>, args: &RunArgs) -> Vec<compat::outcome::Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    runtime.block_on(session.run(|name| selects(args, name), args.jobs))
+}
+
+/// What a live run keeps besides its reports: fixtures under `--record` (with the snapshot of each new one),
+/// and `.snap.new` files for review under `--snapshots update`. Prints each file written.
+fn keep_recordings(
+    root: &Path,
+    args: &RunArgs,
+    targets: &[Target],
+    suite: &Suite,
+    outcomes: &mut [compat::outcome::Outcome],
+    policy: SnapshotPolicy,
+) {
+    let recorded = compat::record::record_run(root, targets, &suite.cases, outcomes, args.record, args.base_url.as_deref(), args.server.as_deref());
     for r in &recorded {
         println!("{r}");
     }
@@ -239,15 +280,18 @@ pub fn run(root: &Path, args: RunArgs) -> ExitCode {
     for snap in outcomes.iter_mut().filter_map(|o| o.snapshot.as_mut()) {
         snap.content = String::new();
     }
+}
+
+/// Prints the terminal summary and the scores, writes the reports, and gives the run's exit code.
+fn report(root: &Path, args: &RunArgs, info: RunInfo, outcomes: Vec<compat::outcome::Outcome>, baseline: Option<&Results>) -> ExitCode {
     print!("{}", terminal::render_run(&outcomes));
-    let info = compat::plan::run_info(&targets, mode, args.base_url.as_deref(), schemas.spec_version());
     let reports = args.reports.clone().unwrap_or_else(|| root.join("reports"));
-    // The document takes the outcomes rather than a copy: at thousands of outcomes the copy is the peak.
     let failing = outcomes.iter().any(|o| o.fails());
-    let unreachable = outcomes.iter().any(|o| o.error.as_ref().is_some_and(|e| matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Tls)));
+    let unreachable = outcomes.iter().any(|o| o.error().is_some_and(|e| matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Tls)));
+    // The document takes the outcomes rather than a copy: at thousands of outcomes the copy is the peak.
     let results = compat::report::json::build(info, outcomes);
     print!("{}", compat::report::interop::render_text(&compat::report::interop::scores(&results)));
-    match compat::report::write::write_reports(&reports, &results, baseline.as_ref()) {
+    match compat::report::write::write_reports(&reports, &results, baseline) {
         Ok(changes) => {
             if let Some(c) = changes {
                 print!("{}", compat::report::changes::render_text(&c));

@@ -131,8 +131,9 @@ pub fn run(root: &Path, args: ServeArgs) -> ExitCode {
                 "id": s.case.id,
                 "base_url": format!("{base}{}", s.prefix),
                 "request": s.fixture.request,
-                "expect": { "status": s.case.expect.status, "schema": s.case.expect.schema },
-                "stream": s.case.is_streaming(),
+                // The first step's (a driver replays one-step cases: the agreement test leaves multi-step ones out).
+                "expect": { "status": s.case.steps[0].value.expect.status, "schema": s.case.steps[0].value.expect.schema },
+                "stream": s.case.steps[0].value.is_streaming(),
                 "exchanges": exchanges.len(),
             }));
         }

@@ -1,6 +1,6 @@
-//! Checking one [`RecordedExchange`] as a case run would: an in-memory case, [`check::evaluate`], an [`Outcome`].
+//! Checking one [`RecordedExchange`] as a case run would: the step it was, [`check::evaluate`], an [`Outcome`].
 //!
-//! The case holds the request as recorded and expects the recorded status — so the status is never judged, no
+//! The step holds the request as recorded and expects the recorded status — so the status is never judged, no
 //! case says what it should have been — with the schema of the endpoint's object for a 2xx and the `error`
 //! object otherwise. Everything else a case run applies follows: both schema tiers, the stream invariants and
 //! the semantic checks (tool arguments against the request's tools, structured output against its
@@ -21,9 +21,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::RecordedExchange;
-use crate::case::{AuthMode, Case, Expect, Method, ObjectKind, Request};
+use crate::case::{Expect, Method, ObjectKind};
 use crate::check::{self, Observed};
-use crate::outcome::{self, ErrorKind, Exchange, Finding, Mode, ObservedBody, Outcome, SentRequest};
+use crate::outcome::{self, ErrorKind, Exchange, Finding, Judgement, Mode, ObservedBody, Outcome, RunError, SentRequest, State};
 use crate::rules;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
@@ -38,29 +38,29 @@ pub const NOT_CHECKED: &str = "not checked (they need a case): assertions, known
 /// Checks `x` and returns its outcome (verdict `pass`, `diverges`, or `error` when the recording itself is cut).
 pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
     let started = std::time::Instant::now();
-    let case = in_memory_case(x);
-    let mut outcome = Outcome::new(&case, &x.file, x.line, TARGET, Mode::Recorded);
-    let mut ev = evaluate(x, &case, &x.response, schemas);
+    let (request, expect) = checked_step(x);
+    // The checks see the endpoint, relative to a base URL; the exchange shows the URL as recorded.
+    let checked = SentRequest { path: x.endpoint.clone(), ..request.clone() };
+    let mut ev = evaluate(x, &checked, &expect, &x.response, schemas);
     if x.nulls_ambiguous {
         // A `null` may stand for an absent key: a finding counts only when it holds either way.
-        let alt = evaluate(x, &case, &without_nulls(&x.response), schemas);
+        let alt = evaluate(x, &checked, &expect, &without_nulls(&x.response), schemas);
         ev.findings.retain(|f| alt.findings.iter().any(|g| g.chunk == f.chunk && g.path == f.path));
     }
     let Evaluated { mut findings, extensions, chunks, reassembled, truncated } = ev;
-    let request = SentRequest { method: case.request.method, path: Redactor::new([""; 0]).text(&x.url), body: x.request.clone(), raw_body: None };
+    let state = match recording_fault(&x.response, truncated) {
+        Some((kind, message)) => State::Broken(RunError { kind, message, diff: None }),
+        None => {
+            let d = outcome::decide_undeclared(&mut findings);
+            State::Judged(Judgement { verdict: d.verdict, severity: d.severity, findings, known: d.known, extensions })
+        }
+    };
+    let stem = file_stem(&x.file);
+    let mut outcome = Outcome::bare([TARGET, &stem, &x.index.to_string()], &title(x, expect.schema), &x.file, x.line, Mode::Recorded, state);
+    outcome.doc = doc(x);
     let content_type = x.response.header("content-type").map(str::to_owned);
     outcome.exchange = Some(Exchange::new(request, x.response.status, content_type, x.response.body.clone(), &chunks, reassembled));
-    outcome.extensions = extensions;
     outcome.timing.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if let Some((kind, fault)) = recording_fault(&x.response, truncated) {
-        outcome.set_error(kind, fault, None);
-        return outcome;
-    }
-    let (verdict, severity, known) = outcome::decide(&case, TARGET, &mut findings);
-    outcome.verdict = verdict;
-    outcome.severity = severity;
-    outcome.known = known;
-    outcome.findings = findings;
     outcome
 }
 
@@ -74,7 +74,7 @@ struct Evaluated {
 }
 
 /// The checks of a case run (and the pending ones) on `response`, item by item for a bare list.
-fn evaluate(x: &RecordedExchange, case: &Case, response: &Observed, schemas: &SchemaSet) -> Evaluated {
+fn evaluate(x: &RecordedExchange, request: &SentRequest, expect: &Expect, response: &Observed, schemas: &SchemaSet) -> Evaluated {
     let success = (200..300).contains(&response.status);
     let mut out = Evaluated { findings: Vec::new(), extensions: Vec::new(), chunks: Vec::new(), reassembled: None, truncated: false };
     match &response.body {
@@ -82,7 +82,7 @@ fn evaluate(x: &RecordedExchange, case: &Case, response: &Observed, schemas: &Sc
             for (i, item) in items.iter().enumerate() {
                 let one = Observed { status: response.status, headers: response.headers.clone(), body: ObservedBody::Json { value: item.clone() } };
                 let at = |p: &str| format!("$[{i}]{}", p.strip_prefix('$').unwrap_or(p));
-                let ev = check::evaluate(case, &one, schemas);
+                let ev = check::evaluate(request, expect, &one, schemas);
                 for mut f in ev.findings.into_iter().chain(model_ids(x, item)) {
                     f.path = at(&f.path);
                     out.findings.push(f);
@@ -96,7 +96,7 @@ fn evaluate(x: &RecordedExchange, case: &Case, response: &Observed, schemas: &Sc
             }
         }
         _ => {
-            let ev = check::evaluate(case, response, schemas);
+            let ev = check::evaluate(request, expect, response, schemas);
             out.findings = ev.findings;
             out.extensions = ev.extensions;
             out.truncated = ev.truncated;
@@ -150,45 +150,43 @@ pub fn file_stem(file: &str) -> String {
     Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or(file).to_owned()
 }
 
-fn in_memory_case(x: &RecordedExchange) -> Case {
+/// The request as recorded and what its answer is checked against: the recorded status (never judged: no case
+/// says what it should have been), the endpoint's object for a 2xx and the `error` object otherwise, the
+/// semantic checks only where the request was recorded.
+fn checked_step(x: &RecordedExchange) -> (SentRequest, Expect) {
     let success = (200..300).contains(&x.response.status);
     let schema = if success { x.kind } else { ObjectKind::Error };
-    let object = match &x.response.body {
-        ObservedBody::Json { value: Value::Array(_) } if success && x.items => {
-            format!("a bare list of {schema} objects, each checked as {schema}")
-        }
-        _ => schema.to_string(),
-    };
     let method = match x.method.as_str() {
         "GET" => Method::Get,
         "DELETE" => Method::Delete,
         _ => Method::Post,
     };
+    // The URL as recorded, with nothing hidden (the redactor holds no secret) but its key-bearing parameters.
+    let request = SentRequest { method, path: Redactor::new([""; 0]).text(&x.url), body: x.request.clone(), raw_body: None };
+    let expect = Expect { status: x.response.status, schema: Some(schema), assert: Vec::new(), semantic: x.request_known, snapshot: false };
+    (request, expect)
+}
+
+/// The outcome's title: `interaction 0: POST chat/completions → chat.completion (status 200)`.
+fn title(x: &RecordedExchange, schema: Option<ObjectKind>) -> String {
+    let schema = schema.expect("a recorded exchange is checked against an object");
+    let object = match &x.response.body {
+        ObservedBody::Json { value: Value::Array(_) } if x.items && (200..300).contains(&x.response.status) => {
+            format!("a bare list of {schema} objects, each checked as {schema}")
+        }
+        _ => schema.to_string(),
+    };
+    format!("interaction {}: {} {} → {object} (status {})", x.index, x.method, x.endpoint, x.response.status)
+}
+
+/// The outcome's doc line: what `compat check` does not apply, and the importer's notes.
+fn doc(x: &RecordedExchange) -> String {
     let mut doc = format!("recorded traffic, checked by `compat check`; {NOT_CHECKED}");
     for n in &x.notes {
         doc.push_str("; ");
         doc.push_str(n);
     }
-    Case {
-        id: x.index.to_string(),
-        feature: file_stem(&x.file),
-        title: format!("interaction {}: {} {} → {object} (status {})", x.index, x.method, x.endpoint, x.response.status),
-        doc,
-        model: "chat".into(),
-        request: Request {
-            method,
-            path: x.endpoint.clone(),
-            body: x.request.clone(),
-            raw_body: None,
-            headers: Default::default(),
-            auth: AuthMode::Target,
-        },
-        expect: Expect { status: x.response.status, schema: Some(schema), assert: Vec::new(), semantic: x.request_known, snapshot: false },
-        known_divergences: Vec::new(),
-        expected: Vec::new(),
-        steps: Vec::new(),
-        repeat: 1,
-    }
+    doc
 }
 
 fn is_html(o: &Observed) -> bool {

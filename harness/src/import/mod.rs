@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::case::ObjectKind;
+use crate::case::{Method, ObjectKind};
 use crate::check::Observed;
 use crate::diagnostic::Diagnostic;
 
@@ -144,41 +144,17 @@ pub fn endpoint_of(url: &str) -> String {
     rest.join("/")
 }
 
-/// The object a success on `endpoint` returns, or why none is known. `POST` is assumed where the recording
-/// does not say; `models` and `models/{id}` are taken by path alone, since some recorders store every
-/// request as `POST`.
+/// The object a success on `endpoint` returns ([`ObjectKind::answering`]), or why none is known. `POST` is
+/// assumed where the recording does not say.
 pub fn kind_of(method: &str, endpoint: &str, request: Option<&Value>) -> Result<ObjectKind, String> {
-    let segments: Vec<&str> = endpoint.split('/').collect();
-    let get = method.eq_ignore_ascii_case("GET");
-    let streamed = request.and_then(|b| b.get("stream")).and_then(Value::as_bool) == Some(true);
-    match segments.as_slice() {
-        ["chat", "completions"] if !get => Ok(if streamed { ObjectKind::ChatCompletionChunk } else { ObjectKind::ChatCompletion }),
-        ["embeddings"] if !get => Ok(ObjectKind::EmbeddingList),
-        ["models"] => Ok(ObjectKind::ModelList),
-        // `models/x:generateContent` is Gemini's native API, not an OpenAI model object.
-        ["models", id @ ..] if !id.is_empty() && !id.iter().any(|s| s.contains(':')) => Ok(ObjectKind::Model),
-        ["images", "generations" | "edits" | "variations"] if !get => Ok(ObjectKind::ImagesResponse),
-        ["batches"] if !get => Ok(ObjectKind::Batch),
-        ["batches", _] if get => Ok(ObjectKind::Batch),
-        ["batches", _, "cancel"] if !get => Ok(ObjectKind::Batch),
-        ["videos"] if !get => Ok(ObjectKind::Video),
-        ["videos", _] if get => Ok(ObjectKind::Video),
-        _ => Err(format!("{method} {endpoint:?} is not an OpenAI endpoint the harness has schemas for")),
-    }
-}
-
-/// The endpoint a stated kind implies when no endpoint is stated (for the semantic checks, which go by path).
-pub fn endpoint_for_kind(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk => "chat/completions",
-        ObjectKind::EmbeddingList => "embeddings",
-        ObjectKind::ModelList => "models",
-        ObjectKind::Model => "models/{id}",
-        ObjectKind::ImagesResponse => "images/generations",
-        ObjectKind::Batch => "batches",
-        ObjectKind::Video => "videos",
-        ObjectKind::Error => "",
-    }
+    let m = if method.eq_ignore_ascii_case("GET") {
+        Method::Get
+    } else if method.eq_ignore_ascii_case("DELETE") {
+        Method::Delete
+    } else {
+        Method::Post
+    };
+    ObjectKind::answering(m, endpoint, request).ok_or_else(|| format!("{method} {endpoint:?} is not an OpenAI endpoint the harness has schemas for"))
 }
 
 /// Response headers from a recorder's map of name → value or list of values, names lower-cased.

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Imported, RawOptions, RecordedExchange, endpoint_for_kind, kind_of};
+use super::{Imported, RawOptions, RecordedExchange, kind_of};
 use crate::case::ObjectKind;
 use crate::check::Observed;
 use crate::diagnostic::Diagnostic;
@@ -20,7 +20,7 @@ use crate::outcome::ObservedBody;
 pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Diagnostic> {
     let stated = match (&opts.endpoint, opts.kind) {
         (Some(e), _) => e.trim_matches('/').to_owned(),
-        (None, Some(k)) => endpoint_for_kind(k).to_owned(),
+        (None, Some(k)) => k.endpoint().to_owned(),
         (None, None) => {
             return Err(Diagnostic::whole_file(
                 file,

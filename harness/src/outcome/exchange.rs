@@ -165,8 +165,10 @@ impl Exchange {
 /// One step of a multi-step case as it ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
-    /// The step's name.
-    pub name: String,
+    /// The step's name; absent for the one step of a case written as `request` + `expect` (outcomes list only
+    /// named steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Its exchanges in order: one, or one per attempt of a poll (the last is the one checked).
     pub exchanges: Vec<Exchange>,
     /// The values it captured for later steps, by name.
@@ -177,12 +179,13 @@ pub struct StepRecord {
 impl StepRecord {
     /// One line for the reports: `poll: GET videos/v1 → 200 (4 attempts)`.
     pub fn summary(&self) -> String {
-        let Some(last) = self.exchanges.last() else { return format!("{}: not sent", self.name) };
+        let name = self.name.as_deref().unwrap_or("request");
+        let Some(last) = self.exchanges.last() else { return format!("{name}: not sent") };
         let attempts = match self.exchanges.len() {
             1 => String::new(),
             n => format!(" ({n} attempts)"),
         };
-        format!("{}: {} {} → {}{attempts}", self.name, last.request.method, last.request.path, last.status)
+        format!("{name}: {} {} → {}{attempts}", last.request.method, last.request.path, last.status)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The outcome of one case on one target: a plain value the reports render.
 //!
-//! [`decide`] turns findings and the case's known divergences into a [`Verdict`]:
+//! An outcome's [`State`] is skipped, broken or judged; [`decide`] turns findings and the case's known
+//! divergences into a judged case's verdict:
 //! - `error`: the run itself broke (transport, endpoint fault, truncated stream, missing fixture, unmatched
 //!   replay) — never counted as a divergence or a pass;
 //! - `diverges`: some finding is not explained by a known divergence (severity: the worst such finding);
@@ -24,8 +25,6 @@ use serde::{Deserialize, Serialize};
 pub use exchange::{Exchange, FixtureInfo, JsonText, ObservedBody, Origin, SentRequest, StepRecord};
 pub use finding::Finding;
 pub use verdict::Verdict;
-
-use serde_json::Value;
 
 use crate::case::{Case, KnownDivergence};
 use crate::rules::Severity;
@@ -150,11 +149,12 @@ pub struct KnownStatus {
 /// Carries each known divergence's night count from `baseline` (the previous run's outcomes) into `outcomes`:
 /// a declaration matched by its index and content adds this run to the baseline's count.
 pub fn carry_night_counts(outcomes: &mut [Outcome], baseline: &[Outcome]) {
-    for o in outcomes.iter_mut().filter(|o| !matches!(o.verdict, Verdict::Error | Verdict::Skipped)) {
+    for o in outcomes.iter_mut() {
         let before = baseline.iter().find(|b| b.target == o.target && b.feature == o.feature && b.id == o.id);
-        for k in &mut o.known {
+        let State::Judged(judgement) = &mut o.state else { continue };
+        for k in &mut judgement.known {
             let prev = before
-                .and_then(|b| b.known.iter().find(|p| p.index == k.index && p.divergence == k.divergence))
+                .and_then(|b| b.known().iter().find(|p| p.index == k.index && p.divergence == k.divergence))
                 .map(|p| p.nights_observed.unwrap_or([u32::from(p.observed > 0), 1]))
                 .unwrap_or([0, 0]);
             k.nights_observed = Some([prev[0] + u32::from(k.observed > 0), prev[1] + 1]);
@@ -236,8 +236,75 @@ pub struct Repeats {
     pub total: u32,
 }
 
+/// What became of a case on a target. Each variant carries exactly what it needs, so an outcome cannot be both
+/// skipped and judged, or an error with a severity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    /// The target skips the case (the reason says why); nothing was sent.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// The run broke (transport, endpoint fault, cut stream, fixture, configuration); says nothing about
+    /// conformance.
+    Broken(RunError),
+    /// The answers were checked and judged.
+    Judged(Judgement),
+}
+
+/// The verdict of a case whose answers were checked, with the findings that decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// `pass`, `known`, `diverges` or `fixed`.
+    pub verdict: Judged,
+    /// Worst severity among the findings that decided the verdict (`diverges`: unexplained, `known`: explained).
+    pub severity: Option<Severity>,
+    /// Every finding; explained ones carry `known`.
+    pub findings: Vec<Finding>,
+    /// Known divergences declared for this target and what became of them.
+    pub known: Vec<KnownStatus>,
+    /// Fields the spec does not define.
+    pub extensions: Vec<String>,
+}
+
+/// The verdicts a judged case can have (a subset of [`Verdict`]: never `error` or `skipped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// No findings.
+    Pass,
+    /// Only declared divergences were observed.
+    Known,
+    /// A divergence nobody declared.
+    Diverges,
+    /// A declared divergence was not observed.
+    Fixed,
+}
+
+impl From<Judged> for Verdict {
+    fn from(j: Judged) -> Verdict {
+        match j {
+            Judged::Pass => Verdict::Pass,
+            Judged::Known => Verdict::Known,
+            Judged::Diverges => Verdict::Diverges,
+            Judged::Fixed => Verdict::Fixed,
+        }
+    }
+}
+
+impl Judged {
+    fn from_verdict(v: Verdict) -> Option<Judged> {
+        Some(match v {
+            Verdict::Pass => Judged::Pass,
+            Verdict::Known => Judged::Known,
+            Verdict::Diverges => Judged::Diverges,
+            Verdict::Fixed => Judged::Fixed,
+            Verdict::Error | Verdict::Skipped => return None,
+        })
+    }
+}
+
 /// The outcome of one case on one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// Target name.
     pub target: String,
@@ -253,46 +320,27 @@ pub struct Outcome {
     pub file: String,
     /// Line of the case's `id`.
     pub line: u64,
-    /// Replay or live.
+    /// The profile the case belongs to (`openai`, or a vendor's extensions such as `gemini`).
+    pub profile: String,
+    /// Replay, live or recorded.
     pub mode: Mode,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// Worst severity among the findings that decided the verdict (`diverges`: unexplained, `known`: explained).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity: Option<Severity>,
-    /// Every finding; explained ones carry `known`.
-    pub findings: Vec<Finding>,
-    /// Known divergences declared for this target and what became of them.
-    pub known: Vec<KnownStatus>,
-    /// Fields the spec does not define.
-    pub extensions: Vec<String>,
-    /// Why the run broke.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<RunError>,
-    /// Why the case was skipped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skip_reason: Option<String>,
+    /// Skipped, broken or judged, with what each needs.
+    pub state: State,
     /// The exchange (the last one, for repeated cases; for a multi-step case, its last step's last answer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
     /// A multi-step case: each step that ran, with its exchanges (several when it polled) and captures, in
-    /// order (of the last run, for repeated cases). Absent for a one-step case.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// order (of the last run, for repeated cases). Empty for a one-step case.
     pub steps: Vec<StepRecord>,
     /// The fixture replayed or written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixture: Option<FixtureInfo>,
     /// The snapshot comparison.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotCheck>,
     /// Timing and retries.
     pub timing: Timing,
     /// pass^k, for cases with `repeat` > 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<Repeats>,
     /// What the official SDKs did with this very fixture (replay only; `drivers/evidence.json`, written by the
     /// agreement test), one entry per client driver.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientRun>,
 }
 
@@ -301,72 +349,72 @@ pub struct Outcome {
 pub struct ClientRun {
     /// The driver and its SDK version, e.g. `openai-python 3.60.0`.
     pub driver: String,
-    /// `ok`, `degraded` (data lost or changed, wrong error class, the server's message missing) or `breaks`.
-    pub outcome: String,
+    /// What the SDK did, over all its calls (the worst of them).
+    pub outcome: ClientOutcome,
     /// Each SDK call the driver made.
     pub calls: Vec<ClientCall>,
 }
+
+/// What an official SDK did with a response, as its driver classified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ClientOutcome {
+    /// No SDK call exists for this endpoint: the SDK has nothing to say.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+    /// The SDK returned the data as sent.
+    #[serde(rename = "ok")]
+    Ok,
+    /// Data lost or changed, a wrong error class, the server's message missing.
+    #[serde(rename = "degraded")]
+    Degraded,
+    /// The SDK raised where it should have returned.
+    #[serde(rename = "breaks")]
+    Breaks,
+}
+
+names!(ClientOutcome { NotApplicable => "n/a", Ok => "ok", Degraded => "degraded", Breaks => "breaks" });
 
 /// One SDK call of a client driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientCall {
     /// The call, e.g. `chat.completions.stream().get_final_completion()`.
     pub call: String,
-    /// `ok`, `degraded` or `breaks`.
-    pub outcome: String,
+    /// What the SDK did on this call.
+    pub outcome: ClientOutcome,
     /// The exception text or what differed from the wire.
     pub detail: String,
 }
 
 impl Outcome {
-    /// A fresh outcome for `case` on `target` with a verdict to be decided.
-    pub fn new(case: &Case, file: &str, line: u64, target: &str, mode: Mode) -> Self {
-        Outcome {
-            target: target.to_owned(),
-            feature: case.feature.clone(),
-            id: case.id.clone(),
-            title: case.title.clone(),
-            doc: case.doc.clone(),
-            file: file.to_owned(),
-            line,
-            mode,
-            verdict: Verdict::Pass,
-            severity: None,
-            findings: Vec::new(),
-            known: Vec::new(),
-            extensions: Vec::new(),
-            error: None,
-            skip_reason: None,
-            exchange: None,
-            steps: Vec::new(),
-            fixture: None,
-            snapshot: None,
-            timing: Timing::default(),
-            repeats: None,
-            clients: Vec::new(),
-        }
+    /// The outcome of `case` on `target` in state `state`, with nothing else recorded yet.
+    pub fn new(case: &Case, file: &str, line: u64, target: &str, mode: Mode, state: State) -> Self {
+        let name = [target, case.feature.as_str(), case.id.as_str()];
+        let mut o = Outcome::bare(name, &case.title, file, line, mode, state);
+        o.doc = case.doc.clone();
+        o.profile = case.profile.clone();
+        o
     }
 
     /// An outcome that is only an error, for what has no case to run: a case file that does not load, a
     /// result file that does not read. `file` and `line` say where to look.
     pub fn error_only(name: [&str; 3], title: &str, file: &str, line: u64, kind: ErrorKind, message: String) -> Self {
-        let [target, feature, id] = name;
+        Outcome::bare(name, title, file, line, Mode::Replay, State::Broken(RunError { kind, message, diff: None }))
+    }
+
+    /// An outcome named `<target>::<feature>::<id>` with no case behind it (recorded traffic, a broken file).
+    pub fn bare(name: [&str; 3], title: &str, file: &str, line: u64, mode: Mode, state: State) -> Self {
+        let [target, feature, id] = name.map(str::to_owned);
         Outcome {
-            target: target.to_owned(),
-            feature: feature.to_owned(),
-            id: id.to_owned(),
+            target,
+            feature,
+            id,
             title: title.to_owned(),
             doc: String::new(),
             file: file.to_owned(),
             line,
-            mode: Mode::Replay,
-            verdict: Verdict::Error,
-            severity: None,
-            findings: Vec::new(),
-            known: Vec::new(),
-            extensions: Vec::new(),
-            error: Some(RunError { kind, message, diff: None }),
-            skip_reason: None,
+            profile: crate::case::OPENAI_PROFILE.to_owned(),
+            mode,
+            state,
             exchange: None,
             steps: Vec::new(),
             fixture: None,
@@ -382,45 +430,254 @@ impl Outcome {
         trial_name(&self.target, &self.feature, &self.id)
     }
 
+    /// The verdict.
+    pub fn verdict(&self) -> Verdict {
+        match &self.state {
+            State::Skipped { .. } => Verdict::Skipped,
+            State::Broken(_) => Verdict::Error,
+            State::Judged(j) => j.verdict.into(),
+        }
+    }
+
+    /// The deciding severity of a judged case.
+    pub fn severity(&self) -> Option<Severity> {
+        self.judgement().and_then(|j| j.severity)
+    }
+
+    /// The judgement, when the answers were judged.
+    pub fn judgement(&self) -> Option<&Judgement> {
+        match &self.state {
+            State::Judged(j) => Some(j),
+            _ => None,
+        }
+    }
+
+    /// The judgement, to amend (a baseline's night counts, a hand-made outcome).
+    pub fn judgement_mut(&mut self) -> Option<&mut Judgement> {
+        match &mut self.state {
+            State::Judged(j) => Some(j),
+            _ => None,
+        }
+    }
+
+    /// Every finding (none unless judged).
+    pub fn findings(&self) -> &[Finding] {
+        self.judgement().map_or(&[], |j| &j.findings)
+    }
+
+    /// The known divergences declared for this target and what became of them (none unless judged).
+    pub fn known(&self) -> &[KnownStatus] {
+        self.judgement().map_or(&[], |j| &j.known)
+    }
+
+    /// Fields the spec does not define (none unless judged).
+    pub fn extensions(&self) -> &[String] {
+        self.judgement().map_or(&[], |j| &j.extensions)
+    }
+
+    /// Why the run broke.
+    pub fn error(&self) -> Option<&RunError> {
+        match &self.state {
+            State::Broken(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Why the case was skipped.
+    pub fn skip_reason(&self) -> Option<&str> {
+        match &self.state {
+            State::Skipped { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
     /// Whether this outcome fails the run: a failing verdict, or a changed or missing snapshot that gates.
     pub fn fails(&self) -> bool {
-        self.verdict.fails() || self.snapshot.as_ref().is_some_and(|s| s.gating && s.status != SnapshotStatus::Matched)
+        self.verdict().fails() || self.snapshot.as_ref().is_some_and(|s| s.gating && s.status != SnapshotStatus::Matched)
     }
 
     /// Whether its snapshot changed without failing the run (a live run's note).
     pub fn snapshot_note(&self) -> bool {
         self.snapshot.as_ref().is_some_and(|s| !s.gating && s.status == SnapshotStatus::Changed)
     }
+}
 
-    /// Marks the outcome as an error.
-    pub fn set_error(&mut self, kind: ErrorKind, message: impl Into<String>, diff: Option<String>) {
-        self.verdict = Verdict::Error;
-        self.severity = None;
-        self.error = Some(RunError { kind, message: message.into(), diff });
+/// results.json's form of an outcome: the state's parts as flat, optional fields (`verdict`, `severity`,
+/// `findings`, `known`, `extensions`, `error`, `skip_reason`), as version 1 of the format has them.
+#[derive(Serialize)]
+struct OutcomeOut<'a> {
+    target: &'a str,
+    feature: &'a str,
+    id: &'a str,
+    title: &'a str,
+    doc: &'a str,
+    file: &'a str,
+    line: u64,
+    #[serde(skip_serializing_if = "is_openai")]
+    profile: &'a str,
+    mode: Mode,
+    verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity: Option<Severity>,
+    findings: &'a [Finding],
+    known: &'a [KnownStatus],
+    extensions: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a RunError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skip_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exchange: Option<&'a Exchange>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    steps: &'a [StepRecord],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixture: Option<&'a FixtureInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<&'a SnapshotCheck>,
+    timing: &'a Timing,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repeats: Option<&'a Repeats>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    clients: &'a [ClientRun],
+}
+
+fn is_openai(profile: &&str) -> bool {
+    *profile == crate::case::OPENAI_PROFILE
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        OutcomeOut {
+            target: &self.target,
+            feature: &self.feature,
+            id: &self.id,
+            title: &self.title,
+            doc: &self.doc,
+            file: &self.file,
+            line: self.line,
+            profile: &self.profile,
+            mode: self.mode,
+            verdict: self.verdict(),
+            severity: self.severity(),
+            findings: self.findings(),
+            known: self.known(),
+            extensions: self.extensions(),
+            error: self.error(),
+            skip_reason: self.skip_reason(),
+            exchange: self.exchange.as_ref(),
+            steps: &self.steps,
+            fixture: self.fixture.as_ref(),
+            snapshot: self.snapshot.as_ref(),
+            timing: &self.timing,
+            repeats: self.repeats.as_ref(),
+            clients: &self.clients,
+        }
+        .serialize(serializer)
     }
 }
 
-/// Matches `findings` against the known divergences declared for `target` and returns the verdict,
-/// the deciding severity and the status of each declaration. Findings get `known` set when explained.
-pub fn decide(case: &Case, target: &str, findings: &mut [Finding]) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
-    decide_with(case, target, findings, |_, k| k.when.due(None))
+/// [`OutcomeOut`] read back; a combination no run produces (an `error` verdict without its error, a `skipped`
+/// one without a reason) is refused.
+#[derive(Deserialize)]
+struct OutcomeIn {
+    target: String,
+    feature: String,
+    id: String,
+    title: String,
+    doc: String,
+    file: String,
+    line: u64,
+    #[serde(default = "openai_profile")]
+    profile: String,
+    mode: Mode,
+    verdict: Verdict,
+    #[serde(default)]
+    severity: Option<Severity>,
+    #[serde(default)]
+    findings: Vec<Finding>,
+    #[serde(default)]
+    known: Vec<KnownStatus>,
+    #[serde(default)]
+    extensions: Vec<String>,
+    #[serde(default)]
+    error: Option<RunError>,
+    #[serde(default)]
+    skip_reason: Option<String>,
+    #[serde(default)]
+    exchange: Option<Exchange>,
+    #[serde(default)]
+    steps: Vec<StepRecord>,
+    #[serde(default)]
+    fixture: Option<FixtureInfo>,
+    #[serde(default)]
+    snapshot: Option<SnapshotCheck>,
+    timing: Timing,
+    #[serde(default)]
+    repeats: Option<Repeats>,
+    #[serde(default)]
+    clients: Vec<ClientRun>,
 }
 
-/// [`decide`] for one answer: `subject` (the body, or the reassembled stream message) decides which known
-/// divergences were due (their `when`); one that was not due and not observed does not make the case `fixed`.
-pub fn decide_on(case: &Case, target: &str, findings: &mut [Finding], subject: Option<&Value>) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
-    decide_with(case, target, findings, |_, k| k.when.due(subject))
+fn openai_profile() -> String {
+    crate::case::OPENAI_PROFILE.to_owned()
 }
 
-/// [`decide`] with `due(index, divergence)` saying which known divergences were due (for `repeat: k`: due in
-/// any of the runs).
-pub fn decide_with(
-    case: &Case,
-    target: &str,
-    findings: &mut [Finding],
-    due: impl Fn(usize, &KnownDivergence) -> bool,
-) -> (Verdict, Option<Severity>, Vec<KnownStatus>) {
-    let mut known: Vec<KnownStatus> = case
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let o = OutcomeIn::deserialize(deserializer)?;
+        let state = match (o.verdict, o.error, o.skip_reason) {
+            (Verdict::Skipped, _, Some(reason)) => State::Skipped { reason },
+            (Verdict::Skipped, _, None) => return Err(D::Error::custom("a `skipped` outcome needs its `skip_reason`")),
+            (Verdict::Error, Some(error), _) => State::Broken(error),
+            (Verdict::Error, None, _) => return Err(D::Error::custom("an `error` outcome needs its `error`")),
+            (judged, _, _) => State::Judged(Judgement {
+                verdict: Judged::from_verdict(judged).expect("error and skipped are matched above"),
+                severity: o.severity,
+                findings: o.findings,
+                known: o.known,
+                extensions: o.extensions,
+            }),
+        };
+        Ok(Outcome {
+            target: o.target,
+            feature: o.feature,
+            id: o.id,
+            title: o.title,
+            doc: o.doc,
+            file: o.file,
+            line: o.line,
+            profile: o.profile,
+            mode: o.mode,
+            state,
+            exchange: o.exchange,
+            steps: o.steps,
+            fixture: o.fixture,
+            snapshot: o.snapshot,
+            timing: o.timing,
+            repeats: o.repeats,
+            clients: o.clients,
+        })
+    }
+}
+
+/// What [`decide`] makes of a run's findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The verdict.
+    pub verdict: Judged,
+    /// Worst severity among the findings that decided it (`diverges`: unexplained, `known`: explained).
+    pub severity: Option<Severity>,
+    /// Each declared known divergence and how many findings it explains.
+    pub known: Vec<KnownStatus>,
+}
+
+/// Matches `findings` against the known divergences declared for `target` (findings get `known` set when
+/// explained) and decides the verdict. `due(index, divergence)` says which known divergences were due on the
+/// answers judged (their `when`; for `repeat: k`, due in any run): one not due and not observed does not make
+/// the case `fixed`.
+pub fn decide(case: &Case, target: &str, findings: &mut [Finding], due: impl Fn(usize, &KnownDivergence) -> bool) -> Decision {
+    let known: Vec<KnownStatus> = case
         .known_for(target)
         .map(|(index, file, k)| KnownStatus {
             index,
@@ -433,6 +690,15 @@ pub fn decide_with(
             nights_observed: None,
         })
         .collect();
+    decide_against(known, findings)
+}
+
+/// [`decide`] where nothing is declared known (recorded traffic, which has no case): any finding diverges.
+pub fn decide_undeclared(findings: &mut [Finding]) -> Decision {
+    decide_against(Vec::new(), findings)
+}
+
+fn decide_against(mut known: Vec<KnownStatus>, findings: &mut [Finding]) -> Decision {
     for f in findings.iter_mut() {
         if let Some(k) = known.iter_mut().find(|k| explains(&k.divergence, f)) {
             f.known = Some(k.index);
@@ -440,17 +706,18 @@ pub fn decide_with(
         }
     }
     let worst = |explained: bool| findings.iter().filter(|f| f.known.is_some() == explained).map(|f| f.severity).max();
-    let verdict = if let Some(s) = worst(false) {
-        return (Verdict::Diverges, Some(s), known);
-    } else if known.iter().any(|k| k.observed == 0 && k.due) {
-        Verdict::Fixed
+    if let Some(s) = worst(false) {
+        return Decision { verdict: Judged::Diverges, severity: Some(s), known };
+    }
+    let verdict = if known.iter().any(|k| k.observed == 0 && k.due) {
+        Judged::Fixed
     } else if findings.is_empty() {
-        Verdict::Pass
+        Judged::Pass
     } else {
-        Verdict::Known
+        Judged::Known
     };
-    let severity = if verdict == Verdict::Known { worst(true) } else { None };
-    (verdict, severity, known)
+    let severity = if verdict == Judged::Known { worst(true) } else { None };
+    Decision { verdict, severity, known }
 }
 
 /// Whether a declared divergence explains a finding: its rule (exact, or a prefix at a `.` boundary), its path

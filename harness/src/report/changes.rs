@@ -118,10 +118,10 @@ pub fn compare(old: &Results, new: &Results) -> Changes {
             changes.snapshots.push(change(name, Some(b), Some(o), format!("snapshot changed ({diff_lines} diff lines)")));
         }
         let failing = |v: Verdict| matches!(v, Verdict::Diverges | Verdict::Error);
-        if b.verdict == o.verdict {
-            if o.verdict == Verdict::Diverges {
+        if b.verdict() == o.verdict() {
+            if o.verdict() == Verdict::Diverges {
                 let fresh: Vec<String> = unexplained(o).difference(&unexplained(b)).cloned().collect();
-                let worse = o.severity > b.severity;
+                let worse = o.severity() > b.severity();
                 if worse || !fresh.is_empty() {
                     let mut note = if worse { "worse severity".to_owned() } else { String::new() };
                     if !fresh.is_empty() {
@@ -134,9 +134,9 @@ pub fn compare(old: &Results, new: &Results) -> Changes {
             continue;
         }
         let c = change(name, Some(b), Some(o), String::new());
-        if failing(o.verdict) {
+        if failing(o.verdict()) {
             changes.regressions.push(c);
-        } else if matches!(o.verdict, Verdict::Pass | Verdict::Fixed) {
+        } else if matches!(o.verdict(), Verdict::Pass | Verdict::Fixed) {
             changes.fixes.push(c);
         } else {
             changes.other.push(c);
@@ -153,17 +153,17 @@ pub fn compare(old: &Results, new: &Results) -> Changes {
 fn change(name: &str, before: Option<&Outcome>, after: Option<&Outcome>, note: String) -> Change {
     Change {
         name: name.to_owned(),
-        before: before.map(|o| o.verdict),
-        before_severity: before.and_then(|o| o.severity),
-        after: after.map(|o| o.verdict),
-        after_severity: after.and_then(|o| o.severity),
+        before: before.map(|o| o.verdict()),
+        before_severity: before.and_then(|o| o.severity()),
+        after: after.map(|o| o.verdict()),
+        after_severity: after.and_then(|o| o.severity()),
         note,
     }
 }
 
 /// `rule at path` of each unexplained finding (the chunk index is left out: chunking varies between runs).
 fn unexplained(o: &Outcome) -> BTreeSet<String> {
-    o.findings.iter().filter(|f| f.known.is_none()).map(Finding::rule_at_path).collect()
+    o.findings().iter().filter(|f| f.known.is_none()).map(Finding::rule_at_path).collect()
 }
 
 /// Plain text for the terminal: a summary line, then each non-empty group.

@@ -17,7 +17,7 @@ pub const END: &str = "<!-- coverage:end -->";
 
 /// A verdict as a table cell: a symbol and the word (and severity), readable without colour.
 pub fn cell(o: &Outcome) -> String {
-    format!("{} {}", o.verdict.emoji(), o.verdict.with_severity(o.severity))
+    format!("{} {}", o.verdict().emoji(), o.verdict().with_severity(o.severity()))
 }
 
 /// The Markdown table. `targets` fixes the column order; outcomes are looked up by target and case.
@@ -62,7 +62,7 @@ pub fn render_known(outcomes: &[Outcome], target: &str) -> String {
     }
     let mut groups: BTreeMap<(u32, String), Group> = BTreeMap::new();
     for o in outcomes.iter().filter(|o| o.target == target) {
-        for k in o.known.iter().filter(|k| k.observed > 0) {
+        for k in o.known().iter().filter(|k| k.observed > 0) {
             let d = &k.divergence;
             let source = d.link.split(" (").next().unwrap_or(&d.link).trim().to_owned();
             // Sort `#2` before `#10`: the first number in the source, then the text.
@@ -77,7 +77,7 @@ pub fn render_known(outcomes: &[Outcome], target: &str) -> String {
             if !g.rules.contains(&rule) {
                 g.rules.push(rule);
             }
-            for f in o.findings.iter().filter(|f| f.known == Some(k.index)) {
+            for f in o.findings().iter().filter(|f| f.known == Some(k.index)) {
                 let s = f.severity.to_string();
                 if !g.severities.contains(&s) {
                     g.severities.push(s);

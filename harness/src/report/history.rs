@@ -102,7 +102,7 @@ pub fn night(results: &Results) -> Night {
             let mut letters = vec!['.'; cases.len()];
             for o in results.outcomes.iter().filter(|o| o.target == imp.name) {
                 if let Some(&i) = index.get(format!("{}::{}", o.feature, o.id).as_str()) {
-                    letters[i] = letter(Some(o.verdict));
+                    letters[i] = letter(Some(o.verdict()));
                 }
             }
             let mode = results.run.targets.iter().find(|t| t.name == imp.name).map_or(Mode::Replay, |t| t.mode);

@@ -168,9 +168,9 @@ fn matrix(out: &mut String, results: &Results) {
         for t in &targets {
             match cells.get(t) {
                 Some(o) => {
-                    let v = o.verdict;
-                    let sev = o.severity.map_or("none", |s| s.name());
-                    let label = format!("{} {}", v.symbol(), v.with_severity(o.severity));
+                    let v = o.verdict();
+                    let sev = o.severity().map_or("none", |s| s.name());
+                    let label = format!("{} {}", v.symbol(), v.with_severity(o.severity()));
                     let snap = snapshot_flag(o);
                     let _ = writeln!(
                         out,
@@ -201,7 +201,7 @@ fn matrix(out: &mut String, results: &Results) {
 /// changed` when it changed without failing (a live run's note).
 pub(crate) fn snapshot_flag(o: &Outcome) -> String {
     match o.snapshot.as_ref().map(|s| s.status) {
-        Some(s) if !o.verdict.fails() && o.fails() => format!(" <span class=\"v v-diverges\">✗ snapshot {s}</span>"),
+        Some(s) if !o.verdict().fails() && o.fails() => format!(" <span class=\"v v-diverges\">✗ snapshot {s}</span>"),
         Some(_) if o.snapshot_note() => " <span class=\"v v-known\" title=\"a note: live answers vary\">≠ snapshot changed</span>".to_owned(),
         _ => String::new(),
     }

@@ -132,7 +132,7 @@ pub fn scores(results: &Results) -> Scores {
     let implementations: Vec<Implementation> =
         results.run.targets.iter().filter(|t| t.name != LOAD_TARGET).map(|t| Implementation { name: t.name.clone(), control: t.control }).collect();
     let verdicts: BTreeMap<(&str, String), Verdict> =
-        results.outcomes.iter().map(|o| ((o.target.as_str(), format!("{}::{}", o.feature, o.id)), o.verdict)).collect();
+        results.outcomes.iter().map(|o| ((o.target.as_str(), format!("{}::{}", o.feature, o.id)), o.verdict())).collect();
     let cases = case_list(results);
     score_table(implementations, &cases, |target, case| verdicts.get(&(target, case.to_owned())).copied())
 }

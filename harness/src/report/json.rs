@@ -4,8 +4,9 @@
 //! counts), counts per verdict, fixture provenance counts and every [`Outcome`], sorted by name. Its shape is
 //! documented by `harness/schemas/results.schema.json` ([`FORMAT`] / [`VERSION`]); a change to the shape that
 //! old readers cannot take bumps [`VERSION`]. The HTML, JUnit and Markdown renderers ([`super::html`],
-//! [`super::junit`], [`super::markdown`]) take the document as [`parse`] reads it back, never process memory,
-//! so the file on disk really is the source of truth.
+//! [`super::junit`], [`super::markdown`]) take a [`Results`] and nothing else: the one a run built, or the one
+//! [`parse`] reads back from disk, which is equal to it (a test holds every replay outcome to that), so the
+//! file on disk is the source of truth.
 //!
 //! Volatile values — the run date and measured durations — sit at the JSON pointers in [`VOLATILE`]; every
 //! other value is a function of the cases, fixtures and targets, so two replays give equal documents once
@@ -98,7 +99,7 @@ impl Counts {
     pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Counts {
         let mut c = Counts::default();
         for o in outcomes {
-            *c.slot(o.verdict) += 1;
+            *c.slot(o.verdict()) += 1;
             c.failing += usize::from(o.fails());
         }
         c

@@ -64,7 +64,7 @@ pub fn render(results: &Results) -> String {
 
 /// `<failure>`s: `diverges`, `fixed`, and snapshot failures of cases whose verdict does not fail.
 fn failures<'a>(c: &Counts, outcomes: impl Iterator<Item = &'a Outcome>) -> usize {
-    c.diverges + c.fixed + outcomes.filter(|o| !o.verdict.fails() && o.fails()).count()
+    c.diverges + c.fixed + outcomes.filter(|o| !o.verdict().fails() && o.fails()).count()
 }
 
 fn testcase(out: &mut String, o: &Outcome) {
@@ -78,7 +78,7 @@ fn testcase(out: &mut String, o: &Outcome) {
         seconds(o.timing.duration_ms)
     );
     let known: Vec<String> = o
-        .known
+        .known()
         .iter()
         .filter(|k| k.observed > 0)
         .map(|k| {
@@ -87,16 +87,16 @@ fn testcase(out: &mut String, o: &Outcome) {
             format!("{what} — {} ({})", d.reason, d.link)
         })
         .collect();
-    let body = match o.verdict {
-        Verdict::Diverges | Verdict::Fixed => Some(("failure", o.verdict.name())),
-        Verdict::Error => Some(("error", o.error.as_ref().map_or("error", |e| e.kind.as_str()))),
+    let body = match o.verdict() {
+        Verdict::Diverges | Verdict::Fixed => Some(("failure", o.verdict().name())),
+        Verdict::Error => Some(("error", o.error().map_or("error", |e| e.kind.as_str()))),
         _ if o.fails() => Some(("failure", "snapshot")),
         _ => None,
     };
     // A multi-step case lists its steps as properties (one-step cases have none).
     let known: Vec<(&str, String)> =
         o.steps.iter().map(|s| ("step", s.summary())).chain(known.into_iter().map(|k| ("known_divergence", k))).collect();
-    if body.is_none() && known.is_empty() && !o.snapshot_note() && o.verdict != Verdict::Skipped {
+    if body.is_none() && known.is_empty() && !o.snapshot_note() && o.verdict() != Verdict::Skipped {
         out.push_str("/>\n");
         return;
     }
@@ -111,13 +111,13 @@ fn testcase(out: &mut String, o: &Outcome) {
         }
         let _ = writeln!(out, "      </properties>");
     }
-    if o.verdict == Verdict::Skipped {
-        let _ = writeln!(out, "      <skipped message=\"{}\"/>", esc(o.skip_reason.as_deref().unwrap_or("skipped")));
+    if o.verdict() == Verdict::Skipped {
+        let _ = writeln!(out, "      <skipped message=\"{}\"/>", esc(o.skip_reason().unwrap_or("skipped")));
     }
     if let Some((element, kind)) = body {
-        let message = match (&o.error, o.verdict) {
+        let message = match (&o.error(), o.verdict()) {
             (Some(e), Verdict::Error) => format!("{}: {}", headline(o), e.message),
-            _ if !o.verdict.fails() => format!("{}: snapshot {}", headline(o), snapshot_state(o)),
+            _ if !o.verdict().fails() => format!("{}: snapshot {}", headline(o), snapshot_state(o)),
             _ => headline(o),
         };
         let _ = writeln!(

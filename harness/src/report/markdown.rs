@@ -52,7 +52,7 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
     if !failing.is_empty() {
         let _ = writeln!(out, "\n### Failing\n\n| case | verdict | first finding |\n|---|---|---|");
         for o in failing.iter().take(MAX_ROWS) {
-            let verdict = format!("{} {}", o.verdict.symbol(), o.verdict.with_severity(o.severity));
+            let verdict = format!("{} {}", o.verdict().symbol(), o.verdict().with_severity(o.severity()));
             let _ = writeln!(out, "| {} | {verdict} | {} |", md(&o.name()), md(&first_finding(o)));
         }
         if failing.len() > MAX_ROWS {
@@ -72,13 +72,13 @@ fn cells(c: &Counts) -> String {
 
 /// The one line that best says why an outcome fails.
 fn first_finding(o: &Outcome) -> String {
-    if let Some(e) = &o.error {
+    if let Some(e) = &o.error() {
         return e.message.lines().next().unwrap_or("").to_owned();
     }
-    if let Some(f) = o.findings.iter().find(|f| f.known.is_none()) {
+    if let Some(f) = o.findings().iter().find(|f| f.known.is_none()) {
         return format!("{}: {}", f.rule_at_path(), f.message);
     }
-    if let Some(k) = o.known.iter().find(|k| k.observed == 0) {
+    if let Some(k) = o.known().iter().find(|k| k.observed == 0) {
         return format!("known divergence no longer observed: {}", k.divergence.reason);
     }
     match &o.snapshot {

@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod terminal;
 pub mod write;
 
+use crate::case::generalize_indexes;
 use crate::outcome::Finding;
 
 /// `text` with `content` between the markers `start` and `end` (a generated README section); `None` when a
@@ -46,12 +47,30 @@ pub struct FindingGroup<'a> {
 /// How many further locations a group names before "…".
 pub const GROUP_LOCATIONS: usize = 3;
 
+/// What makes two findings one group. The step is part of it: the same path in two steps of a multi-step case
+/// is two findings.
+#[derive(PartialEq)]
+struct GroupKey<'a> {
+    rule: &'a str,
+    severity: crate::rules::Severity,
+    path: String,
+    known: Option<usize>,
+    detail: &'a str,
+    step: Option<&'a str>,
+}
+
 /// Groups `findings` in order of first appearance.
 pub fn group_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<FindingGroup<'a>> {
-    let mut groups: Vec<(String, FindingGroup<'a>)> = Vec::new();
+    let mut groups: Vec<(GroupKey<'a>, FindingGroup<'a>)> = Vec::new();
     for f in findings {
-        // The step is part of the key: the same path in two steps of a multi-step case is two findings.
-        let key = format!("{}|{}|{}|{:?}|{}|{:?}", f.rule, f.severity, collapse_indexes(&f.path), f.known, f.detail, f.step);
+        let key = GroupKey {
+            rule: &f.rule,
+            severity: f.severity,
+            path: generalize_indexes(&f.path),
+            known: f.known,
+            detail: &f.detail,
+            step: f.step.as_deref(),
+        };
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, g)) => {
                 g.count += 1;
@@ -74,28 +93,6 @@ impl FindingGroup<'_> {
         let ellipsis = if self.count - 1 > self.more.len() { ", …" } else { "" };
         format!("… and {} more like it: {}{ellipsis}", self.count - 1, self.more.join("; "))
     }
-}
-
-/// A JSON path with every `[n]` replaced by `[*]`.
-fn collapse_indexes(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut rest = path;
-    while let Some(open) = rest.find('[') {
-        let close = rest[open..].find(']').map(|c| open + c);
-        match close {
-            Some(c) if c > open + 1 && rest[open + 1..c].bytes().all(|b| b.is_ascii_digit()) => {
-                out.push_str(&rest[..open]);
-                out.push_str("[*]");
-                rest = &rest[c + 1..];
-            }
-            _ => {
-                out.push_str(&rest[..=open]);
-                rest = &rest[open + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A `similar` line diff (`-expected +actual`) of pretty-printed JSON when either side is a structure, or of
@@ -152,6 +149,6 @@ mod tests {
         assert_eq!(groups[0].more_line(), "… and 27 more like it: $.data[1].embedding; $.data[2].embedding; $.data[3].embedding, …");
         assert_eq!(groups[1].more_line(), "");
         assert_eq!(groups[2].more_line(), "… and 1 more like it: chunk 1, $.choices[0].finish_reason");
-        assert_eq!(collapse_indexes("$.a[12].b[x][0]"), "$.a[*].b[x][*]");
+        assert_eq!(generalize_indexes("$.a[12].b[x][0]"), "$.a[*].b[x][*]");
     }
 }

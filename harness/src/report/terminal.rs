@@ -52,9 +52,9 @@ pub fn render_finding(f: &Finding, file: &str, case_line: u64) -> String {
 
 /// The headline of an outcome: `verdict (severity): file:line — name`.
 pub fn headline(o: &Outcome) -> String {
-    let verdict = match o.severity {
-        Some(s) => format!("{} ({s})", o.verdict),
-        None => o.verdict.to_string(),
+    let verdict = match o.severity() {
+        Some(s) => format!("{} ({s})", o.verdict()),
+        None => o.verdict().to_string(),
     };
     format!("{verdict}: {}:{} — {}", o.file, o.line, o.name())
 }
@@ -66,7 +66,7 @@ pub fn render_outcome(o: &Outcome) -> String {
     for step in &o.steps {
         let _ = writeln!(out, "  step {}", step.summary());
     }
-    if let Some(e) = &o.error {
+    if let Some(e) = &o.error() {
         let _ = writeln!(out, "  error ({}): {}", e.kind, e.message);
         if let Some(diff) = &e.diff {
             for line in diff.lines() {
@@ -74,12 +74,12 @@ pub fn render_outcome(o: &Outcome) -> String {
             }
         }
     }
-    if let Some(reason) = &o.skip_reason {
+    if let Some(reason) = &o.skip_reason() {
         let _ = writeln!(out, "  skipped: {reason}");
     }
-    let shown: Vec<&Finding> = match o.verdict {
-        Verdict::Diverges => o.findings.iter().filter(|f| f.known.is_none()).collect(),
-        _ => o.findings.iter().collect(),
+    let shown: Vec<&Finding> = match o.verdict() {
+        Verdict::Diverges => o.findings().iter().filter(|f| f.known.is_none()).collect(),
+        _ => o.findings().iter().collect(),
     };
     for g in super::group_findings(shown) {
         out.push_str(&render_finding(g.first, &o.file, o.line));
@@ -87,7 +87,7 @@ pub fn render_outcome(o: &Outcome) -> String {
             let _ = writeln!(out, "    {}", g.more_line());
         }
     }
-    for k in &o.known {
+    for k in o.known() {
         let d = &k.divergence;
         let what = d.rule_at_path();
         if k.observed == 0 && !k.due {
@@ -96,7 +96,7 @@ pub fn render_outcome(o: &Outcome) -> String {
             let file = k.file.as_deref().unwrap_or(&o.file);
             let _ = writeln!(out, "  fixed: known divergence `{what}` ({file}:{}) was not observed — {}; {}", k.line, d.reason, d.link);
             let _ = writeln!(out, "    if the target really changed, remove the entry from {file} (or update the fixture)");
-        } else if o.verdict == Verdict::Known {
+        } else if o.verdict() == Verdict::Known {
             let _ = writeln!(out, "  known: `{what}` — {} ({})", d.reason, d.link);
         }
     }
@@ -129,7 +129,7 @@ pub fn render_outcome(o: &Outcome) -> String {
 
 /// Counts per verdict, in report order.
 pub fn counts(outcomes: &[Outcome]) -> Vec<(Verdict, usize)> {
-    Verdict::ALL.iter().map(|v| (*v, outcomes.iter().filter(|o| o.verdict == *v).count())).collect()
+    Verdict::ALL.iter().map(|v| (*v, outcomes.iter().filter(|o| o.verdict() == *v).count())).collect()
 }
 
 /// The whole run: blocks for failing outcomes, then one summary line. Cases never sent because their target
@@ -137,7 +137,7 @@ pub fn counts(outcomes: &[Outcome]) -> Vec<(Verdict, usize)> {
 pub fn render_run(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
     let not_sent =
-        |o: &Outcome| o.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Unreachable && e.message.contains("not sent: the target is unreachable"));
+        |o: &Outcome| o.error().is_some_and(|e| e.kind == ErrorKind::Unreachable && e.message.contains("not sent: the target is unreachable"));
     for o in outcomes.iter().filter(|o| o.fails() && !not_sent(o)) {
         out.push_str(&render_outcome(o));
         out.push('\n');

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use compat::outcome::Outcome;
 use compat::report::json::{self, Results, RunInfo, TargetInfo};
-use compat::suite::{Suite, broken_case_outcome, default_root, replay_context};
+use compat::session::{Session, SnapshotSink};
+use compat::suite::{Suite, default_root};
 use serde_json::{Value, json};
 
 /// Text that would run script, break out of a `<pre>`, a CDATA section or a Markdown table if not escaped.
@@ -18,12 +19,9 @@ pub const HOSTILE: &str = "</pre><script>document.title='PWNED-script';document.
 pub fn replay_outcomes() -> Vec<Outcome> {
     let root = default_root();
     let suite = Suite::load(&root).expect("the project's suite loads");
-    let ctx = replay_context(&root).expect("the builtin schemas compile");
-    let pairs = compat::suite::pairs(&suite.replayable_targets(), &suite.cases);
+    let session = std::sync::Arc::new(Session::replay(&suite, SnapshotSink::Policy).expect("the replay session starts"));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-    let mut outcomes = runtime.block_on(compat::suite::run_all(&ctx, pairs, 8));
-    outcomes.extend(suite.broken.iter().map(broken_case_outcome));
-    outcomes
+    runtime.block_on(session.run(|_| true, 8))
 }
 
 /// One replay, shared by the tests of a binary.
@@ -35,7 +33,7 @@ pub fn replay_once() -> &'static Vec<Outcome> {
 /// The header of a replay of the project's suite.
 pub fn info() -> RunInfo {
     let suite = Suite::load(&default_root()).expect("the project's suite loads");
-    compat::plan::replay_run_info(&suite, "spec-test")
+    compat::plan::run_info(&suite.replayable_targets(), compat::outcome::Mode::Replay, None, "spec-test")
 }
 
 /// A fixed header for hand-made documents.
@@ -57,8 +55,19 @@ pub fn fixed_info(targets: &[&str]) -> RunInfo {
     }
 }
 
-/// A minimal outcome as JSON, to be amended and read with [`outcome`].
+/// A minimal outcome as JSON, to be amended and read with [`outcome`]; an `error` carries its error and a
+/// `skipped` its reason, as every outcome a run writes does.
 pub fn base(target: &str, feature: &str, id: &str, verdict: &str) -> Value {
+    let mut v = minimal(target, feature, id, verdict);
+    match verdict {
+        "error" => v["error"] = json!({"kind": "transport", "message": "connection reset"}),
+        "skipped" => v["skip_reason"] = json!("not served by this target"),
+        _ => {}
+    }
+    v
+}
+
+fn minimal(target: &str, feature: &str, id: &str, verdict: &str) -> Value {
     json!({
         "target": target, "feature": feature, "id": id, "title": format!("{id} title"), "doc": "https://docs.invalid/x#y",
         "file": format!("cases/{feature}/{id}.yaml"), "line": 2, "mode": "replay", "verdict": verdict,

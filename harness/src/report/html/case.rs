@@ -17,8 +17,8 @@ use crate::report::structured_diff;
 
 /// Appends the section of `o`.
 pub(super) fn render(out: &mut String, o: &Outcome, view: &View) {
-    let v = o.verdict;
-    let sev = o.severity.map_or("none", |s| s.name());
+    let v = o.verdict();
+    let sev = o.severity().map_or("none", |s| s.name());
     let _ = writeln!(
         out,
         "<section class=\"outcome v-{v}\" id=\"{}\" data-verdict=\"{v}\" data-severity=\"{sev}\" data-feature=\"{}\" data-target=\"{}\">",
@@ -26,20 +26,20 @@ pub(super) fn render(out: &mut String, o: &Outcome, view: &View) {
         esc(&o.feature),
         esc(&o.target)
     );
-    let badge = format!("{} {}", v.symbol(), v.with_severity(o.severity));
+    let badge = format!("{} {}", v.symbol(), v.with_severity(o.severity()));
     let snap = super::snapshot_flag(o);
     let _ = writeln!(
         out,
         "<details{}><summary><span class=\"v v-{v}\">{badge}</span>{snap} <b>{}</b> <span class=\"title\">— {}</span></summary>\n<div class=\"body\">",
-        if o.fails() || !o.findings.is_empty() || o.error.is_some() { " open" } else { "" },
+        if o.fails() || !o.findings().is_empty() || o.error().is_some() { " open" } else { "" },
         esc(&o.name()),
         esc(&o.title)
     );
     where_line(out, o);
-    if let Some(reason) = &o.skip_reason {
+    if let Some(reason) = &o.skip_reason() {
         let _ = writeln!(out, "<p><b>skipped:</b> {}</p>", esc(reason));
     }
-    if let Some(e) = &o.error {
+    if let Some(e) = &o.error() {
         let _ = writeln!(out, "<h3>Error ({})</h3>\n<pre>{}</pre>", esc(e.kind.as_str()), esc(&e.message));
         if let Some(diff) = &e.diff {
             let _ = writeln!(out, "<p>recorded request → sent request:</p>");
@@ -50,8 +50,8 @@ pub(super) fn render(out: &mut String, o: &Outcome, view: &View) {
     known(out, o);
     clients(out, o);
     snapshot(out, o);
-    if !o.extensions.is_empty() {
-        let items: Vec<String> = o.extensions.iter().map(|e| format!("<code>{}</code>", esc(e))).collect();
+    if !o.extensions().is_empty() {
+        let items: Vec<String> = o.extensions().iter().map(|e| format!("<code>{}</code>", esc(e))).collect();
         let _ = writeln!(out, "<h3>Extensions</h3>\n<p>fields the spec does not define (not failures): {}</p>", items.join(", "));
     }
     if o.steps.is_empty() {
@@ -118,11 +118,11 @@ fn duration(ms: f64) -> String {
 }
 
 fn findings(out: &mut String, o: &Outcome) {
-    if o.findings.is_empty() {
+    if o.findings().is_empty() {
         return;
     }
     let _ = writeln!(out, "<h3>Findings</h3>\n<ol class=\"findings\">");
-    for g in super::super::group_findings(&o.findings) {
+    for g in super::super::group_findings(o.findings()) {
         finding(out, g.first, o, &g.more_line());
     }
     let _ = writeln!(out, "</ol>");
@@ -193,11 +193,11 @@ fn diff_block(out: &mut String, diff: &str) {
 }
 
 fn known(out: &mut String, o: &Outcome) {
-    if o.known.is_empty() {
+    if o.known().is_empty() {
         return;
     }
     let _ = writeln!(out, "<h3>Known divergences</h3>\n<ul>");
-    for k in &o.known {
+    for k in o.known() {
         let d = &k.divergence;
         let what = d.rule_at_path();
         let mut runs = k.runs_observed.zip(o.repeats.as_ref()).map(|(n, r)| format!(", in {n} of {} runs", r.total)).unwrap_or_default();
@@ -238,11 +238,21 @@ fn clients(out: &mut String, o: &Outcome) {
             .iter()
             .map(|k| {
                 let detail = if k.detail.is_empty() { String::new() } else { format!(": {}", esc(&k.detail)) };
-                format!("<li><code>{}</code> <span class=\"client-{}\">{}</span>{detail}</li>", esc(&k.call), esc(&k.outcome), esc(&k.outcome))
+                format!(
+                    "<li><code>{}</code> <span class=\"client-{}\">{}</span>{detail}</li>",
+                    esc(&k.call),
+                    esc(k.outcome.as_str()),
+                    esc(k.outcome.as_str())
+                )
             })
             .collect();
-        let _ =
-            writeln!(out, "<li><b>{}</b>: <span class=\"client-{1}\">{1}</span><ul>{2}</ul></li>", esc(&c.driver), esc(&c.outcome), calls.join(""));
+        let _ = writeln!(
+            out,
+            "<li><b>{}</b>: <span class=\"client-{1}\">{1}</span><ul>{2}</ul></li>",
+            esc(&c.driver),
+            esc(c.outcome.as_str()),
+            calls.join("")
+        );
     }
     let _ = writeln!(out, "</ul>");
 }

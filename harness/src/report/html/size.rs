@@ -79,9 +79,9 @@ pub fn pre(out: &mut String, text: &str, view: &View, rest: &str) {
 /// A compact section: the same element, id and `data-*` attributes as a complete one (the matrix links and
 /// the filters work alike), with one line per finding and a pointer to the full outcome.
 pub fn compact(out: &mut String, o: &Outcome, view: &View) {
-    let v = o.verdict;
-    let sev = o.severity.map_or("none", |s| s.name());
-    let badge = format!("{} {}", v.symbol(), v.with_severity(o.severity));
+    let v = o.verdict();
+    let sev = o.severity().map_or("none", |s| s.name());
+    let badge = format!("{} {}", v.symbol(), v.with_severity(o.severity()));
     let _ = writeln!(
         out,
         "<section class=\"outcome v-{v}\" id=\"{}\" data-verdict=\"{v}\" data-severity=\"{sev}\" data-feature=\"{}\" data-target=\"{}\">\n\
@@ -102,15 +102,15 @@ pub fn compact(out: &mut String, o: &Outcome, view: &View) {
         o.timing.duration_ms,
         view.pointer("")
     );
-    if let Some(reason) = &o.skip_reason {
+    if let Some(reason) = &o.skip_reason() {
         let _ = writeln!(out, "<p><b>skipped:</b> {}</p>", esc(reason));
     }
-    if let Some(e) = &o.error {
+    if let Some(e) = &o.error() {
         let _ = writeln!(out, "<p><b>error:</b> {}</p>", esc(e.message.lines().next().unwrap_or("")));
     }
-    if !o.findings.is_empty() {
+    if !o.findings().is_empty() {
         out.push_str("<ul class=\"findings\">\n");
-        for f in o.findings.iter().take(COMPACT_FINDINGS) {
+        for f in o.findings().iter().take(COMPACT_FINDINGS) {
             let known = f.known.map(|i| format!(" <span class=\"tag-known\">≈ known #{i}</span>")).unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -121,8 +121,8 @@ pub fn compact(out: &mut String, o: &Outcome, view: &View) {
                 esc(&f.message)
             );
         }
-        if o.findings.len() > COMPACT_FINDINGS {
-            let _ = writeln!(out, "<li>… and {} more</li>", o.findings.len() - COMPACT_FINDINGS);
+        if o.findings().len() > COMPACT_FINDINGS {
+            let _ = writeln!(out, "<li>… and {} more</li>", o.findings().len() - COMPACT_FINDINGS);
         }
         out.push_str("</ul>\n");
     }

@@ -1,4 +1,4 @@
-//! `compat bench pacing --rpm R`: does a live run pace itself to a quota without losing time or cases?
+//! `compat-bench pacing --rpm R`: does a live run pace itself to a quota without losing time or cases?
 //!
 //! It starts a loopback server that stands for a rate-limited endpoint: it admits at most R requests in any
 //! 60-second window and answers every request beyond that with `429` and a `Retry-After` (whole seconds until
@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 
 use compat::case::{AuthMode, LoadedCase};
 use compat::fixture::replay::{request_mock, response_template};
-use compat::fixture::{Fixture, fixture_path, load_fixture};
-use compat::outcome::{Mode, Outcome};
+use compat::fixture::{Fixture, fixture_path, load_fixtures};
+use compat::outcome::Outcome;
 use compat::pacing::Pacer;
-use compat::run::{INVALID_KEY, RunContext};
-use compat::suite::{replay_context, run_all};
+use compat::plan::{Pair, plan_pairs};
+use compat::run::{INVALID_KEY, RunContext, RunMode};
+use compat::session::{Session, SnapshotSink};
 use compat::target::Target;
 use wiremock::matchers::{any, header};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -31,7 +32,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// The environment variable the bench's made-up key is read from.
 const BENCH_KEY_ENV: &str = "COMPAT_BENCH_KEY";
 
-/// Arguments of `compat bench pacing`.
+/// Arguments of `compat-bench pacing`.
 #[derive(clap::Args)]
 pub struct PacingArgs {
     /// Requests per minute the server admits (R).
@@ -85,9 +86,9 @@ impl Respond for Limited {
     }
 }
 
-/// Runs `compat bench pacing`.
+/// Runs `compat-bench pacing`.
 pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
-    let suite = match super::load_suite(root) {
+    let suite = match crate::load_suite(root) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -107,13 +108,18 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
     target.config.pacing.rpm = args.pacer_rpm.unwrap_or(args.rpm);
 
     let mut cases: Vec<(LoadedCase, Fixture)> = Vec::new();
+    // Cases a live run sends, each one request: the server below answers each request by its fixture, any
+    // number of times, which a multi-step sequence (answers in order, once each) is not.
+    let mut left_out = 0;
     for c in &suite.cases {
-        if target.skip_reason(&c.case.feature, &c.case.id).is_some() {
+        if target.live_skip_reason(&c.case.feature, &c.case.id).is_some() {
             continue;
         }
         let rel = fixture_path(&target.fixtures_dir(), &c.case.feature, &c.case.id);
-        if let Ok(Some(f)) = load_fixture(root, &rel) {
-            cases.push((c.clone(), f));
+        match load_fixtures(root, &rel) {
+            Ok(Some(mut f)) if f.len() == 1 => cases.push((c.clone(), f.remove(0))),
+            Ok(Some(_)) => left_out += 1,
+            _ => {}
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
@@ -121,32 +127,40 @@ pub fn run(root: &Path, args: PacingArgs) -> ExitCode {
     let server = runtime.block_on(serve(&cases, &target, args.rpm as usize, &quota));
 
     // Replay first: the verdicts a faithful live run must reproduce.
-    let replay_ctx = replay_context(root).expect("the builtin schemas compile");
-    let pairs: Vec<compat::suite::Pair> = {
+    let pairs: Vec<Pair> = {
         let t = Arc::new(target.clone());
         cases.iter().map(|(c, _)| (Arc::clone(&t), Arc::new(c.clone()))).collect()
     };
-    let replayed = runtime.block_on(run_all(&replay_ctx, pairs.clone(), 16));
-
-    let ctx = RunContext {
-        mode: Mode::Live,
-        base_url: Some(format!("{}/", server.uri())),
-        pacer: Some(Arc::new(Pacer::new(target.config.pacing))),
-        snapshots: compat::snapshot::SnapshotPolicy::Strict,
-        ..replay_ctx
+    let replay_ctx = match RunContext::replay(root.to_owned()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
+    let replay = Arc::new(Session::of_trials(replay_ctx, plan_pairs(pairs.clone(), RunMode::Replay), &[&target], SnapshotSink::Policy));
+    let replayed = runtime.block_on(replay.run(|_| true, 16));
+
+    let mut ctx = RunContext::new(root.to_owned(), Arc::clone(&replay.ctx.schemas), RunMode::Live);
+    ctx.base_url = Some(format!("{}/", server.uri()));
+    ctx.pacers.insert(target.name.clone(), Arc::new(Pacer::new(target.config.pacing)));
     let rounds = args.rounds.max(1);
-    let live_pairs: Vec<compat::suite::Pair> = (0..rounds).flat_map(|_| pairs.iter().cloned()).collect();
+    let live_pairs: Vec<Pair> = (0..rounds).flat_map(|_| pairs.iter().cloned()).collect();
     let requests: u64 = live_pairs.iter().map(|(_, c)| u64::from(c.case.repeat)).sum();
+    let live_session = Arc::new(Session::of_trials(ctx, plan_pairs(live_pairs, RunMode::Live), &[&target], SnapshotSink::Policy));
     let started = Instant::now();
-    let live = runtime.block_on(run_all(&ctx, live_pairs, 64));
+    let live = runtime.block_on(live_session.run(|_| true, 64));
     let wall = started.elapsed();
 
     let false_failures: Vec<String> = live.iter().filter_map(|o| differs(o, &replayed)).collect();
     let q = quota.lock().unwrap_or_else(|e| e.into_inner());
     let ideal = Duration::from_secs_f64(requests as f64 * 60.0 / f64::from(args.rpm));
     let ratio = wall.as_secs_f64() / ideal.as_secs_f64();
-    println!("compat bench pacing — target {}, {} cases × {rounds} rounds", target.name, cases.len());
+    println!(
+        "compat-bench pacing — target {}, {} cases × {rounds} rounds ({left_out} multi-step cases left out: their recorded sequences answer once each)",
+        target.name,
+        cases.len()
+    );
     println!(
         "server admits R = {} requests per minute (429 + Retry-After beyond); pacer budget {} rpm, concurrency {}",
         args.rpm, target.config.pacing.rpm, target.config.pacing.concurrency
@@ -170,7 +184,7 @@ async fn serve(cases: &[(LoadedCase, Fixture)], target: &Target, rpm: usize, quo
     let server = MockServer::start().await;
     for (case, fixture) in cases {
         let mut mock = request_mock(fixture, "/");
-        let priority = if case.case.request.auth == AuthMode::Invalid {
+        let priority = if case.case.first_request().auth == AuthMode::Invalid {
             let auth = &target.config.auth;
             mock = mock.and(header(auth.header.as_str(), auth.header_value(INVALID_KEY).as_str()));
             1
@@ -188,13 +202,13 @@ async fn serve(cases: &[(LoadedCase, Fixture)], target: &Target, rpm: usize, quo
 fn differs(live: &Outcome, replayed: &[Outcome]) -> Option<String> {
     let r = replayed.iter().find(|r| r.name() == live.name())?;
     let snap = |o: &Outcome| o.snapshot.as_ref().map(|s| s.status);
-    if live.verdict == r.verdict && snap(live) == snap(r) {
+    if live.verdict() == r.verdict() && snap(live) == snap(r) {
         return None;
     }
-    let why = live.error.as_ref().map_or(String::new(), |e| format!(": {}", e.message));
+    let why = live.error().map_or(String::new(), |e| format!(": {}", e.message));
     let show = |o: &Outcome| match snap(o) {
-        Some(s) => format!("{} (snapshot {s:?})", o.verdict),
-        None => o.verdict.to_string(),
+        Some(s) => format!("{} (snapshot {s:?})", o.verdict()),
+        None => o.verdict().to_string(),
     };
     Some(format!("{}: live {} vs replay {}{why}", live.name(), show(live), show(r)))
 }

@@ -1,4 +1,4 @@
-//! `compat bench scale`: do the run and its reports hold at thousands of outcomes, and what does one case
+//! `compat-bench scale`: do the run and its reports hold at thousands of outcomes, and what does one case
 //! cost next to a bare HTTP client?
 //!
 //! **Scale.** It generates a suite in a temporary folder from the project's own: the real cases copied until
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use super::bench::{median, min};
+use crate::replay::{median, min};
 use compat::case::expectations;
 use compat::fixture::replay::{request_mock, response_template};
 use compat::fixture::{fixture_path, load_fixture};
@@ -27,7 +27,7 @@ use compat::run::resolve_request;
 use compat::target::{Pacing, Target};
 use wiremock::MockServer;
 
-/// Arguments of `compat bench scale`.
+/// Arguments of `compat-bench scale`.
 #[derive(clap::Args)]
 pub struct ScaleArgs {
     /// Targets in the generated suite (copies of the project's replayable targets).
@@ -47,9 +47,9 @@ pub struct ScaleArgs {
     live_runs: usize,
 }
 
-/// Runs `compat bench scale`.
+/// Runs `compat-bench scale`.
 pub fn run(root: &Path, args: ScaleArgs) -> ExitCode {
-    let suite = match super::load_suite(root) {
+    let suite = match crate::load_suite(root) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -62,13 +62,13 @@ pub fn run(root: &Path, args: ScaleArgs) -> ExitCode {
         }
     };
     println!(
-        "compat bench scale — {} cases × {} targets = {} outcomes, generated in {}",
+        "compat-bench scale — {} cases × {} targets = {} outcomes, generated in {}",
         generated.0,
         generated.1,
         generated.0 * generated.1,
         dir.display()
     );
-    let exe = std::env::current_exe().expect("the running binary has a path");
+    let exe = compat_binary();
     let reports = dir.join("reports");
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..args.runs.max(1) {
@@ -254,7 +254,10 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     // Cases sent with the target's own key (not `auth: invalid`), each with its fixture mounted once.
     let mut picked = Vec::new();
     for c in &suite.cases {
-        if picked.len() == 20 || c.case.request.auth != compat::case::AuthMode::Target || target.skip_reason(&c.case.feature, &c.case.id).is_some() {
+        if picked.len() == 20
+            || c.case.first_request().auth != compat::case::AuthMode::Target
+            || target.skip_reason(&c.case.feature, &c.case.id).is_some()
+        {
             continue;
         }
         let rel = fixture_path(&target.fixtures_dir(), &c.case.feature, &c.case.id);
@@ -372,6 +375,12 @@ fn spread(mut times: Vec<Duration>) -> String {
 type Picked = (String, compat::outcome::SentRequest, u16);
 
 /// The Hurl binary to compare with: `$COMPAT_HURL`, else `hurl` when it runs.
+/// The `compat` binary beside this one (both are built and installed together).
+fn compat_binary() -> PathBuf {
+    let here = std::env::current_exe().expect("the running binary has a path");
+    here.with_file_name(format!("compat{}", std::env::consts::EXE_SUFFIX))
+}
+
 fn hurl_program() -> Option<PathBuf> {
     let program = std::env::var_os("COMPAT_HURL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("hurl"));
     Command::new(&program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().ok().filter(|s| s.success()).map(|_| program)

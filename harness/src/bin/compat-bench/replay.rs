@@ -1,41 +1,22 @@
-//! `compat bench`: rerunnable benchmarks whose figures the README quotes.
-//!
-//! `compat bench replay` measures, in one run: start-up (loading the suite, reading the schemas), the wall
+//! `compat-bench replay` measures, in one run: start-up (loading the suite, reading the schemas), the wall
 //! time of replaying the whole suite concurrently, and for each case its median cost next to the median of a
 //! bare reqwest round trip to a wiremock server serving the same fixture. Ratios, not absolute times, are what
 //! carry between machines; quote figures from a single run.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use compat::case::LoadedCase;
-use compat::fixture::replay::ReplayServer;
-use compat::fixture::{fixture_path, load_fixture};
+use compat::fixture::{fixture_path, load_fixtures};
 use compat::run::{RunContext, resolve_request, run_case};
-use compat::suite::{replay_context, run_all};
+use compat::session::{Session, SnapshotSink};
 use compat::target::Target;
 
-/// Arguments of `compat bench`.
+/// Arguments of `compat-bench replay`.
 #[derive(clap::Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    which: Which,
-}
-
-#[derive(clap::Subcommand)]
-enum Which {
-    /// Replay: whole-suite wall time and per-case cost against a bare round trip.
-    Replay(ReplayArgs),
-    /// Pacing: a live run of the suite against a loopback server admitting R requests per minute.
-    Pacing(super::bench_pacing::PacingArgs),
-    /// Scale: `compat run` on a generated suite of thousands of outcomes (wall, peak memory, report sizes),
-    /// then start-up and one case live next to curl.
-    Scale(super::bench_scale::ScaleArgs),
-}
-
-#[derive(clap::Args)]
-struct ReplayArgs {
+pub struct ReplayArgs {
     /// Whole-suite repetitions (the minimum and median are reported).
     #[arg(long, default_value_t = 5)]
     suite_runs: usize,
@@ -47,35 +28,33 @@ struct ReplayArgs {
     jobs: usize,
 }
 
-/// Runs `compat bench`.
-pub fn run(root: &Path, args: BenchArgs) -> ExitCode {
-    match args.which {
-        Which::Replay(a) => replay(root, a),
-        Which::Pacing(a) => super::bench_pacing::run(root, a),
-        Which::Scale(a) => super::bench_scale::run(root, a),
-    }
-}
-
-fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
+/// Runs `compat-bench replay`.
+pub fn run(root: &Path, args: ReplayArgs) -> ExitCode {
     let started = Instant::now();
-    let suite = match super::load_suite(root) {
+    let suite = match crate::load_suite(root) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let ctx = replay_context(root).expect("the builtin schemas compile");
+    let session = match Session::replay(&suite, SnapshotSink::Policy) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let startup = started.elapsed();
-    let pairs = compat::suite::pairs(&suite.replayable_targets(), &suite.cases);
+    let pairs = compat::plan::pairs(&suite.replayable_targets(), &suite.cases);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
 
     let mut suite_times = Vec::new();
     let mut failing = 0;
     for _ in 0..args.suite_runs.max(1) {
         let t = Instant::now();
-        let outcomes = runtime.block_on(run_all(&ctx, pairs.clone(), args.jobs));
+        let outcomes = runtime.block_on(session.run(|_| true, args.jobs));
         suite_times.push(t.elapsed());
-        failing = outcomes.iter().filter(|o| o.verdict.fails()).count();
+        failing = outcomes.iter().filter(|o| o.verdict().fails()).count();
     }
-    println!("compat bench replay — {} cases × {} targets = {} replays", suite.cases.len(), suite.replayable_targets().len(), pairs.len());
+    println!("compat-bench replay — {} cases × {} targets = {} replays", suite.cases.len(), suite.replayable_targets().len(), pairs.len());
     println!("start-up (load suite, read schemas; validators are built on first use, in the suite runs): {}", fmt(startup));
     println!(
         "whole suite, {} concurrent: min {}, median {} over {} runs ({failing} failing verdicts)",
@@ -87,7 +66,15 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
 
     // One case at a time on one thread, so neither the case nor the bare round trip pays for waking another
     // runtime worker (on 2 cores that hand-off alone costs about as much as the round trip).
+    // A context of its own: its pooled connections belong to the runtime that uses them.
     let sequential = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
+    let ctx = match RunContext::replay(root.to_owned()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut rows = Vec::new();
     for (target, case) in &pairs {
         if let Some(row) = sequential.block_on(per_case(&ctx, target, case, args.case_runs.max(1))) {
@@ -116,7 +103,7 @@ fn replay(root: &Path, args: ReplayArgs) -> ExitCode {
 /// (name, median case time, median bare round trip, ratio) for one replay.
 async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: usize) -> Option<(String, Duration, Duration, f64)> {
     let rel = fixture_path(&target.fixtures_dir(), &case.case.feature, &case.case.id);
-    let fixture = load_fixture(&ctx.root, &rel).ok()??;
+    let fixtures = load_fixtures(&ctx.root, &rel).ok()??;
     let sent = resolve_request(case, target).ok()?;
     // Warm both paths once so neither pays first-use costs inside the measurement.
     run_case(ctx, case, target).await;
@@ -126,9 +113,9 @@ async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: us
         run_case(ctx, case, target).await;
         case_times.push(t.elapsed());
     }
-    let server = ReplayServer::start(&fixture, &rel).await;
+    let server = ctx.replayer.serve(&fixtures[..1], &rel).await;
     let url = format!("{}{}", server.base_url(), sent.path);
-    let client = compat::transport::client(&target.config.timeouts, compat::transport::Proxy::Direct, &url);
+    let client = ctx.http.client(&target.config.timeouts, compat::transport::Proxy::Direct, &url);
     let body =
         sent.body.as_ref().map(|b| serde_json::to_vec(b).expect("a Value serializes")).or_else(|| sent.raw_body.clone().map(String::into_bytes));
     let bare = || async {
@@ -150,13 +137,13 @@ async fn per_case(ctx: &RunContext, target: &Target, case: &LoadedCase, runs: us
 }
 
 /// The median of `times` (sorted in place); shared by the benchmarks.
-pub(super) fn median(times: &mut [Duration]) -> Duration {
+pub fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
 }
 
 /// The shortest of `times`, or zero.
-pub(super) fn min(times: &[Duration]) -> Duration {
+pub fn min(times: &[Duration]) -> Duration {
     times.iter().copied().min().unwrap_or_default()
 }
 
