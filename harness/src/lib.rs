@@ -13,10 +13,11 @@
 //!    nothing;
 //! 5. **consumers of outcomes** ([`report`]: terminal, JSON, JUnit, Markdown, HTML, each a pure function of
 //!    outcomes; [`record`]: fixtures written from a live run's outcomes);
-//! 6. **wiring** ([`suite`], [`plan`], [`session`], [`collect`]): loading a project, planning trials, running
-//!    them (one path, [`session::Session`]), collecting result files — shared by the `compat` CLI and the
-//!    `conformance` test target.
+//! 6. **wiring** ([`suite`], [`plan`], [`session`], [`collect`], [`bundle`]): loading a project, planning trials,
+//!    running them (one path, [`session::Session`]), collecting result files — shared by the `compat` CLI and the
+//!    `conformance` test target; the built-in suite and root resolution of an installed binary.
 
+pub mod bundle;
 pub mod case;
 pub mod check;
 pub mod clients;

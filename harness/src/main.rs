@@ -2,18 +2,19 @@
 
 mod cli;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use compat::suite::default_root;
+use compat::bundle::{Root, RootSource, resolve_root};
 
 /// Conformance and compatibility harness for OpenAI-compatible HTTP APIs.
 #[derive(Parser)]
 #[command(name = "compat", version, about)]
 struct Cli {
-    /// Project root holding cases/, fixtures/, snapshots/. Default: the current directory when it has
-    /// cases/targets.yaml, else the checkout the binary was built from.
+    /// Project root holding cases/, fixtures/, snapshots/. Default: $COMPAT_ROOT, else the current directory or
+    /// the nearest parent with cases/targets.yaml, else the suite built into compat (reports to ./reports).
     #[arg(long, global = true)]
     root: Option<PathBuf>,
     #[command(subcommand)]
@@ -38,6 +39,8 @@ enum Command {
     Badge(cli::history::BadgeArgs),
     /// Per-target expectations files (`cases/expectations/<target>.yaml`): `update` adds a run's unexplained divergences.
     Expectations(cli::expectations::ExpectationsArgs),
+    /// Write the built-in suite (cases, targets.yaml, the control target's fixtures) into DIR as a project to edit.
+    Init(cli::init::InitArgs),
     /// Serve fixtures on loopback as an OpenAI-compatible endpoint, one base URL per case (for SDKs and apps).
     Serve(cli::serve::ServeArgs),
 }
@@ -51,21 +54,29 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let root = cli.root.clone().unwrap_or_else(|| {
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        if cwd.join(compat::target::TARGETS_FILE).is_file() {
-            cwd
-        } else {
-            let root = default_root();
-            eprintln!(
-                "note: {} has no {}; using the checkout compat was built from, {} (pass --root to choose)",
-                cwd.display(),
-                compat::target::TARGETS_FILE,
-                root.display()
-            );
-            root
+    if let Command::Init(args) = cli.command {
+        return cli::init::run(args);
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let Root { path: root, source } = match resolve_root(cli.root.clone(), std::env::var_os("COMPAT_ROOT"), &cwd) {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-    });
+    };
+    let cli = if source == RootSource::BuiltIn {
+        eprintln!(
+            "note: no {} in {} or a parent; using the suite built into compat {} ({}); `compat init DIR` writes it out to edit",
+            compat::target::TARGETS_FILE,
+            cwd.display(),
+            env!("CARGO_PKG_VERSION"),
+            root.display()
+        );
+        with_reports_in(cli, &cwd)
+    } else {
+        cli
+    };
     match cli.command {
         Command::Run(args) => cli::run::run(&root, args),
         Command::Coverage(args) => cli::coverage::run(&root, args),
@@ -76,5 +87,20 @@ fn main() -> ExitCode {
         Command::Expectations(args) => cli::expectations::run(&root, args),
         Command::Serve(args) => cli::serve::run(&root, args),
         Command::Rules(args) => cli::rules::run(&root, args),
+        Command::Init(_) => unreachable!("handled before the root is resolved"),
     }
+}
+
+/// `compat run` on the built-in suite writes its reports to `./reports`, not into the cache the suite was
+/// materialized in: the command line is parsed again with `--reports <cwd>/reports` after `run`, unless it names
+/// a folder itself. (`RunArgs` keeps its fields to cli/run.rs; this needs nothing from it.)
+fn with_reports_in(cli: Cli, cwd: &std::path::Path) -> Cli {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let is_run = args.get(1).is_some_and(|a| a == "run");
+    let names_reports = args.iter().any(|a| a.to_str().is_some_and(|a| a == "--reports" || a.starts_with("--reports=")));
+    if !is_run || names_reports {
+        return cli;
+    }
+    args.splice(2..2, [OsString::from("--reports"), cwd.join("reports").into_os_string()]);
+    Cli::parse_from(args)
 }

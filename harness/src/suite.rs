@@ -93,26 +93,55 @@ impl Suite {
     }
 }
 
-/// The project root the binaries were built in (the workspace root, parent of `harness/`).
+/// The checkout this crate was compiled in (the workspace root, parent of `harness/`): what the tests read the
+/// project from. The `compat` binary does not fall back to it — an installed binary outlives its checkout — but
+/// resolves its root with [`crate::bundle::resolve_root`].
 pub fn default_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// A file of the reference material beside the project (`../shared/<rel>` from the project root), for tests
-/// that compare against third-party documents or captures. When it is absent the test is skipped — loudly:
-/// this prints `skipped: …` to stderr — except under `CI=true`, where the material is laid beside every
-/// checkout, so its absence fails the test instead of hiding it.
+/// The command that fills the cache of reference material, quoted by a test that misses it.
+pub const FETCH_SHARED: &str = "bash scripts/fetch-shared.sh";
+
+/// The cache `scripts/fetch-shared.sh` fills from the pinned sources of `scripts/shared-pins.txt`:
+/// `$COMPAT_SHARED_CACHE`, else `$XDG_CACHE_HOME/compat/shared`, else `~/.cache/compat/shared`.
+pub fn shared_cache() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("COMPAT_SHARED_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("compat/shared")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache/compat/shared")))
+}
+
+/// A file of the reference material (third-party documents and captures, never part of the project) for the
+/// tests that compare against it: `../shared/<rel>` beside the project root, as on the project's CI, else
+/// `<rel>` in [`shared_cache`]. When it is in neither, the test is skipped with a one-line `skipped: …` on
+/// stderr — except under `CI=true`, where its absence fails the test with the command that fetches it.
 pub fn shared_material(root: &Path, rel: &str) -> Option<PathBuf> {
-    let path = root.join("../shared").join(rel);
-    if path.exists() {
-        return Some(path);
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match locate_shared(root, rel, shared_cache().as_deref(), ci) {
+        Ok(found) => found,
+        Err(message) => panic!("{message}"),
     }
-    let message = format!("{} is absent (reference material beside the project, not part of it)", path.display());
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message}; CI lays it beside every checkout, so this run is missing it");
+}
+
+/// [`shared_material`] with its inputs explicit: `Ok(Some(path))` when found, `Ok(None)` (after printing the
+/// skip note) when absent outside CI, `Err` with the fetch command when absent under CI.
+pub fn locate_shared(root: &Path, rel: &str, cache: Option<&Path>, ci: bool) -> Result<Option<PathBuf>, String> {
+    let beside = root.join("../shared").join(rel);
+    let cached = cache.map(|c| c.join(rel));
+    if let Some(found) = std::iter::once(&beside).chain(cached.as_ref()).find(|p| p.exists()) {
+        return Ok(Some(found.clone()));
+    }
+    let looked = match &cached {
+        Some(c) => format!("{} and {}", beside.display(), c.display()),
+        None => beside.display().to_string(),
+    };
+    let message = format!("reference material `{rel}` is absent (looked in {looked}); `{FETCH_SHARED}` fetches it from its pinned sources");
+    if ci {
+        return Err(format!("{message}. CI=true: run it before the tests (`{FETCH_SHARED} --from DIR` copies a local folder)"));
     }
     eprintln!("skipped: {message}");
-    None
+    Ok(None)
 }
 
 /// Whether `compat run NAME…` runs the trial named `trial`: when no NAME is given, or one it contains.

@@ -1,9 +1,9 @@
 //! `compat check` on recorded traffic, both ways.
 //!
-//! 1. The real Gemini recordings of `../shared/recordings/` (beside the project; third-party data, never copied
-//!    in) give exactly the findings a true harness gives — what that folder's README lists, plus the one
-//!    divergence its summary leaves out (see [`EXPECTED_CASSETTES`]). Absent, the test says it skipped; under
-//!    `CI=true` it fails instead.
+//! 1. The real Gemini recordings of `../shared/recordings/` (beside the project, or in the cache that
+//!    `scripts/fetch-shared.sh` fills; third-party data, never copied in) give exactly the findings a true harness
+//!    gives — what that folder's README lists, plus the one divergence its summary leaves out (see
+//!    [`EXPECTED_CASSETTES`]). Absent, the test says it skipped; under `CI=true` it fails instead.
 //! 2. A HAR file and raw SSE bodies written here: conformant ones give no finding, broken ones the exact path
 //!    and rule; exit codes 0, 1 and 2; located errors for broken files.
 

@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("plan", &["*"]),
     ("session", &["*"]),
     ("collect", &["*"]),
+    ("bundle", &["*"]),
 ];
 
 /// The modules `source` names through `crate::…` outside comments.

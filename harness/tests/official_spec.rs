@@ -1,7 +1,8 @@
 //! The project's spec tier against OpenAI's official OpenAPI document, on every fixture.
 //!
-//! Uses `../shared/reference/openai-openapi.json` beside the project root when it exists (it is third-party
-//! text and not part of the repository); otherwise it prints `skipped: …`, and fails under `CI=true`. For every fixture whose case
+//! Uses `reference/openai-openapi.json` of the reference material (`../shared/` beside the project root, or the
+//! cache `scripts/fetch-shared.sh` fills; third-party text, not part of the repository); otherwise it prints
+//! `skipped: …`, and fails under `CI=true` with the command that fetches it. For every fixture whose case
 //! names a schema, every instance — the JSON body, or each chunk of a stream — must get the same spec-tier
 //! violations (instance path and keyword) from the project's `spec.json` as from the official document,
 //! normalized. Each disagreement is listed by fixture name.

@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod diff;
 pub mod expectations;
 pub mod history;
+pub mod init;
 pub mod rules;
 pub mod run;
 pub mod serve;
