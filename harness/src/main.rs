@@ -2,7 +2,6 @@
 
 mod cli;
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -65,7 +64,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let cli = if source == RootSource::BuiltIn {
+    let mut command = cli.command;
+    if source == RootSource::BuiltIn {
         eprintln!(
             "note: no {} in {} or a parent; using the suite built into compat {} ({}); `compat init DIR` writes it out to edit",
             compat::target::TARGETS_FILE,
@@ -73,11 +73,12 @@ fn main() -> ExitCode {
             env!("CARGO_PKG_VERSION"),
             root.display()
         );
-        with_reports_in(cli, &cwd)
-    } else {
-        cli
-    };
-    match cli.command {
+        // Reports go to ./reports, not into the cache the built-in suite was written to.
+        if let Command::Run(args) = &mut command {
+            args.default_reports(cwd.join("reports"));
+        }
+    }
+    match command {
         Command::Run(args) => cli::run::run(&root, args),
         Command::Coverage(args) => cli::coverage::run(&root, args),
         Command::Check(args) => cli::check::run(args),
@@ -89,18 +90,4 @@ fn main() -> ExitCode {
         Command::Rules(args) => cli::rules::run(&root, args),
         Command::Init(_) => unreachable!("handled before the root is resolved"),
     }
-}
-
-/// `compat run` on the built-in suite writes its reports to `./reports`, not into the cache the suite was
-/// materialized in: the command line is parsed again with `--reports <cwd>/reports` after `run`, unless it names
-/// a folder itself. (`RunArgs` keeps its fields to cli/run.rs; this needs nothing from it.)
-fn with_reports_in(cli: Cli, cwd: &std::path::Path) -> Cli {
-    let mut args: Vec<OsString> = std::env::args_os().collect();
-    let is_run = args.get(1).is_some_and(|a| a == "run");
-    let names_reports = args.iter().any(|a| a.to_str().is_some_and(|a| a == "--reports" || a.starts_with("--reports=")));
-    if !is_run || names_reports {
-        return cli;
-    }
-    args.splice(2..2, [OsString::from("--reports"), cwd.join("reports").into_os_string()]);
-    Cli::parse_from(args)
 }

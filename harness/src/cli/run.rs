@@ -97,6 +97,11 @@ fn parse_duration_ms(text: &str) -> Result<u64, String> {
 }
 
 impl RunArgs {
+    /// Sets the reports folder when `--reports` did not name one.
+    pub fn default_reports(&mut self, dir: PathBuf) {
+        self.reports.get_or_insert(dir);
+    }
+
     /// The pacing and timeout flags applied to a target for this run.
     fn override_target(&self, target: &mut compat::target::Target) {
         let (pacing, timeouts) = (&mut target.config.pacing, &mut target.config.timeouts);
