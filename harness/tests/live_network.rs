@@ -432,7 +432,7 @@ async fn mount_conformant(server: &MockServer, suite: &Suite, reference: &compat
     server.reset().await;
     for c in &suite.cases {
         let rel = fixture_path(&reference.fixtures_dir(), &c.case.feature, &c.case.id);
-        let Ok(Some(fixtures)): Result<Option<Vec<Fixture>>, _> = load_fixtures(&suite.root, &rel) else { continue };
+        let Some(fixtures): Option<Vec<Fixture>> = load_fixtures(&suite.root, &rel).unwrap_or_else(|e| panic!("{rel}: {e}")) else { continue };
         let invalid = c.case.steps[0].value.request.auth == AuthMode::Invalid;
         for (k, fixture) in fixtures.iter().enumerate() {
             let mut mock = request_mock(fixture, "/");

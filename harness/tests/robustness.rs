@@ -45,7 +45,8 @@ fn world() -> &'static World {
                     .iter()
                     .filter_map(|t| {
                         let dir = suite.target(t)?.fixtures_dir();
-                        load_fixture(&suite.root, &fixture_path(&dir, &c.case.feature, &c.case.id)).ok().flatten()
+                        let rel = fixture_path(&dir, &c.case.feature, &c.case.id);
+                        load_fixture(&suite.root, &rel).unwrap_or_else(|e| panic!("{rel}: {e}"))
                     })
                     .collect()
             })

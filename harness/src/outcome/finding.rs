@@ -42,7 +42,9 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding of `rule` at `path`, with the rule's default severity; the other fields default to none.
+    /// A finding of `rule` at `path`, with the rule's default severity and its `why` (the one place rule metadata
+    /// comes from: [`crate::rules`]); the other fields default to none. A check whose finding has evidence of its
+    /// own (another severity, one SDK's exact failure) says so with [`Finding::why`].
     pub fn new(rule: &Rule, path: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
             rule: rule.id.to_owned(),
@@ -54,7 +56,7 @@ impl Finding {
             message: message.into(),
             expected: String::new(),
             actual: String::new(),
-            why: None,
+            why: Some(rule.why.to_owned()),
             line: None,
             known: None,
         }
