@@ -121,3 +121,19 @@ impl Finding {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RULES;
+
+    #[test]
+    fn a_finding_says_why_from_its_rule_unless_a_check_has_its_own_evidence() {
+        for rule in RULES {
+            let f = Finding::new(rule, "$", "m");
+            assert_eq!((f.rule.as_str(), f.severity, f.why.as_deref()), (rule.id, rule.severity, Some(rule.why)));
+        }
+        let own = Finding::new(&crate::rules::STREAM_ROLE, "$", "m").why("openai-node raises");
+        assert_eq!(own.why.as_deref(), Some("openai-node raises"));
+    }
+}

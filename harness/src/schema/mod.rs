@@ -277,6 +277,26 @@ mod tests {
     }
 
     #[test]
+    fn a_build_copies_only_what_the_object_reaches() {
+        let root = json!({
+            "$defs": {
+                "a": {"type": "object", "properties": {"b": {"$ref": "#/$defs/b"}}},
+                "b": {"type": "object", "properties": {"c": {"$ref": "#/$defs/c/properties/d"}}},
+                "c": {"properties": {"d": {"type": "string"}, "e": {"type": "integer"}}},
+                "unrelated": {"description": "x".repeat(10_000)}
+            }
+        });
+        let copy = reachable(&root, "/$defs/a");
+        assert_eq!(copy.pointer("/$defs/a"), root.pointer("/$defs/a"));
+        assert_eq!(copy.pointer("/$defs/b"), root.pointer("/$defs/b"));
+        assert_eq!(copy.pointer("/$defs/c/properties/d"), root.pointer("/$defs/c/properties/d"));
+        assert!(copy.pointer("/$defs/c/properties/e").is_none() && copy.pointer("/$defs/unrelated").is_none(), "{copy}");
+        // And it validates as the whole document does.
+        let v = build(&Arc::new(root), "/$defs/a").unwrap();
+        assert!(v.is_valid(&json!({"b": {"c": "s"}})) && !v.is_valid(&json!({"b": {"c": 1}})));
+    }
+
+    #[test]
     fn prepared_validators_are_built_in_the_background_and_judge_alike() {
         let prepared = Arc::new(set());
         let kinds = [ObjectKind::ChatCompletion, ObjectKind::ChatCompletionChunk];
