@@ -991,3 +991,31 @@ fn finish_reason_stop_with_tool_calls_is_reported_unless_the_call_was_forced() {
     let (_, outcomes) = check_file(&path, &opts(&forced));
     assert_eq!(findings(&outcomes[0]), set(&[]));
 }
+
+/// An error body pasted without a word about it: `{"error": …}` is checked as the error object, both ways.
+#[test]
+fn a_raw_error_body_is_read_as_an_error_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("error.json");
+    let status = RawOptions { status: Some(404), ..Default::default() };
+    std::fs::write(
+        &path,
+        json!({"error": {"message": "model not found", "type": "invalid_request_error", "param": null, "code": "model_not_found"}}).to_string(),
+    )
+    .unwrap();
+    let (imported, outcomes) = check_file(&path, &status);
+    assert_eq!(
+        (imported.exchanges[0].kind, outcomes[0].verdict(), findings(&outcomes[0])),
+        (compat::case::ObjectKind::Error, Verdict::Pass, set(&[]))
+    );
+    // `error` as a string: openai-python 3.60.0's exception loses the message, so it is breaking.
+    std::fs::write(&path, json!({"error": "some message"}).to_string()).unwrap();
+    let (_, outcomes) = check_file(&path, &status);
+    assert_eq!(findings(&outcomes[0]), set(&[("schema.client", "$.error")]));
+    assert_eq!(outcomes[0].findings()[0].severity, compat::rules::Severity::Breaking);
+    // Wrapped in an array (Gemini once sent that): the error object is not at the top.
+    std::fs::write(&path, json!([{"error": {"message": "m", "type": "t", "param": null, "code": "c"}}]).to_string()).unwrap();
+    let (imported, outcomes) = check_file(&path, &status);
+    assert_eq!(imported.exchanges[0].kind, compat::case::ObjectKind::Error);
+    assert_eq!(outcomes[0].verdict(), Verdict::Diverges);
+}

@@ -4,7 +4,7 @@
 //!
 //! A body whose first line starts with `data:`, `event:`, `id:` or `:` is an event stream; anything else must
 //! parse as JSON (a located error otherwise). Neither stated, the kind is the one the body's `object` names (the
-//! first chunk's for a stream), said in a note; a body naming none (`list`, or no `object`) asks for it. A single
+//! first chunk's for a stream), or `error` for a body holding an `error` key, said in a note; a body naming none (`list`, or no `object`) asks for it. A single
 //! chunk saved as JSON (`--kind chat.completion.chunk`) is checked against the chunk schema alone: the stream
 //! invariants need the whole stream. The request is whatever `--request` gives; without it the
 //! semantic checks that compare with the request cannot run, and for a stream `stream_options.include_usage` is
@@ -28,6 +28,10 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Dia
         (Some(e), _) => e.trim_matches('/').to_owned(),
         (None, Some(k)) => k.endpoint().to_owned(),
         (None, None) => match named_kind(text, is_stream) {
+            Some(ObjectKind::Error) => {
+                notes.push("no --endpoint or --kind was given: the body was checked as the error object its `error` key shows".into());
+                String::new()
+            }
             Some(kind) => {
                 notes.push(format!("no --endpoint or --kind was given: the body was checked as the {kind} its `object` names"));
                 kind.endpoint().to_owned()
@@ -76,8 +80,11 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Dia
     }
     let kind = match opts.kind {
         Some(k) => k,
-        None if !is_stream && opts.endpoint.is_none() && named_kind(text, false) == Some(ObjectKind::ChatCompletionChunk) => {
-            ObjectKind::ChatCompletionChunk
+        None if !is_stream
+            && opts.endpoint.is_none()
+            && matches!(named_kind(text, false), Some(ObjectKind::ChatCompletionChunk | ObjectKind::Error)) =>
+        {
+            named_kind(text, false).expect("just matched")
         }
         None => kind_of("POST", &stated, request.as_ref()).map_err(|e| Diagnostic::whole_file(file, format!("--endpoint: {e}")))?,
     };
@@ -125,5 +132,10 @@ fn named_kind(text: &str, is_stream: bool) -> Option<ObjectKind> {
     } else {
         serde_json::from_str::<Value>(text).ok()?
     };
+    // An error body names no `object`: `{"error": …}`, or such an object wrapped in an array (as Gemini once sent).
+    let first = value.as_array().and_then(|a| a.first()).unwrap_or(&value);
+    if !is_stream && first.get("error").is_some() && value.get("object").is_none() {
+        return Some(ObjectKind::Error);
+    }
     super::batch::object_kind(&value)
 }
