@@ -11,7 +11,7 @@
 import OpenAI from 'openai';
 import { VERSION } from 'openai/version';
 
-const RANK = { ok: 0, degraded: 1, breaks: 2 };
+const RANK = { 'n/a': -1, ok: 0, degraded: 1, breaks: 2 };
 const ERROR_CLASSES = {
   400: OpenAI.BadRequestError,
   401: OpenAI.AuthenticationError,
@@ -57,6 +57,19 @@ function findMessage(v) {
     }
   }
   return null;
+}
+
+// What the server said in an error body: `error.message` (or the like) of JSON, an `error` string, or, for a body
+// that is not JSON (a text or HTML page), the start of its text.
+function serverMessage(text) {
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return String(text ?? '').trim().slice(0, 60) || null;
+  }
+  if (body && typeof body.error === 'string' && body.error) return body.error;
+  return findMessage(body);
 }
 
 const g = (o, ...names) => names.reduce((x, n) => (x == null ? undefined : x[n]), o);
@@ -144,10 +157,7 @@ class Driver {
   checkError(call, e) {
     const want = this.c.expect.status;
     const cls = ERROR_CLASSES[want] ?? (want >= 500 ? OpenAI.InternalServerError : OpenAI.APIError);
-    let message = null;
-    try {
-      message = findMessage(JSON.parse(this.wire.text));
-    } catch {}
+    const message = serverMessage(this.wire.text);
     if (!(e instanceof cls)) this.record(call, 'degraded', `${e.constructor.name} where ${cls.name} was due: ${e.message}`.slice(0, 400));
     else if (message && !String(e.message).includes(message) && !String(e.message).includes(JSON.stringify(message).slice(1, -1)))
       this.record(call, 'degraded', `the server's message ${JSON.stringify(message)} is not in the exception: ${e.message}`.slice(0, 400));
@@ -192,8 +202,9 @@ class Driver {
       });
     } else if (path.startsWith('batches/')) {
       await this.attempt('batches.retrieve', () => cl.batches.retrieve(path.slice('batches/'.length)), (b) => this.checkBatch(b));
-    } else this.record('none', 'ok', `no SDK call for ${this.c.request.method} ${path}`);
-    const outcome = this.calls.reduce((w, c) => (RANK[c.outcome] > RANK[w] ? c.outcome : w), 'ok');
+    } else this.record('none', 'n/a', `no SDK call for ${this.c.request.method} ${path}`);
+    // `n/a` only when no call was made: any call's outcome outranks it.
+    const outcome = this.calls.reduce((w, c) => (RANK[c.outcome] > RANK[w] ? c.outcome : w), 'n/a');
     return { name: this.c.name, outcome, calls: this.calls };
   }
 
@@ -213,6 +224,22 @@ class Driver {
       return;
     }
     await this.attempt('chat.completions.create', () => cc.create(this.chatBody()), (r) => this.checkCompletion(r));
+    const fnTools = (this.body.tools ?? []).filter((t) => t?.type === 'function' && t.function?.name);
+    if (fnTools.length) {
+      // The tool-runner helper an agent uses: one round (call the model, run each tool it asks for).
+      await this.attempt(
+        'chat.completions.runTools (one round)',
+        async () => {
+          const tools = fnTools.map((t) => ({
+            type: 'function',
+            function: { name: t.function.name, parameters: t.function.parameters ?? { type: 'object' }, parse: JSON.parse, function: () => 'done' },
+          }));
+          const runner = cc.runTools({ ...this.chatBody(), tools }, { maxChatCompletions: 1 });
+          return await runner.finalChatCompletion();
+        },
+        () => ['ok'],
+      );
+    }
     const fmt = this.body.response_format ?? {};
     if (fmt.type === 'json_schema' || fmt.type === 'json_object') {
       await this.attempt('chat.completions.parse', () => cc.parse(this.chatBody()), (r) => {

@@ -62,6 +62,15 @@ def raw(fx, text, ctype):
     r["headers"] = {"content-type": ctype}
 
 
+def sse_text(fx):
+    """The fixture's stream as the bytes a server sends (each event `data: …` and a blank line)."""
+    out = []
+    for e in fx["response"]["events"]:
+        d = e["data"]
+        out.append("data: " + (d if isinstance(d, str) else json.dumps(d, separators=(",", ":"))) + "\n\n")
+    return "".join(out)
+
+
 def insert_event(fx, at, data):
     fx["response"]["events"].insert(at, {"data": data})
 
@@ -232,11 +241,23 @@ MUTATIONS = [
     ("error_text_body", ERR, "a plain-text error body", lambda fx: raw(fx, "model not found", "text/plain")),
     ("error_wrong_status", ERR, "400 where 404 is due", lambda fx: set_(fx["response"], "status", 400)),
     ("structured_not_json", "structured-output/json_schema_strict", "strict structured output that is not JSON", lambda fx: set_(choice0(fx)["message"], "content", "Sure! Here it is.")),
+    # Issue 19: classes the severities were measured on (openai-python 3.60.0, openai-node 7.60.0).
+    ("embeddings_no_embedding", "embeddings/string_array", "data[0].embedding removed", lambda fx: delete(body(fx)["data"][0], "embedding")),
+    ("error_string", ERR, "error is a string, not an object", lambda fx: set_(fx["response"], "body", {"error": "some message"})),
+    ("error_html_body", ERR, "an HTML error page from a proxy", lambda fx: raw(fx, "<html><body><h1>404 Not Found</h1></body></html>", "text/html")),
+    ("chat_no_prompt_tokens", CHAT, "usage.prompt_tokens removed", lambda fx: delete(body(fx)["usage"], "prompt_tokens")),
+    ("chat_no_completion_tokens", CHAT, "usage.completion_tokens removed", lambda fx: delete(body(fx)["usage"], "completion_tokens")),
+    ("chat_no_created", CHAT, "created removed", lambda fx: delete(body(fx), "created")),
+    ("stream_chunk_no_id", STREAM, "id removed from every chunk", lambda fx: [c.pop("id") for c in chunks(fx)]),
+    ("stream_created_string", STREAM, "created is a string on every chunk", lambda fx: [set_(c, "created", str(c["created"])) for c in chunks(fx)]),
+    ("tool_finish_reason_stop", TOOL, "finish_reason `stop` on a message with tool calls", lambda fx: set_(choice0(fx), "finish_reason", "stop")),
+    ("stream_done_unterminated", STREAM, "the final data: [DONE] without its closing blank line", lambda fx: raw(fx, sse_text(fx)[: -2], "text/event-stream")),
     ("structured_wrong_schema", "structured-output/json_schema_strict", "strict structured output missing a required key", lambda fx: set_(choice0(fx)["message"], "content", "{}")),
 ]
 
 
-def main():
+def corpus():
+    """The corpus document, as written to corpus.json."""
     out = []
     for name, case, description, mutate in MUTATIONS:
         fx = load(case)
@@ -245,11 +266,22 @@ def main():
         out.append({"name": name, "case": case, "description": description, "fixture": fx})
     names = [m["name"] for m in out]
     assert len(names) == len(set(names)), "mutation names must be unique"
+    return json.dumps({"generated_by": "drivers/planted/generate.py", "mutations": out}, indent=1) + "\n"
+
+
+def main():
+    """Writes corpus.json; `--stdout` prints the document instead (the agreement test compares it with the file)."""
+    import sys
+
+    text = corpus()
+    if "--stdout" in sys.argv[1:]:
+        sys.stdout.write(text)
+        return
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus.json")
     with open(path, "w") as f:
-        json.dump({"generated_by": "drivers/planted/generate.py", "mutations": out}, f, indent=1)
-        f.write("\n")
-    print(f"{len(out)} mutations -> {os.path.relpath(path, ROOT)}")
+        f.write(text)
+    count = len(json.loads(text)["mutations"])
+    print(f"{count} mutations -> {os.path.relpath(path, ROOT)}")
 
 
 if __name__ == "__main__":

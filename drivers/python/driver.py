@@ -31,7 +31,7 @@ import warnings
 import openai
 import pydantic
 
-RANK = {"ok": 0, "degraded": 1, "breaks": 2}
+RANK = {"n/a": -1, "ok": 0, "degraded": 1, "breaks": 2}
 HTTP = openai.DefaultHttpxClient(timeout=10)
 ERROR_CLASSES = {
     400: openai.BadRequestError,
@@ -101,6 +101,19 @@ def find_message(value):
             if m:
                 return m
     return None
+
+
+def server_message(raw):
+    """What the server said in an error body: `error.message` (or the like) of JSON, an `error` string, or, for a
+    body that is not JSON (a text or HTML page), the start of its text."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text.strip()[:60] or None
+    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]:
+        return body["error"]
+    return find_message(body)
 
 
 def g(obj, *names):
@@ -186,7 +199,8 @@ def parse_tool_arguments(choices):
 
 
 def worst(calls):
-    return max((c["outcome"] for c in calls), key=RANK.__getitem__, default="ok")
+    """The worst outcome of the calls made; `n/a` when none was made (no SDK call exists for the endpoint)."""
+    return max((c["outcome"] for c in calls), key=RANK.__getitem__, default="n/a")
 
 
 def exc_text(e):
@@ -233,10 +247,7 @@ class Driver:
     def check_error(self, call, e):
         want = self.case["expect"]["status"]
         cls = ERROR_CLASSES.get(want, openai.InternalServerError if want >= 500 else openai.APIStatusError)
-        try:
-            message = find_message(json.loads(self.raw))
-        except ValueError:
-            message = None
+        message = server_message(self.raw)
         if not isinstance(e, cls):
             self.record(call, "degraded", f"{type(e).__name__} where {cls.__name__} was due: {e}"[:400])
         elif message and message not in str(e):
@@ -269,7 +280,7 @@ class Driver:
         elif path.startswith("batches/"):
             self.attempt("batches.retrieve", lambda: self.client.batches.retrieve(path[len("batches/"):]), self.check_batch)
         else:
-            self.record("none", "ok", f"no SDK call for {req['method']} {path}")
+            self.record("none", "n/a", f"no SDK call for {req['method']} {path}")
         return {"name": self.case["name"], "outcome": worst(self.calls), "calls": self.calls}
 
     def wire_json(self):
@@ -298,6 +309,13 @@ class Driver:
             return
         kw = self.chat_kwargs(c.create)
         self.attempt("chat.completions.create", lambda: c.create(**kw), self.check_completion)
+        tools = [t for t in self.body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function" and (t.get("function") or {}).get("name")]
+        if tools:
+            # The SDK's tool helper: parse() auto-parses the arguments of calls to strict function tools.
+            strict = [{**t, "function": {**t["function"], "strict": True}} for t in tools]
+            kw = self.chat_kwargs(c.parse)
+            kw["tools"] = strict
+            self.attempt("chat.completions.parse(tools=<strict function tools>) parsed_arguments", lambda: c.parse(**kw), self.check_parsed_arguments)
         fmt = self.body.get("response_format") or {}
         if fmt.get("type") == "json_object":
             self.attempt("chat.completions.parse + json.loads(content)", lambda: c.parse(**self.chat_kwargs(c.parse)), self.check_parsed)
@@ -314,6 +332,19 @@ class Driver:
         got = chat_view(r.choices)
         if got != wire:
             return "degraded", f"the SDK's choices differ from the wire's: {got} vs {wire}"[:400]
+        return "ok", ""
+
+    def check_parsed_arguments(self, r):
+        """Each function call the wire carries comes back with its arguments parsed, as a tool loop reads them."""
+        choices = self.wire_json().get("choices") or [{}]
+        wire = (choices[0] if isinstance(choices[0], dict) else {}).get("message") or {}
+        wire_calls = [c for c in (wire.get("tool_calls") or []) if isinstance(c, dict) and isinstance(c.get("function"), dict)]
+        got = [c for ch in r.choices for c in (ch.message.tool_calls or [])]
+        for i, call in enumerate(wire_calls):
+            sdk = got[i] if i < len(got) else None
+            parsed = getattr(getattr(sdk, "function", None), "parsed_arguments", None)
+            if parsed is None:
+                return "degraded", f"tool call {i}: parsed_arguments is None (type {call.get('type')!r}, name {call['function'].get('name')!r})"
         return "ok", ""
 
     def check_parsed(self, r):

@@ -70,9 +70,9 @@ rules! {
     STATUS = "status", Breaking, "",
         "the status the case expects",
         "the SDKs turn any non-2xx status into an exception, and a 2xx into a result";
-    BODY_JSON = "body.json", Breaking, "breaking / typed (on an error status)",
-        "a JSON body where one is due",
-        "the SDKs parse every non-streamed body as JSON";
+    BODY_JSON = "body.json", Breaking, "",
+        "a JSON body where one is due (a success's object, or an error status's error object)",
+        "the SDKs parse every non-streamed body as JSON; on an error status openai-python 3.60.0 raises without the server's text (`str(e)` is `Error code: 404`)";
     BODY_STREAM = "body.stream", Breaking, "",
         "an event stream for `stream: true`",
         "the SDKs read a streamed answer only from server-sent events";
@@ -83,7 +83,7 @@ rules! {
         "the same against the **spec** tier (a client violation is not repeated here)",
         "only the letter of OpenAI's document; strict validators and typed clients may still reject it";
     STREAM_DONE = "stream.done", Spec, "spec / breaking",
-        "`[DONE]` ends the stream (spec), nothing after it (breaking: the SDKs drop it)",
+        "`[DONE]` ends the stream (spec), with its closing blank line (spec: openai-python 3.60.0 and openai-node 7.60.0 lose no chunk without it), nothing after it (breaking: the SDKs drop it)",
         "clients stop reading at `[DONE]`; what follows is lost, and a missing one leaves them waiting for the close";
     STREAM_ID = "stream.id", Spec, "",
         "the same `id` on every chunk",
@@ -115,6 +115,9 @@ rules! {
     SEMANTIC_CHOICES = "semantic.choices", Breaking, "",
         "`n` choices with indexes 0..n-1",
         "code reads choices[i] for i < n";
+    SEMANTIC_FINISH_REASON = "semantic.finish_reason", Spec, "",
+        "a message with tool calls finishes with `tool_calls` (not where the request forced one function by name: OpenAI answers `stop` there)",
+        "agent loops branch on finish_reason == \"tool_calls\" and stop at `stop`; openai-python 3.60.0 and openai-node 7.60.0 return the calls either way";
     SEMANTIC_USAGE = "semantic.usage", Spec, "",
         "`usage.total_tokens` is `prompt_tokens + completion_tokens`",
         "cost and quota accounting that sums prompt and completion tokens disagrees with total_tokens";
@@ -125,11 +128,14 @@ rules! {
         "the tool calls of a message have non-empty, distinct ids (breaking); each `role: tool` message of an answered request names a call of an earlier assistant message (spec: OpenAI answers 400)",
         "a tool result names its call only by tool_call_id: with an empty or repeated id a tool loop cannot match results to calls (pydantic-ai had to invent ids for Gemini's empty ones, PR #1892; autogen #4878)";
     SEMANTIC_MODEL = "semantic.model", Spec, "",
-        "the answer's `model` is the requested one or a dated snapshot of it (`gpt-4o-mini-2024-07-18`); a `models/` prefix is reported",
+        "the answer's `model` is the requested one or a dated snapshot of it (`gpt-4o-mini-2024-07-18`); a `models/` prefix is reported (in `compat check` too, without the request)",
         "code that keys cost tables, logs or routing on response.model sees a name it was not configured with";
     SEMANTIC_MODEL_ID = "semantic.model_id", Spec, "",
         "a model object's `id` is the name callers send, not the resource name `models/…` (`compat check`; cases assert it)",
         "code compares listed ids with the names it sends as `model`, and the prefix fails that comparison";
+    BATCH_OUTPUT_LINE = "batch.output_line", Spec, "",
+        "a Batch output line is `{id, custom_id, response: {status_code, request_id, body}, error}` as OpenAI documents it (`compat check` on `.jsonl`)",
+        "code that reads a batch's results matches lines to requests by `custom_id`, checks `error`, and logs `request_id`; the SDKs hand the file over as bytes and check none of it";
     STEP_CAPTURE = "step.capture", Breaking, "",
         "in a multi-step case, each capture finds a value in its step's answer (later steps are not sent without it)",
         "a client loop takes the id, tool call or signature from this answer to make its next request";

@@ -150,7 +150,9 @@ pub fn compare(root: &Path, target: &str, name: &str, content: String) -> Snapsh
     let (status, diff) = match insta::Snapshot::from_file(&path) {
         Err(_) => (SnapshotStatus::Missing, None),
         Ok(old) => match old.contents() {
-            insta::internals::SnapshotContents::Text(old_text) if *old_text == new => (SnapshotStatus::Matched, None),
+            insta::internals::SnapshotContents::Text(old_text) if *old_text == new || same_json(&old_text.to_string(), &content) => {
+                (SnapshotStatus::Matched, None)
+            }
             insta::internals::SnapshotContents::Text(old_text) => {
                 // insta trims trailing newlines; put one back so the diff has no "No newline" noise.
                 let old_s = format!("{old_text}\n");
@@ -166,6 +168,24 @@ pub fn compare(root: &Path, target: &str, name: &str, content: String) -> Snapsh
         },
     };
     SnapshotCheck { name: name.to_owned(), file, status, diff, gating: true, content }
+}
+
+/// Whether two snapshot texts hold the same JSON: the snapshot is the meaning of an answer, and an endpoint that
+/// orders an object's keys otherwise answers the same thing.
+fn same_json(stored: &str, new: &str) -> bool {
+    match (serde_json::from_str::<Value>(stored), serde_json::from_str::<Value>(new)) {
+        (Ok(a), Ok(b)) => json_equal(&a, &b),
+        _ => false,
+    }
+}
+
+/// JSON equality with objects compared as maps (key order ignored), arrays in order.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w))),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_equal(v, w)),
+        _ => a == b,
+    }
 }
 
 /// Hands an outcome's changed or missing snapshot to insta ([`sync_with_insta`]); when insta accepted it
@@ -232,6 +252,16 @@ mod tests {
         let v: Value = serde_json::from_str(&normalize(Some(&models), &[], None, 200)).unwrap();
         assert_eq!(v["body"]["data"][0]["id"], "models/gemini-2.5-flash");
         assert_eq!(v["body"]["error"], json!({"message": "[message]", "code": 4}));
+    }
+
+    #[test]
+    fn key_order_alone_is_no_change_but_a_value_is() {
+        let stored = "{\n  \"status\": 200,\n  \"body\": {\"a\": 1, \"b\": [1, {\"c\": 2, \"d\": 3}]}\n}";
+        assert!(same_json(stored, r#"{"body": {"b": [1, {"d": 3, "c": 2}], "a": 1}, "status": 200}"#));
+        assert!(!same_json(stored, r#"{"body": {"b": [{"d": 3, "c": 2}, 1], "a": 1}, "status": 200}"#), "array order is meaning");
+        assert!(!same_json(stored, r#"{"body": {"b": [1, {"d": 3, "c": 2}], "a": 2}, "status": 200}"#));
+        assert!(!same_json(stored, r#"{"body": {"b": [1, {"d": 3, "c": 2}], "a": 1, "e": null}, "status": 200}"#));
+        assert!(!same_json(stored, "not json"));
     }
 
     #[test]

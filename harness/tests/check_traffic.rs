@@ -159,8 +159,117 @@ fn shared_recordings_give_exactly_the_findings_a_true_harness_gives() {
         assert!(reports.path().join(f).is_file(), "{f}");
     }
     let results = compat::report::write::load_results(&reports.path().join("results.json")).unwrap();
-    assert_eq!(results.outcomes.len(), 6);
+    assert_eq!(results.outcomes.len(), 14, "the six of this folder and the eight of its `2026-12/` subfolder");
     assert!(results.outcomes.iter().all(|o| o.target == "check" && o.verdict() == Verdict::Diverges));
+}
+
+/// `2026-12/` of the shared recordings: per file, `(rule, chunk-prefixed path, severity)` of every finding of each
+/// exchange. What its README lists, finding by finding: every magentic chunk lacks `id` (typed: both SDKs' types
+/// require it); the forced tool-call streams carry the whole call in one delta without `index` (breaking) and with
+/// id `""`, and usage on that same chunk (no usage-only final chunk); their `finish_reason: "stop"` after a call
+/// forced by name is what OpenAI answers too, so it is no finding; the text stream repeats `role` and carries usage
+/// on every chunk. The gemini-balance bodies lack `message.refusal` and `choices[].logprobs`; its stream lacks
+/// `finish_reason` on intermediate chunks, repeats `role`, sends usage on every chunk, and ends with a `[DONE]`
+/// without its blank line (`stream.done`, spec — never a cut stream). The batch bodies use Gemini's camelCase
+/// (`finishReason`, `usage.promptTokens`…: the OpenAI fields are missing, typed), `created` is a string (typed),
+/// choices have no `index` (typed), and the line envelope has no `id`, `error` or `response.request_id`.
+type Facts = &'static [(&'static str, &'static str, &'static str)];
+
+const FORCED_TOOL_CALL: Facts = &[
+    ("schema.client", "chunk 0 $.choices[0].delta.tool_calls[0].index", "breaking"),
+    ("schema.client", "chunk 0 $.id", "typed"),
+    ("semantic.tool_call_id", "$.choices[0].message.tool_calls[0].id", "breaking"),
+    ("stream.usage", "chunk 0 $", "spec"),
+];
+
+const BATCH_LINE: Facts = &[
+    ("batch.output_line", "$.error", "spec"),
+    ("batch.output_line", "$.id", "spec"),
+    ("batch.output_line", "$.response.request_id", "spec"),
+    ("schema.client", "$.response.body.choices[0].finish_reason", "typed"),
+    ("schema.client", "$.response.body.choices[0].index", "typed"),
+    ("schema.client", "$.response.body.created", "typed"),
+    ("schema.client", "$.response.body.usage.completion_tokens", "typed"),
+    ("schema.client", "$.response.body.usage.prompt_tokens", "typed"),
+    ("schema.client", "$.response.body.usage.total_tokens", "typed"),
+    ("schema.spec", "$.response.body.choices[0].logprobs", "spec"),
+    ("schema.spec", "$.response.body.choices[0].message.refusal", "spec"),
+];
+
+const RECORDINGS_2026_12: &[(&str, &str, &[Facts])] = &[
+    (
+        "gemini-balance_fee0b2d1_nonstream.json",
+        "raw body",
+        &[&[("schema.spec", "$.choices[0].logprobs", "spec"), ("schema.spec", "$.choices[0].message.refusal", "spec")]],
+    ),
+    (
+        "gemini-balance_fee0b2d1_stream.sse",
+        "raw body",
+        &[&[
+            ("schema.spec", "chunk 0 $.choices[0].finish_reason", "spec"),
+            ("schema.spec", "chunk 1 $.choices[0].finish_reason", "spec"),
+            ("schema.spec", "chunk 2 $.choices[0].finish_reason", "spec"),
+            ("schema.spec", "chunk 3 $.choices[0].finish_reason", "spec"),
+            ("stream.done", "chunk 5 $", "spec"),
+            ("stream.role", "chunk 1 $.choices[*].delta.role", "breaking"),
+            ("stream.usage", "chunk 0 $.usage", "spec"),
+            ("stream.usage", "chunk 4 $", "spec"),
+        ]],
+    ),
+    ("gemini-cookbook_48e689e8_batch_output.jsonl", "batch output file", &[BATCH_LINE, BATCH_LINE]),
+    ("magentic_58b72cf5_complete_bool.yaml", "VCR cassette", &[FORCED_TOOL_CALL]),
+    ("magentic_58b72cf5_complete_fruit.yaml", "VCR cassette", &[FORCED_TOOL_CALL]),
+    ("magentic_58b72cf5_complete_list_int.yaml", "VCR cassette", &[FORCED_TOOL_CALL]),
+    (
+        "magentic_58b72cf5_complete_say_hello.yaml",
+        "VCR cassette",
+        &[&[
+            ("schema.client", "chunk 0 $.id", "typed"),
+            ("schema.client", "chunk 1 $.id", "typed"),
+            ("schema.spec", "chunk 0 $.choices[0].finish_reason", "spec"),
+            ("stream.role", "chunk 1 $.choices[*].delta.role", "breaking"),
+            ("stream.usage", "chunk 0 $.usage", "spec"),
+            ("stream.usage", "chunk 1 $", "spec"),
+        ]],
+    ),
+];
+
+#[test]
+fn shared_recordings_of_2026_12_give_exactly_what_is_true_of_them() {
+    let Some(dir) = shared_material(&default_root(), "recordings") else { return };
+    let dir = dir.join("2026-12");
+    let mut files: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    let known: Vec<&str> = RECORDINGS_2026_12.iter().map(|(f, ..)| *f).collect();
+    assert_eq!(files, known, "every file of 2026-12/ is known to this test (the README lists seven)");
+    let mut checked = 0;
+    for (name, form, expected) in RECORDINGS_2026_12 {
+        // Stated nothing: each form and kind is read from the file itself.
+        let (imported, outcomes) = check_file(&dir.join(name), &RawOptions::default());
+        assert_eq!((imported.form, outcomes.len()), (*form, expected.len()), "{name}");
+        for (o, facts) in outcomes.iter().zip(expected.iter()) {
+            let got: BTreeSet<(String, String, String)> = o
+                .findings()
+                .iter()
+                .map(|f| (f.rule.clone(), f.chunk.map_or(f.path.clone(), |c| format!("chunk {c} {}", f.path)), f.severity.to_string()))
+                .collect();
+            let want: BTreeSet<(String, String, String)> = facts.iter().map(|(r, p, s)| (r.to_string(), p.to_string(), s.to_string())).collect();
+            assert_eq!(got, want, "{}", o.name());
+            assert_eq!(o.verdict(), Verdict::Diverges, "{}: never an error (a cut stream) nor a refusal", o.name());
+            for f in o.findings() {
+                assert!(!f.message.contains("was asked"), "{}: nothing inferred is stated as fact: {f:?}", o.name());
+                assert!(f.why.is_some(), "every finding says why it matters: {f:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8, "eight exchanges in seven files");
+    // The magentic bodies were gzip-compressed `!!binary`: decoded, with a note and no library hint.
+    let (imported, _) = check_file(&dir.join("magentic_58b72cf5_complete_say_hello.yaml"), &RawOptions::default());
+    assert_eq!(
+        imported.exchanges[0].notes,
+        ["the response body is stored as bytes (`!!binary`, content-encoding gzip); it was decoded as a client would"]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -478,12 +587,7 @@ fn vcrpy_cassettes_with_raw_string_bodies_both_ways() {
     let usage = &outcomes[1].findings()[0];
     assert_eq!((usage.expected.as_str(), usage.actual.as_str()), ("8 + 2 = 10", "11"));
 
-    // A body vcrpy kept as bytes is a located error, not a silent skip.
-    let binary = dir.path().join("test_gzip.yaml");
-    let text = cassette(&text_stream(true), 10).replacen("body: {string: \"data:", "body: {string: !!binary \"H4sI\", x: \"data:", 1);
-    std::fs::write(&binary, text).unwrap();
-    let e = import::load_file(&binary, &RawOptions::default()).unwrap_err();
-    assert!(e.message.contains("decode_compressed_response") && e.line == 9, "{e}");
+    // A body vcrpy kept as bytes is decoded (see `compressed_binary_bodies_are_decoded_as_a_client_would`).
 }
 
 #[test]
@@ -529,8 +633,10 @@ fn llama_stack_nulls_count_only_when_a_finding_holds_either_way() {
     let bad = dir.path().join("chat_bad.json");
     std::fs::write(&bad, llama_stack_chat(Value::Null, 11)).unwrap();
     let (_, outcomes) = check_file(&bad, &RawOptions::default());
-    // `created` is wrong whether null was sent or the key was absent; the total is wrong either way.
-    assert_eq!(findings(&outcomes[0]), set(&[("schema.spec", "$.created"), ("semantic.usage", "$.usage.total_tokens")]));
+    // `created` is wrong whether null was sent or the key was absent (typed either way: both SDKs' types declare it
+    // a required integer); the total is wrong either way.
+    assert_eq!(findings(&outcomes[0]), set(&[("schema.client", "$.created"), ("semantic.usage", "$.usage.total_tokens")]));
+    assert_eq!(outcomes[0].findings().iter().find(|f| f.path == "$.created").unwrap().severity, compat::rules::Severity::Typed);
 }
 
 #[test]
@@ -610,4 +716,306 @@ fn a_llama_stack_stream_is_rebuilt_from_its_chunks_and_its_nulls_excuse_nothing_
     std::fs::write(&bad, recording(json!({"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": 10}))).unwrap();
     let (_, outcomes) = check_file(&bad, &RawOptions::default());
     assert_eq!(findings(&outcomes[0]), set(&[("stream.usage", "chunk 1 $.usage")]));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. Streams as saved, compressed cassettes, Batch output files, bare chunks
+// ---------------------------------------------------------------------------------------------------------
+
+/// A text stream whose `data: [DONE]` ends with `ending` instead of its blank line.
+fn stream_ending(ending: &str) -> String {
+    let mut s = text_stream(false);
+    s += "data: [DONE]";
+    s += ending;
+    s
+}
+
+/// Every line ending after `[DONE]`: LF and CRLF blank lines end the stream cleanly; none and a single `\n` leave the
+/// last event open, which openai-python 3.60.0 and openai-node 7.60.0 accept without losing a chunk, so it is
+/// `stream.done` (spec) and never a cut stream; every chunk is still checked.
+#[test]
+fn every_line_ending_after_done_is_a_whole_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let stated = RawOptions { endpoint: Some("chat/completions".into()), ..Default::default() };
+    let cases = [("lf", "\n\n", false), ("crlf", "\r\n\r\n", false), ("none", "", true), ("single_lf", "\n", true), ("single_crlf", "\r\n", true)];
+    for (name, ending, open) in cases {
+        let path = dir.path().join(format!("{name}.sse"));
+        std::fs::write(&path, stream_ending(ending)).unwrap();
+        let (_, outcomes) = check_file(&path, &stated);
+        let o = &outcomes[0];
+        assert_ne!(o.verdict(), Verdict::Error, "{name}: {:?}", o.error());
+        assert_eq!(o.exchange.as_ref().unwrap().chunks.len(), 3, "{name}: every chunk is checked");
+        if open {
+            assert_eq!(findings(o), set(&[("stream.done", "chunk 3 $")]), "{name}");
+            let f = &o.findings()[0];
+            assert_eq!((f.severity, f.message.as_str()), (compat::rules::Severity::Spec, "the final `data: [DONE]` has no closing blank line"));
+        } else {
+            assert_eq!((o.verdict(), findings(o)), (Verdict::Pass, set(&[])), "{name}");
+        }
+    }
+    // Every chunk is checked behind an open [DONE]: a repeated role is found.
+    let path = dir.path().join("roles.sse");
+    let mut s = chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null);
+    s += &chunk(json!({"role": "assistant", "content": "lo"}), json!("stop"));
+    std::fs::write(&path, s + "data: [DONE]").unwrap();
+    let (_, outcomes) = check_file(&path, &stated);
+    assert_eq!(findings(&outcomes[0]), set(&[("stream.done", "chunk 2 $"), ("stream.role", "chunk 1 $.choices[*].delta.role")]));
+    // A stream cut inside a chunk is still a cut stream.
+    let cut = dir.path().join("cut.sse");
+    std::fs::write(&cut, chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null) + "data: {\"id\": \"chatcmpl-2\", \"cho").unwrap();
+    let (_, outcomes) = check_file(&cut, &stated);
+    assert_eq!(outcomes[0].verdict(), Verdict::Error);
+    assert_eq!(outcomes[0].error().unwrap().kind, compat::outcome::ErrorKind::Truncated);
+}
+
+/// A cassette whose answer vcrpy kept compressed: `!!binary` base64 of the body encoded as its `Content-Encoding`.
+fn compressed_cassette(base64_body: &str, encoding: &str) -> String {
+    let request = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}).to_string();
+    let wrapped: Vec<String> = base64_body.as_bytes().chunks(76).map(|c| format!("        {}", std::str::from_utf8(c).unwrap())).collect();
+    format!(
+        "interactions:
+- request:
+    body: {req}
+    headers:
+      Content-Type: [application/json]
+    method: POST
+    uri: https://api.example.test/v1/chat/completions
+  response:
+    body:
+      string: !!binary |
+{body}
+    headers:
+      Content-Encoding:
+      - {encoding}
+      Content-Type:
+      - application/json
+    status: {{code: 200, message: OK}}
+version: 1
+",
+        req = serde_json::to_string(&request).unwrap(),
+        body = wrapped.join("\n"),
+    )
+}
+
+/// `answer` compressed by Node's zlib (`brotliCompressSync`): no brotli encoder is built here.
+const BR_ANSWER: &str = "GyYBAIzUVnmiBA9B4NZSvwy8eMpikhipw9K13upDFFr/vm/2hmLD9iphk9jEKGSV0y09NL+hcOhqr5k7MMa13a9N+gQB6hy3Q0gEwgdO5DtBmCSBK9j5Acbrk/4pXWllAHdpR9KJiVhXpBoGBna7neP1nE2hmQSvSilsBMoDdFyFRvoCppqJ2Dj8zkWIN/n5ekOejDl+jPF6zv36SvtcXsQCgtwBF2XmRXVsYwA=";
+
+fn answer(total_tokens: u64) -> String {
+    json!({"id": "chatcmpl-4", "object": "chat.completion", "created": 1741569952, "model": "gpt-4o-mini-2024-07-18",
+           "choices": [{"index": 0, "logprobs": null, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hello", "refusal": null}}],
+           "usage": {"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": total_tokens}})
+    .to_string()
+}
+
+#[test]
+fn compressed_binary_bodies_are_decoded_as_a_client_would() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let dir = tempfile::tempdir().unwrap();
+    for total in [10, 11] {
+        let text = answer(total);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(text.as_bytes()).unwrap();
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(text.as_bytes()).unwrap();
+        let mut variants =
+            vec![("gzip", b64(&gz.finish().unwrap())), ("deflate", b64(&zlib.finish().unwrap())), ("deflate", b64(&raw.finish().unwrap()))];
+        if total == 10 {
+            variants.push(("br", BR_ANSWER.to_owned()));
+        }
+        for (n, (encoding, body)) in variants.into_iter().enumerate() {
+            let path = dir.path().join(format!("test_{encoding}_{total}_{n}.yaml"));
+            std::fs::write(&path, compressed_cassette(&body, encoding)).unwrap();
+            let (imported, outcomes) = check_file(&path, &RawOptions::default());
+            assert_eq!(outcomes.len(), 1, "{encoding}");
+            let expected = if total == 10 { set(&[]) } else { set(&[("semantic.usage", "$.usage.total_tokens")]) };
+            assert_eq!(findings(&outcomes[0]), expected, "{encoding} ({total} tokens)");
+            assert!(
+                imported.exchanges[0].notes.iter().any(|n| n.contains(&format!("content-encoding {encoding}"))),
+                "{:?}",
+                imported.exchanges[0].notes
+            );
+        }
+    }
+    // Bytes that are not what the header says: a located error that says so, and no library's configuration hint.
+    let path = dir.path().join("test_bad_gzip.yaml");
+    std::fs::write(&path, compressed_cassette(&b64(b"not gzip at all"), "gzip")).unwrap();
+    let e = import::load_file(&path, &RawOptions::default()).unwrap_err();
+    assert!(e.message.contains("does not decode as gzip") && e.line == 2, "{e}");
+    for hint in ["decode_compressed_response", "ignore_binary_tag_for_string", "Options", "re-record"] {
+        assert!(!e.message.contains(hint), "{e}");
+    }
+}
+
+fn batch_line(custom_id: &str, body: Value) -> String {
+    json!({"id": format!("batch_req_{custom_id}"), "custom_id": custom_id, "response": {"status_code": 200, "request_id": format!("req_{custom_id}"), "body": body}, "error": null}).to_string()
+}
+
+#[test]
+fn batch_output_files_are_read_line_by_line_with_their_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("batch_output.jsonl");
+    let ok: Value = serde_json::from_str(&answer(10)).unwrap();
+    std::fs::write(&good, format!("{}\n{}\n", batch_line("request-1", ok.clone()), batch_line("request-2", ok.clone()))).unwrap();
+    let (imported, outcomes) = check_file(&good, &RawOptions::default());
+    assert_eq!((imported.form, outcomes.len()), ("batch output file", 2));
+    for o in &outcomes {
+        assert_eq!((o.verdict(), findings(o)), (Verdict::Pass, set(&[])), "{}", o.name());
+    }
+    assert_eq!(outcomes.iter().map(|o| o.line).collect::<Vec<_>>(), [1, 2], "each outcome at its line");
+
+    // A broken envelope and a broken body, each at its path in the line.
+    let bad = dir.path().join("batch_bad.jsonl");
+    let mut body = ok.clone();
+    body["usage"]["total_tokens"] = json!(11);
+    body["choices"][0].as_object_mut().unwrap().remove("finish_reason");
+    let line = json!({"custom_id": "request-1", "response": {"status_code": 200, "body": body}});
+    std::fs::write(&bad, format!("{line}\n")).unwrap();
+    let (_, outcomes) = check_file(&bad, &RawOptions::default());
+    assert_eq!(
+        findings(&outcomes[0]),
+        set(&[
+            ("batch.output_line", "$.id"),
+            ("batch.output_line", "$.error"),
+            ("batch.output_line", "$.response.request_id"),
+            ("schema.client", "$.response.body.choices[0].finish_reason"),
+            ("semantic.usage", "$.response.body.usage.total_tokens"),
+        ])
+    );
+    let missing = outcomes[0].findings().iter().find(|f| f.path.ends_with("finish_reason")).unwrap();
+    assert_eq!(missing.severity, compat::rules::Severity::Typed, "both SDKs' types declare finish_reason required");
+
+    // Directory mode takes `.jsonl` files, subfolders included.
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(&good, sub.join("again.jsonl")).unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let out = compat_bin().arg("check").arg(dir.path()).arg("--reports").arg(reports.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.matches(": batch output file, ").count(), 3, "{stdout}");
+    assert!(stdout.contains("5 exchanges"), "{stdout}");
+}
+
+#[test]
+fn a_bare_chunk_is_checked_against_the_chunk_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chunk.json");
+    let good = json!({"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 1741569952, "model": "gpt-4o-mini",
+                      "choices": [{"index": 0, "delta": {"content": "Hi"}, "logprobs": null, "finish_reason": null}]});
+    for (opts, what) in [
+        (RawOptions { kind: Some(compat::case::ObjectKind::ChatCompletionChunk), ..Default::default() }, "--kind"),
+        (RawOptions::default(), "its object"),
+    ] {
+        std::fs::write(&path, good.to_string()).unwrap();
+        let (imported, outcomes) = check_file(&path, &opts);
+        assert_eq!((outcomes[0].verdict(), findings(&outcomes[0])), (Verdict::Pass, set(&[])), "{what}");
+        assert_eq!(imported.exchanges[0].kind, compat::case::ObjectKind::ChatCompletionChunk);
+        let mut bad = good.clone();
+        bad.as_object_mut().unwrap().remove("id");
+        bad["choices"][0]["delta"] = json!({"tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "{}"}}]});
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let (_, outcomes) = check_file(&path, &opts);
+        let got: Vec<(String, String, compat::rules::Severity)> =
+            outcomes[0].findings().iter().map(|f| (f.rule.clone(), f.path.clone(), f.severity)).collect();
+        assert!(got.contains(&("schema.client".into(), "$.id".into(), compat::rules::Severity::Typed)), "{what}: {got:?}");
+        assert!(
+            got.contains(&("schema.client".into(), "$.choices[0].delta.tool_calls[0].index".into(), compat::rules::Severity::Breaking)),
+            "{what}: {got:?}"
+        );
+    }
+}
+
+/// What a request would tell, without one: a `models/` prefix on `model` is reported from the answer alone, and
+/// an inferred `include_usage` is never stated as asked.
+#[test]
+fn response_only_checks_run_without_a_request_and_say_only_what_is_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("answer.json");
+    let mut body: Value = serde_json::from_str(&answer(10)).unwrap();
+    std::fs::write(&path, body.to_string()).unwrap();
+    let (_, outcomes) = check_file(&path, &RawOptions::default());
+    assert_eq!(findings(&outcomes[0]), set(&[]));
+    body["model"] = json!("models/gemini-2.5-flash");
+    std::fs::write(&path, body.to_string()).unwrap();
+    let (_, outcomes) = check_file(&path, &RawOptions::default());
+    assert_eq!(findings(&outcomes[0]), set(&[("semantic.model", "$.model")]));
+    assert_eq!(outcomes[0].findings()[0].expected, "a model name as callers send it (\"gemini-2.5-flash\")");
+
+    // Usage on every chunk of a stream saved without its request: where usage came is said, not what was asked.
+    let sse = dir.path().join("usage.sse");
+    let with_usage = |delta: Value, finish: Value| {
+        let c = json!({"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
+        format!("data: {c}\n\n")
+    };
+    std::fs::write(
+        &sse,
+        with_usage(json!({"role": "assistant", "content": "Hi"}), Value::Null) + &with_usage(json!({}), json!("stop")) + "data: [DONE]\n\n",
+    )
+    .unwrap();
+    let (_, outcomes) = check_file(&sse, &RawOptions::default());
+    let messages: Vec<&str> = outcomes[0].findings().iter().filter(|f| f.rule == "stream.usage").map(|f| f.message.as_str()).collect();
+    assert!(!messages.is_empty());
+    for m in messages {
+        assert!(!m.contains("was asked"), "{m}");
+    }
+}
+
+/// `finish_reason: "stop"` on a message that calls tools: `semantic.finish_reason`, except where the request forced
+/// one function by name (OpenAI answers `stop` there).
+#[test]
+fn finish_reason_stop_with_tool_calls_is_reported_unless_the_call_was_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.json");
+    let req = dir.path().join("request.json");
+    let mut body = completion("{\"restaurant\": \"x\", \"party_size\": 2}");
+    std::fs::write(&path, body.to_string()).unwrap();
+    let request = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "book"}], "tools": tools()});
+    let opts = |r: &Value| {
+        std::fs::write(&req, r.to_string()).unwrap();
+        RawOptions { endpoint: Some("chat/completions".into()), request: Some(r.clone()), ..Default::default() }
+    };
+    let (_, outcomes) = check_file(&path, &opts(&request));
+    assert_eq!(findings(&outcomes[0]), set(&[]));
+    body["choices"][0]["finish_reason"] = json!("stop");
+    std::fs::write(&path, body.to_string()).unwrap();
+    let (_, outcomes) = check_file(&path, &opts(&request));
+    assert_eq!(findings(&outcomes[0]), set(&[("semantic.finish_reason", "$.choices[0].finish_reason")]));
+    let mut forced = request.clone();
+    forced["tool_choice"] = json!({"type": "function", "function": {"name": "book_table"}});
+    let (_, outcomes) = check_file(&path, &opts(&forced));
+    assert_eq!(findings(&outcomes[0]), set(&[]));
+}
+
+/// An error body pasted without a word about it: `{"error": …}` is checked as the error object, both ways.
+#[test]
+fn a_raw_error_body_is_read_as_an_error_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("error.json");
+    let status = RawOptions { status: Some(404), ..Default::default() };
+    std::fs::write(
+        &path,
+        json!({"error": {"message": "model not found", "type": "invalid_request_error", "param": null, "code": "model_not_found"}}).to_string(),
+    )
+    .unwrap();
+    let (imported, outcomes) = check_file(&path, &status);
+    assert_eq!(
+        (imported.exchanges[0].kind, outcomes[0].verdict(), findings(&outcomes[0])),
+        (compat::case::ObjectKind::Error, Verdict::Pass, set(&[]))
+    );
+    // `error` as a string: openai-python 3.60.0's exception loses the message, so it is breaking.
+    std::fs::write(&path, json!({"error": "some message"}).to_string()).unwrap();
+    let (_, outcomes) = check_file(&path, &status);
+    assert_eq!(findings(&outcomes[0]), set(&[("schema.client", "$.error")]));
+    assert_eq!(outcomes[0].findings()[0].severity, compat::rules::Severity::Breaking);
+    // Wrapped in an array (Gemini once sent that): the error object is not at the top.
+    std::fs::write(&path, json!([{"error": {"message": "m", "type": "t", "param": null, "code": "c"}}]).to_string()).unwrap();
+    let (imported, outcomes) = check_file(&path, &status);
+    assert_eq!(imported.exchanges[0].kind, compat::case::ObjectKind::Error);
+    assert_eq!(outcomes[0].verdict(), Verdict::Diverges);
 }

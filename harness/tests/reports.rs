@@ -421,12 +421,14 @@ fn stale_run_directories_are_cleaned_and_fresh_ones_kept() {
 fn compat_run_writes_the_four_reports() {
     let dir = tempfile::tempdir().unwrap();
     let out = compat_bin().args(["run", "--reports"]).arg(dir.path()).arg("chat::basic").output().unwrap();
-    assert!(out.status.code().is_some(), "compat run ended normally");
     for f in ["index.html", "junit.xml", "results.json", "summary.md"] {
         assert!(dir.path().join(f).is_file(), "{f}: {}", String::from_utf8_lossy(&out.stderr));
     }
     let r = compat::report::write::load_results(&dir.path().join("results.json")).unwrap();
     assert!(!r.outcomes.is_empty() && r.outcomes.iter().all(|o| o.name().contains("chat::basic")));
+    // The exit code is the outcomes' own: 1 when one fails, 0 otherwise (never a crash's 101).
+    let failing = r.outcomes.iter().any(|o| o.fails());
+    assert_eq!(out.status.code(), Some(i32::from(failing)), "{}", String::from_utf8_lossy(&out.stdout));
     let bad = compat_bin().args(["run", "--baseline"]).arg(dir.path().join("missing.json")).output().unwrap();
     assert_eq!(bad.status.code(), Some(2), "an unreadable baseline stops the run before it starts");
 }

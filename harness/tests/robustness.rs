@@ -45,7 +45,8 @@ fn world() -> &'static World {
                     .iter()
                     .filter_map(|t| {
                         let dir = suite.target(t)?.fixtures_dir();
-                        load_fixture(&suite.root, &fixture_path(&dir, &c.case.feature, &c.case.id)).ok().flatten()
+                        let rel = fixture_path(&dir, &c.case.feature, &c.case.id);
+                        load_fixture(&suite.root, &rel).unwrap_or_else(|e| panic!("{rel}: {e}"))
                     })
                     .collect()
             })
@@ -101,6 +102,19 @@ fn judge(index: usize, status: u16, content_type: Option<&str>, bytes: &[u8]) ->
     o.exchange = Some(Exchange::new(request, status, content_type.map(str::to_owned), body, &chunks, ev.reassembled));
     for f in o.findings() {
         let _ = redactor.text(&f.actual);
+    }
+    // The verdict holds together, not only "no panic": the trial keeps its name, an error has its kind, a
+    // divergence an unexplained finding and a severity no lower than its worst, a pass no unexplained finding.
+    assert_eq!(o.name(), format!("{}::{}::{}", target.name, case.feature, case.id));
+    match o.verdict() {
+        Verdict::Error => assert!(o.error().is_some_and(|e| !e.message.is_empty()) && o.findings().is_empty()),
+        Verdict::Diverges => assert!(o.findings().iter().any(|f| f.known.is_none()), "{:?}", o.findings()),
+        Verdict::Pass => assert!(o.findings().iter().all(|f| f.known.is_some()), "{:?}", o.findings()),
+        _ => {}
+    }
+    if o.verdict() == Verdict::Diverges {
+        let worst = o.findings().iter().filter(|f| f.known.is_none()).map(|f| f.severity).max();
+        assert!(o.severity() >= worst, "{:?} below the worst unexplained finding {worst:?}", o.severity());
     }
     let _ = terminal::render_outcome(&o);
     let _ = terminal::render_run(std::slice::from_ref(&o));

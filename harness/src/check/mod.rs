@@ -35,7 +35,15 @@ impl Observed {
     pub fn from_bytes(status: u16, headers: Vec<(String, String)>, bytes: &[u8]) -> Self {
         let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.to_ascii_lowercase());
         let body = if content_type.as_deref().is_some_and(|c| c.starts_with("text/event-stream")) {
-            let (events, leftover) = crate::sse::parse_all(bytes);
+            let (mut events, leftover) = crate::sse::parse_all(bytes);
+            // A final `data: [DONE]` without its closing blank line (saved bodies often end so) is kept as the last
+            // event; `truncated` still says the input ended inside an event, and the stream check decides what
+            // that means ([`stream::check`]: not a cut stream, `stream.done` at most).
+            if let Leftover::Truncated(Some(last)) = &leftover
+                && last.data.trim() == "[DONE]"
+            {
+                events.push(last.clone());
+            }
             ObservedBody::Stream { events, truncated: !matches!(leftover, Leftover::Clean) }
         } else if bytes.iter().all(u8::is_ascii_whitespace) {
             ObservedBody::Empty
@@ -85,46 +93,44 @@ pub fn evaluate(request: &SentRequest, expect: &Expect, observed: &Observed, sch
             Some(body) => format!("{} with body {body}", observed.status),
             None => observed.status.to_string(),
         };
-        let why = if observed.status >= 500 && (400..500).contains(&expect.status) {
-            "the SDKs retry a 5xx and then raise a server error, not the client error a caller handles for an invalid \
-             request (openai-python 1.x–2.x `_should_retry` retries every status >= 500, twice by default, then raises \
-             `InternalServerError` instead of `BadRequestError`)"
-        } else {
-            rules::STATUS.why
-        };
-        ev.findings.push(
-            Finding::new(&rules::STATUS, "$", format!("status {} where {} was expected", observed.status, expect.status))
-                .expecting(expect.status.to_string(), actual)
-                .detail("expect.status")
-                .why(why),
-        );
+        let mut finding = Finding::new(&rules::STATUS, "$", format!("status {} where {} was expected", observed.status, expect.status))
+            .expecting(expect.status.to_string(), actual)
+            .detail("expect.status");
+        if observed.status >= 500 && (400..500).contains(&expect.status) {
+            finding = finding.why(
+                "the SDKs retry a 5xx and then raise a server error, not the client error a caller handles for an invalid \
+                 request (openai-python 1.x–2.x `_should_retry` retries every status >= 500, twice by default, then raises \
+                 `InternalServerError` instead of `BadRequestError`)",
+            );
+        }
+        ev.findings.push(finding);
         return ev; // the body of an unexpected status says nothing about the expected object
     }
     let success = (200..300).contains(&observed.status);
-    let subject: Option<Value> = match &observed.body {
+    // What the assertions and semantic checks read: the reassembled stream (kept in `ev`) or the body itself,
+    // borrowed, never copied.
+    let subject = match &observed.body {
         ObservedBody::Stream { events, truncated } if streaming && success => {
             let s = stream::check(events, *truncated, body, expect, schemas);
             ev.findings.extend(s.findings);
             ev.extensions.extend(s.extensions);
             ev.truncated = s.truncated;
             ev.chunks = s.chunks;
-            ev.reassembled = Some(s.reassembled.clone());
-            Some(s.reassembled)
+            Subject::Reassembled(s.reassembled)
         }
         _ if streaming && success => {
             ev.findings.push(
                 Finding::new(&rules::BODY_STREAM, "$", "a streaming request got no event stream")
-                    .expecting("content-type: text/event-stream", observed.header("content-type").unwrap_or("none"))
-                    .why("the SDKs read a streamed answer only from server-sent events"),
+                    .expecting("content-type: text/event-stream", observed.header("content-type").unwrap_or("none")),
             );
-            None
+            Subject::None
         }
         ObservedBody::Json { value } => {
             if let Some(kind) = expect.schema {
                 ev.findings.extend(schemas.validate_both(kind, value).into_iter().map(violation_finding));
                 ev.extensions.extend(schemas.extensions(kind, value));
             }
-            Some(value.clone())
+            Subject::Body(value)
         }
         ObservedBody::Empty | ObservedBody::Text { .. } | ObservedBody::Stream { .. } => {
             if expect.schema.is_some() || !expect.assert.is_empty() {
@@ -135,26 +141,39 @@ pub fn evaluate(request: &SentRequest, expect: &Expect, observed: &Observed, sch
                 };
                 let finding = Finding::new(&rules::BODY_JSON, "$", "the body is not JSON")
                     .expecting(expect.schema.map_or("a JSON body".into(), |k| format!("a JSON {k} object")), actual);
-                // On an error status the SDKs still raise the error class of the status with the body's text in
-                // the message (both drivers show it); only `error.body`'s typed shape is lost.
-                ev.findings.push(if success {
-                    finding.why("the SDKs parse every non-streamed body as JSON")
-                } else {
-                    finding
-                        .with_severity(Severity::Typed)
-                        .why("the SDKs raise the status's error class with the text as message; `.body` is not the typed error object")
-                });
+                // Breaking on an error status too: openai-python 3.60.0 then raises the status's error class
+                // without the text (`str(e)` is `Error code: 404`), so the server's account is lost.
+                ev.findings.push(finding);
             }
-            None
+            Subject::None
         }
     };
-    if let Some(subject) = &subject {
-        ev.findings.extend(assertions::check(&expect.assert, subject, &ev.chunks));
-        if expect.semantic && success {
-            ev.findings.extend(semantic::check(body, answers, subject));
+    let subject = match subject {
+        Subject::Reassembled(r) => {
+            ev.reassembled = Some(r);
+            ev.reassembled.as_ref()
         }
+        Subject::Body(value) => Some(value),
+        Subject::None => None,
+    };
+    if let Some(subject) = subject {
+        let mut found = assertions::check(&expect.assert, subject, &ev.chunks);
+        if expect.semantic && success {
+            found.extend(semantic::check(body, answers, subject));
+        }
+        ev.findings.extend(found);
     }
     ev
+}
+
+/// What the later checks read, decided while the body's form is checked.
+enum Subject<'a> {
+    /// The stream, reassembled into one message.
+    Reassembled(Value),
+    /// The JSON body.
+    Body(&'a Value),
+    /// Nothing to read.
+    None,
 }
 
 /// A short, one-line rendering of a body (at most [`BODY_EXCERPT_CHARS`] characters), `None` when empty.
@@ -187,7 +206,9 @@ fn violation_finding(v: Violation) -> Finding {
     };
     let mut f =
         Finding::new(rule, v.path, message).detail(format!("{} tier, {} › {}", v.tier.name(), v.object, v.rule)).expecting(v.expected, v.actual);
-    f.why = v.why;
+    if let Some(why) = v.why {
+        f.why = Some(why);
+    }
     if v.typed {
         f.severity = Severity::Typed;
     }

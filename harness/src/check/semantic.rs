@@ -29,24 +29,70 @@ use crate::rules::{self, Rule, Severity};
 use crate::schema::{compact, pointer_to_path};
 
 /// Findings of every semantic check that applies to a request with body `request` whose answer is the object
-/// `kind` (a stream's reassembled message counts as a chat completion).
+/// `kind` (a stream's reassembled message counts as a chat completion). Without a request (recorded traffic that
+/// did not keep it) only the checks that need none run: usage totals, tool-call ids, a `models/` prefix on `model`.
 pub fn check(request: Option<&Value>, kind: Option<ObjectKind>, response: &Value) -> Vec<Finding> {
-    let Some(request) = request else { return Vec::new() };
     let mut out = Vec::new();
     if matches!(kind, Some(ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk)) {
-        tool_arguments(request, response, &mut out);
-        structured_output(request, response, &mut out);
-        choice_count(request, response, &mut out);
+        if let Some(request) = request {
+            tool_arguments(request, response, &mut out);
+            structured_output(request, response, &mut out);
+            choice_count(request, response, &mut out);
+            finish_reason_with_calls(request, response, &mut out);
+        }
         usage_total(response, &mut out);
         tool_call_ids(response, &mut out);
-        request_tool_call_ids(request, &mut out);
-        model_named(request, response, &mut out);
+        if let Some(request) = request {
+            request_tool_call_ids(request, &mut out);
+        }
     }
-    if kind == Some(ObjectKind::EmbeddingList) {
+    if kind == Some(ObjectKind::EmbeddingList)
+        && let Some(request) = request
+    {
         embeddings(request, response, &mut out);
-        model_named(request, response, &mut out);
+    }
+    if matches!(kind, Some(ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk | ObjectKind::EmbeddingList)) {
+        match request {
+            Some(request) => model_named(request, response, &mut out),
+            None => model_prefixed(response, &mut out),
+        }
     }
     out
+}
+
+/// A message that carries tool calls ends with `finish_reason: "tool_calls"`: agent loops branch on it. Where the
+/// request forced one function by name (`tool_choice: {type: function, …}`) OpenAI itself answers `stop`, so
+/// nothing is reported there.
+fn finish_reason_with_calls(request: &Value, response: &Value, out: &mut Vec<Finding>) {
+    if request.get("tool_choice").is_some_and(Value::is_object) {
+        return;
+    }
+    for (c, choice) in response_choices(response) {
+        let calls = choice.pointer("/message/tool_calls").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        let reason = choice.get("finish_reason").and_then(Value::as_str);
+        if calls && reason.is_some_and(|r| r != "tool_calls" && r != "function_call") {
+            out.push(
+                Finding::new(
+                    &rules::SEMANTIC_FINISH_REASON,
+                    format!("$.choices[{c}].finish_reason"),
+                    "the message carries tool calls but its finish_reason is not `tool_calls`",
+                )
+                .expecting("\"tool_calls\"", compact(&choice["finish_reason"], 40))
+                .detail("a choice whose message calls tools finishes with tool_calls"),
+            );
+        }
+    }
+}
+
+/// Without a request: the answer's `model` is a resource name `models/…` — what callers never send as `model`.
+fn model_prefixed(response: &Value, out: &mut Vec<Finding>) {
+    let Some(answered) = response.get("model").and_then(Value::as_str) else { return };
+    let Some(bare) = answered.strip_prefix("models/") else { return };
+    out.push(
+        Finding::new(&rules::SEMANTIC_MODEL, "$.model", "the answer's model is a resource name with a `models/` prefix")
+            .expecting(format!("a model name as callers send it ({bare:?})"), format!("{answered:?}"))
+            .detail("the answer's model names the model as callers send it"),
+    );
 }
 
 fn response_choices(response: &Value) -> impl Iterator<Item = (usize, &Value)> {
@@ -164,8 +210,7 @@ fn choice_count(request: &Value, response: &Value, out: &mut Vec<Finding>) {
         out.push(
             Finding::new(&rules::SEMANTIC_CHOICES, "$.choices", format!("asked for n={n}, got {} choices", indexes.len()))
                 .expecting(format!("{n} choices with indexes {expected:?}"), format!("indexes {indexes:?}"))
-                .detail("n choices come back with indexes 0..n-1")
-                .why("code reads choices[i] for i < n"),
+                .detail("n choices come back with indexes 0..n-1"),
         );
     }
 }
@@ -180,8 +225,7 @@ pub(crate) fn usage_total(response: &Value, out: &mut Vec<Finding>) {
         out.push(
             Finding::new(&rules::SEMANTIC_USAGE, "$.usage.total_tokens", "total_tokens is not prompt_tokens + completion_tokens")
                 .expecting(format!("{prompt} + {completion} = {}", prompt + completion), total.to_string())
-                .detail("CompletionUsage.total_tokens counts prompt + completion tokens")
-                .why("cost and quota accounting that sums prompt and completion tokens disagrees with total_tokens"),
+                .detail("CompletionUsage.total_tokens counts prompt + completion tokens"),
         );
     }
 }
@@ -288,15 +332,13 @@ pub(crate) fn tool_call_ids(response: &Value, out: &mut Vec<Finding>) {
                 out.push(
                     Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, "the tool call's id is empty")
                         .expecting("a non-empty id, unique within the message", "\"\"")
-                        .detail("tool calls carry non-empty ids, unique within a message")
-                        .why(rules::SEMANTIC_TOOL_CALL_ID.why),
+                        .detail("tool calls carry non-empty ids, unique within a message"),
                 );
             } else if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
                 out.push(
                     Finding::new(&rules::SEMANTIC_TOOL_CALL_ID, path, format!("the id repeats that of tool_calls[{first}]"))
                         .expecting("a non-empty id, unique within the message", format!("{id:?}"))
-                        .detail("tool calls carry non-empty ids, unique within a message")
-                        .why(rules::SEMANTIC_TOOL_CALL_ID.why),
+                        .detail("tool calls carry non-empty ids, unique within a message"),
                 );
             } else {
                 seen.push((id, k));
@@ -352,8 +394,7 @@ fn model_named(request: &Value, response: &Value, out: &mut Vec<Finding>) {
     out.push(
         Finding::new(&rules::SEMANTIC_MODEL, "$.model", message)
             .expecting(format!("{requested:?} (or a snapshot of it, {requested:?} followed by `-…`)"), format!("{answered:?}"))
-            .detail("the answer's model names the requested model")
-            .why(rules::SEMANTIC_MODEL.why),
+            .detail("the answer's model names the requested model"),
     );
 }
 

@@ -11,6 +11,11 @@
 //!
 //! A stream that ends with neither `[DONE]` nor any `finish_reason`, or inside an event, is *truncated*: the
 //! run layer reports that as an error, never as a divergence, so the end-of-stream invariants are not applied.
+//! One exception: a final `data: [DONE]` that lacks only its closing blank line (`data: [DONE]` at the end of a
+//! saved body, or followed by a single line end) is a whole stream. openai-python 3.60.0's `SSEDecoder` never
+//! dispatches that last event and openai-node 7.60.0's decoder drops it, yet both deliver every chunk and end the
+//! iteration without an error (probed with each line ending: LF, CRLF, none, a single `\n`). It is reported as
+//! `stream.done` (spec) and every chunk is checked.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +46,22 @@ pub struct StreamCheck {
 /// Checks a stream's events, the answer to a request with body `request`, against `expect`.
 pub fn check(events: &[SseEvent], cut_inside_event: bool, request: Option<&Value>, expect: &Expect, schemas: &SchemaSet) -> StreamCheck {
     let mut out = StreamCheck::default();
+    // The input ended inside an event; if that event is `[DONE]` (kept as the last event by `Observed::from_bytes`),
+    // only its closing blank line is missing.
+    let open_done = cut_inside_event && events.last().is_some_and(|e| e.data.trim() == "[DONE]");
+    let cut_inside_event = cut_inside_event && !open_done;
+    if open_done {
+        out.findings.push(
+            Finding::new(&rules::STREAM_DONE, "$", "the final `data: [DONE]` has no closing blank line")
+                .expecting("data: [DONE] followed by a blank line", "the body ends right after data: [DONE]")
+                .in_chunk(events.len() - 1)
+                .detail("every event ends with a blank line")
+                .why(
+                    "the SDKs never see this last event, but they end the stream without an error and lose no chunk \
+                     (openai-python 3.60.0, openai-node 7.60.0)",
+                ),
+        );
+    }
     let mut numbered: Vec<(usize, Value)> = Vec::new();
     let mut done_at: Option<usize> = None;
     for (i, event) in events.iter().enumerate() {
@@ -63,8 +84,7 @@ pub fn check(events: &[SseEvent], cut_inside_event: bool, request: Option<&Value
             Err(e) => out.findings.push(
                 Finding::new(&rules::STREAM_CHUNK_JSON, "$", format!("chunk is not JSON: {e}"))
                     .expecting("a JSON chunk", compact(&Value::String(event.data.clone()), 80))
-                    .in_chunk(i)
-                    .why("the SDKs parse every data line except [DONE] as JSON and raise on anything else"),
+                    .in_chunk(i),
             ),
         }
     }
@@ -112,14 +132,9 @@ fn same_field(chunks: &[(usize, Value)], rule: &Rule, field: &str, out: &mut Vec
             .expecting(compact(expected, 80), compact(&c[field], 80))
             .in_chunk(*i)
             .detail(format!("every chunk carries the same `{field}`"));
-        out.push(if field == "object" {
-            // Measured by the drivers: openai-python's stream helper skips such a chunk, and its text is lost.
-            finding
-                .with_severity(Severity::Breaking)
-                .why("openai-python's stream helper drops a chunk whose `object` is not chat.completion.chunk: its delta is lost")
-        } else {
-            finding
-        });
+        // `stream.object` is breaking by its rule (measured by the drivers: openai-python's stream helper skips such
+        // a chunk, and its text is lost).
+        out.push(finding);
     }
 }
 
@@ -289,15 +304,21 @@ fn usage(chunks: &[(usize, Value)], request: Option<&Value>, out: &mut Vec<Findi
     let Some((last_i, last)) = chunks.last() else { return };
     let final_is_usage_only = !last["usage"].is_null() && last["choices"].as_array().is_some_and(Vec::is_empty);
     if !final_is_usage_only {
+        // Only what the stream shows: where no request was recorded, "asked" is inferred from usage being sent, so
+        // the message says where usage came, not what was asked.
+        let message = if with_usage.is_empty() {
+            "no usage chunk although stream_options.include_usage was asked"
+        } else {
+            "usage comes on a chunk that carries choices, not in a usage-only final chunk"
+        };
         out.push(
-            Finding::new(&rules::STREAM_USAGE, "$", "no usage-only final chunk although stream_options.include_usage was asked")
+            Finding::new(&rules::STREAM_USAGE, "$", message)
                 .expecting(
                     "a last chunk with usage and choices: []",
                     format!("last chunk: choices {}, usage {}", compact(&last["choices"], 60), compact(&last["usage"], 60)),
                 )
                 .in_chunk(*last_i)
-                .detail(detail)
-                .why("code that reads usage from the final chunk, or skips chunks with empty choices, relies on this shape"),
+                .detail(detail),
         );
     }
     if let Some(early) = with_usage.iter().find(|i| *i != last_i) {
@@ -400,7 +421,12 @@ fn merge_call(calls: &mut Vec<(Option<i64>, Map<String, Value>)>, delta: &Value)
         match (key.as_str(), value) {
             ("index", _) => {}
             ("function", Value::Object(f)) => {
-                let function = call.entry("function").or_insert_with(|| json!({})).as_object_mut().expect("function is an object");
+                // An earlier delta may have sent `function` as something else (`null`): an object replaces it.
+                let slot = call.entry("function").or_insert_with(|| json!({}));
+                if !slot.is_object() {
+                    *slot = json!({});
+                }
+                let Value::Object(function) = slot else { unreachable!("just made an object") };
                 for (fk, fv) in f {
                     match (fk.as_str(), fv, function.get_mut(fk)) {
                         ("arguments", Value::String(more), Some(Value::String(existing))) => existing.push_str(more),

@@ -2,7 +2,7 @@
 //! SSE bodies) without writing a case, and write the usual reports.
 //!
 //! Files are read by [`compat::import`], each exchange checked by [`compat::import::assess`]; a directory stands
-//! for the files directly in it with a known extension. A file that cannot be read or parsed is reported
+//! for the files in it and its subfolders with a known extension. A file that cannot be read or parsed is reported
 //! (file:line:col) and the others are still checked.
 
 use std::fmt::Write;
@@ -27,13 +27,14 @@ macro_rules! say {
 }
 
 /// Extensions taken from a directory argument.
-const EXTENSIONS: [&str; 6] = ["yaml", "yml", "har", "json", "sse", "txt"];
+const EXTENSIONS: [&str; 7] = ["yaml", "yml", "har", "json", "jsonl", "sse", "txt"];
 
 /// Arguments of `compat check`.
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// Recorded traffic: VCR cassettes (.yaml/.yml), HAR files (.har), llama-stack recordings (.json), raw JSON
-    /// or SSE bodies (with --endpoint or --kind), or directories of them.
+    /// Recorded traffic: VCR cassettes (.yaml/.yml), HAR files (.har), llama-stack recordings (.json), Batch
+    /// output files (.jsonl), raw JSON or SSE bodies (the kind their `object` names, or --endpoint / --kind), or
+    /// directories of them (subfolders included).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Raw bodies: the endpoint they answered, relative to the base URL (chat/completions, embeddings, models,
@@ -99,8 +100,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
             say!("  left out: interaction {}: {}", l.index, l.reason);
         }
         let stated = args.endpoint.is_some() || args.kind.is_some() || args.request.is_some() || args.status.is_some();
-        if stated && imported.form != "raw body" {
-            say!("  note: --endpoint, --kind, --request and --status apply to raw bodies only; this file's recorded requests say what was asked");
+        if stated && imported.form != "raw body" && imported.form != "batch output file" {
+            say!(
+                "  note: --endpoint, --kind, --request and --status apply to raw bodies and batch output files only; this file's recorded requests say what was asked"
+            );
         }
         let mut notes: Vec<&str> = Vec::new();
         for n in imported.exchanges.iter().flat_map(|x| &x.notes) {
@@ -188,16 +191,23 @@ fn render(outcomes: &[Outcome]) -> String {
     out
 }
 
-/// A file as itself; a directory as its files with a known extension, sorted.
+/// A file as itself; a directory as its files with a known extension, subfolders included, sorted.
 fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
     if !path.is_dir() {
         return if path.exists() { Ok(vec![path.to_owned()]) } else { Err(format!("{}: no such file", path.display())) };
     }
-    let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
-        .collect();
+    let mut files = Vec::new();
+    let mut dirs = vec![path.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.is_file() && p.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())) {
+                files.push(p);
+            }
+        }
+    }
     files.sort();
     if files.is_empty() {
         return Err(format!("{}: no recording in it (files ending in {})", path.display(), EXTENSIONS.join(", ")));

@@ -12,7 +12,11 @@
 //! One check stands in for what the models cases assert, since recorded traffic has no case:
 //! `semantic.model_id` (spec), a model object's `id` is not the resource name `models/<name>` where callers
 //! send and compare `<name>`. Where the request was not recorded, the semantic checks that need none still run
-//! (`semantic.usage`, and the non-empty, distinct tool-call ids of `semantic.tool_call_id`).
+//! (`semantic.usage`, the non-empty, distinct tool-call ids of `semantic.tool_call_id`, and a `models/` prefix on
+//! the answer's `model`, `semantic.model`).
+//!
+//! A Batch output line ([`super::batch`]) is checked twice over: its `response.body` as above, findings at
+//! `$.response.body…`, and its envelope against the line shape OpenAI documents (`batch.output_line`).
 //!
 //! The outcome is `check::<file stem>::<interaction index>`: target `check`, feature the file stem.
 
@@ -41,11 +45,25 @@ pub fn check_exchange(x: &RecordedExchange, schemas: &SchemaSet) -> Outcome {
     let (request, expect) = checked_step(x);
     // The checks see the endpoint, relative to a base URL; the exchange shows the URL as recorded.
     let checked = SentRequest { path: x.endpoint.clone(), ..request.clone() };
-    let mut ev = evaluate(x, &checked, &expect, &x.response, schemas);
+    let mut ev = if x.batch_line.is_some() && x.response.status == 0 {
+        // A batch line without a response: only its envelope says anything.
+        Evaluated { findings: Vec::new(), extensions: Vec::new(), chunks: Vec::new(), reassembled: None, truncated: false }
+    } else {
+        evaluate(x, &checked, &expect, &x.response, schemas)
+    };
     if x.nulls_ambiguous {
         // A `null` may stand for an absent key: a finding counts only when it holds either way.
         let alt = evaluate(x, &checked, &expect, &without_nulls(&x.response), schemas);
         ev.findings.retain(|f| alt.findings.iter().any(|g| g.chunk == f.chunk && g.path == f.path));
+    }
+    if let Some(line) = &x.batch_line {
+        // The body's findings at their place in the line, then the envelope's.
+        let at = |p: &str| format!("$.response.body{}", p.strip_prefix('$').unwrap_or(p));
+        for f in &mut ev.findings {
+            f.path = at(&f.path);
+        }
+        ev.extensions = ev.extensions.iter().map(|e| at(e)).collect();
+        ev.findings.extend(batch_envelope(line));
     }
     let Evaluated { mut findings, extensions, chunks, reassembled, truncated } = ev;
     let state = match recording_fault(&x.response, truncated) {
@@ -106,10 +124,9 @@ fn evaluate(x: &RecordedExchange, request: &SentRequest, expect: &Expect, respon
             });
             if let Some(subject) = subject.filter(|_| success) {
                 out.findings.extend(model_ids(x, subject));
-                if !x.request_known && matches!(x.kind, ObjectKind::ChatCompletion | ObjectKind::ChatCompletionChunk) {
+                if !x.request_known {
                     // The semantic checks that need no request (the others stay off: see the module docs).
-                    check::semantic::usage_total(subject, &mut out.findings);
-                    check::semantic::tool_call_ids(subject, &mut out.findings);
+                    out.findings.extend(check::semantic::check(None, Some(x.kind), subject));
                 }
             }
             out.chunks = ev.chunks;
@@ -205,7 +222,9 @@ fn recording_fault(o: &Observed, stream_truncated: bool) -> Option<(ErrorKind, S
     if is_html(o) {
         return Some((ErrorKind::Endpoint, format!("status {} with an HTML page instead of an API answer (a gateway or proxy fault)", o.status)));
     }
-    stream_truncated.then(|| (ErrorKind::Truncated, "the recorded stream ends with neither [DONE] nor a finish_reason (cut short)".to_owned()))
+    stream_truncated.then(|| {
+        (ErrorKind::Truncated, "the recorded stream ends inside an event, or with neither [DONE] nor a finish_reason (cut short)".to_owned())
+    })
 }
 
 /// `semantic.model_id` on a model object, or on every model of a list (see the module docs).
@@ -230,7 +249,37 @@ fn model_id(model: &Value, path: &str) -> Option<Finding> {
     Some(
         Finding::new(&rules::SEMANTIC_MODEL_ID, path, "the model's id is its resource name `models/…`, not the name callers send")
             .expecting(format!("{bare:?}"), format!("{id:?}"))
-            .detail("a listed or retrieved model's id is the name sent as `model`")
-            .why(rules::SEMANTIC_MODEL_ID.why),
+            .detail("a listed or retrieved model's id is the name sent as `model`"),
     )
+}
+
+/// `batch.output_line`: a Batch output line against the request output object OpenAI documents — `id` and
+/// `custom_id` strings; `response` an object (`status_code` an integer, `request_id` a string, `body`) or null;
+/// `error` present, an object or null; one of `response` and `error` non-null. `line` is the line with its body
+/// taken out (the body is checked as the endpoint's object).
+pub fn batch_envelope(line: &Value) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut expect = |path: &str, value: Option<&Value>, ok: fn(&Value) -> bool, expected: &str| {
+        let actual = match value {
+            None => "missing".to_owned(),
+            Some(v) if ok(v) => return,
+            Some(v) => crate::schema::compact(v, 80),
+        };
+        let message = if value.is_none() { format!("`{}` is missing", &path[2..]) } else { format!("`{}` is not {expected}", &path[2..]) };
+        out.push(
+            Finding::new(&rules::BATCH_OUTPUT_LINE, path, message)
+                .expecting(expected, actual)
+                .detail("a batch output line is {id, custom_id, response: {status_code, request_id, body}, error}"),
+        );
+    };
+    expect("$.id", line.get("id"), Value::is_string, "a string");
+    expect("$.custom_id", line.get("custom_id"), Value::is_string, "a string");
+    expect("$.error", line.get("error"), |v| v.is_null() || v.is_object(), "an object or null");
+    let response = line.get("response");
+    expect("$.response", response, |v| v.is_null() || v.is_object(), "an object or null");
+    if let Some(r) = response.filter(|r| r.is_object()) {
+        expect("$.response.status_code", r.get("status_code"), Value::is_u64, "an integer");
+        expect("$.response.request_id", r.get("request_id"), Value::is_string, "a string");
+    }
+    out
 }

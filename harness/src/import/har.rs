@@ -131,6 +131,7 @@ pub fn import(file: &str, text: &str) -> Result<Imported, Diagnostic> {
             response: Observed::from_bytes(status, headers, &bytes),
             items: false,
             nulls_ambiguous: false,
+            batch_line: None,
             notes,
         });
     }

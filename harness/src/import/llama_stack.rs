@@ -70,6 +70,7 @@ pub fn import(file: &str, doc: &Value) -> Result<Imported, Diagnostic> {
         request: body,
         response: observed,
         nulls_ambiguous: true,
+        batch_line: None,
         items: kind == ObjectKind::Model && response_body.is_array() && !streamed,
         notes,
     });

@@ -1,8 +1,8 @@
 //! Recorded traffic in, neutral [`RecordedExchange`]s out: what `compat check` reads.
 //!
-//! Four forms of recording are read, each by its own module: VCR cassettes of vcrpy and pytest-recording
+//! Five forms of recording are read, each by its own module: VCR cassettes of vcrpy and pytest-recording
 //! ([`vcr`], bodies as raw strings or parsed under `parsed_body`), HAR files as browsers, mitmproxy and proxies
-//! export them ([`har`]), llama-stack's recording files ([`llama_stack`]), and raw JSON or SSE bodies whose
+//! export them ([`har`]), llama-stack's recording files ([`llama_stack`]), Batch output files ([`batch`]), and raw JSON or SSE bodies whose
 //! endpoint the user states ([`raw`]). Each importer turns every interaction into the same value: the request as
 //! recorded, the response as the checks see it ([`Observed`]), the OpenAI endpoint it addressed and the object
 //! kind a success there returns. Interactions that address no OpenAI endpoint the harness has schemas for are
@@ -10,6 +10,7 @@
 //! the file itself is a located [`Diagnostic`], never a panic. Checking the exchanges is [`assess`]'s job.
 
 pub mod assess;
+pub mod batch;
 pub mod har;
 pub mod llama_stack;
 pub mod raw;
@@ -57,6 +58,9 @@ pub struct RecordedExchange {
     pub nulls_ambiguous: bool,
     /// What this form of recording cannot show (said in the report, so nobody reads it as checked).
     pub notes: Vec<String>,
+    /// A Batch output line ([`batch`]): the line with its `response.body` taken out (the body is `response`),
+    /// whose envelope is checked against the documented line shape; status 0 when the line has no response.
+    pub batch_line: Option<Value>,
 }
 
 /// An interaction that was not checked, and why.
@@ -93,7 +97,7 @@ pub struct RawOptions {
 }
 
 /// Reads `path` and imports it by its form: `.yaml`/`.yml`, or JSON with `interactions`, a VCR cassette;
-/// `.har`, or JSON with `log.entries`, a HAR file; JSON with `request.url` and `response.body` a llama-stack
+/// `.jsonl`, or JSON lines with `custom_id`, a Batch output file; `.har`, or JSON with `log.entries`, a HAR file; JSON with `request.url` and `response.body` a llama-stack
 /// recording; anything else a raw body.
 pub fn load_file(path: &Path, raw: &RawOptions) -> Result<Imported, Diagnostic> {
     let file = path.display().to_string();
@@ -107,6 +111,9 @@ pub fn import(file: &str, text: &str, raw: &RawOptions) -> Result<Imported, Diag
     let ext = Path::new(file).extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
     if ext == "yaml" || ext == "yml" {
         return vcr::import(file, text);
+    }
+    if ext == "jsonl" || batch::looks_like(text) {
+        return batch::import(file, text, raw);
     }
     let doc = if text.trim_start().starts_with('{') { serde_json::from_str::<Value>(text).ok() } else { None };
     if ext == "har" || doc.as_ref().is_some_and(|d| d.pointer("/log/entries").is_some()) {

@@ -3,7 +3,10 @@
 //! body alone does not say what was asked.
 //!
 //! A body whose first line starts with `data:`, `event:`, `id:` or `:` is an event stream; anything else must
-//! parse as JSON (a located error otherwise). The request is whatever `--request` gives; without it the
+//! parse as JSON (a located error otherwise). Neither stated, the kind is the one the body's `object` names (the
+//! first chunk's for a stream), or `error` for a body holding an `error` key, said in a note; a body naming none (`list`, or no `object`) asks for it. A single
+//! chunk saved as JSON (`--kind chat.completion.chunk`) is checked against the chunk schema alone: the stream
+//! invariants need the whole stream. The request is whatever `--request` gives; without it the
 //! semantic checks that compare with the request cannot run, and for a stream `stream_options.include_usage` is
 //! taken from the stream itself (a usage chunk means it was asked), so `stream.usage` still checks the usage
 //! chunk's shape but cannot say whether it was asked for.
@@ -18,22 +21,33 @@ use crate::outcome::ObservedBody;
 
 /// Imports a raw body.
 pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Diagnostic> {
+    let first = text.trim_start().lines().next().unwrap_or_default();
+    let is_stream = ["data:", "event:", "id:", ":"].iter().any(|p| first.starts_with(p));
+    let mut notes = Vec::new();
     let stated = match (&opts.endpoint, opts.kind) {
         (Some(e), _) => e.trim_matches('/').to_owned(),
         (None, Some(k)) => k.endpoint().to_owned(),
-        (None, None) => {
-            return Err(Diagnostic::whole_file(
-                file,
-                "a raw body does not say what it answers: state it with --endpoint (chat/completions, embeddings, models, \
-                 models/{id}, images/generations, batches, videos) or --kind (chat.completion, chat.completion.chunk, \
-                 embedding.list, model.list, model, error, images.response, batch, video)",
-            ));
-        }
+        (None, None) => match named_kind(text, is_stream) {
+            Some(ObjectKind::Error) => {
+                notes.push("no --endpoint or --kind was given: the body was checked as the error object its `error` key shows".into());
+                String::new()
+            }
+            Some(kind) => {
+                notes.push(format!("no --endpoint or --kind was given: the body was checked as the {kind} its `object` names"));
+                kind.endpoint().to_owned()
+            }
+            None => {
+                return Err(Diagnostic::whole_file(
+                    file,
+                    "a raw body does not say what it answers (its `object` names no kind): state it with --endpoint \
+                     (chat/completions, embeddings, models, models/{id}, images/generations, batches, videos) or --kind \
+                     (chat.completion, chat.completion.chunk, embedding.list, model.list, model, error, images.response, \
+                     batch, video)",
+                ));
+            }
+        },
     };
-    let first = text.trim_start().lines().next().unwrap_or_default();
-    let is_stream = ["data:", "event:", "id:", ":"].iter().any(|p| first.starts_with(p));
     let status = opts.status.unwrap_or(200);
-    let mut notes = Vec::new();
     let mut request = opts.request.clone();
     let response = if is_stream {
         let observed = Observed::from_bytes(status, vec![("content-type".into(), "text/event-stream".into())], text.as_bytes());
@@ -66,6 +80,12 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Dia
     }
     let kind = match opts.kind {
         Some(k) => k,
+        None if !is_stream
+            && opts.endpoint.is_none()
+            && matches!(named_kind(text, false), Some(ObjectKind::ChatCompletionChunk | ObjectKind::Error)) =>
+        {
+            named_kind(text, false).expect("just matched")
+        }
         None => kind_of("POST", &stated, request.as_ref()).map_err(|e| Diagnostic::whole_file(file, format!("--endpoint: {e}")))?,
     };
     if is_stream && kind != ObjectKind::ChatCompletionChunk {
@@ -75,7 +95,14 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Dia
         ));
     }
     if !is_stream && kind == ObjectKind::ChatCompletionChunk {
-        return Err(Diagnostic::whole_file(file, "chat.completion.chunk was stated, but the body is not an event stream (`data: {…}` lines)"));
+        notes.push("a single chunk saved as JSON: checked against the chunk schema; the stream invariants need the whole stream".into());
+        // Not a streaming request: the body is checked as the one JSON object it is.
+        request = request.map(|mut r| {
+            if let Some(m) = r.as_object_mut() {
+                m.remove("stream");
+            }
+            r
+        });
     }
     let items = kind == ObjectKind::Model && matches!(&response.body, ObservedBody::Json { value: Value::Array(_) });
     let exchange = RecordedExchange {
@@ -88,10 +115,27 @@ pub fn import(file: &str, text: &str, opts: &RawOptions) -> Result<Imported, Dia
         kind,
         items,
         nulls_ambiguous: false,
+        batch_line: None,
         request_known: opts.request.is_some(),
         request,
         response,
         notes,
     };
     Ok(Imported { form: "raw body", exchanges: vec![exchange], left_out: Vec::new() })
+}
+
+/// The kind a raw body's `object` names: the JSON body's, or the first chunk's of a stream.
+fn named_kind(text: &str, is_stream: bool) -> Option<ObjectKind> {
+    let value = if is_stream {
+        let (events, _) = crate::sse::parse_all(text.as_bytes());
+        events.iter().find_map(|e| serde_json::from_str::<Value>(&e.data).ok())?
+    } else {
+        serde_json::from_str::<Value>(text).ok()?
+    };
+    // An error body names no `object`: `{"error": …}`, or such an object wrapped in an array (as Gemini once sent).
+    let first = value.as_array().and_then(|a| a.first()).unwrap_or(&value);
+    if !is_stream && first.get("error").is_some() && value.get("object").is_none() {
+        return Some(ObjectKind::Error);
+    }
+    super::batch::object_kind(&value)
 }

@@ -4,8 +4,9 @@
 //! pydantic-ai's replace a JSON body by its parsed form under `parsed_body`. Both are read: a parsed body is
 //! taken as the JSON it was, a raw one is classified by its `content-type` like a live response (an event
 //! stream is parsed event by event). Headers are maps of name → list of values. A body vcrpy kept as bytes
-//! (`!!binary`, usually a compressed body recorded without `decode_compressed_response`) cannot be checked and
-//! is a located error saying so.
+//! (`!!binary`: vcrpy's default for a compressed body, recorded without `decode_compressed_response`) is
+//! base64-decoded and then decoded by its `Content-Encoding` (`gzip`, `deflate` — zlib or raw — and `br`), as a
+//! client would; a body that still cannot be read is a located error that says what was found.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -59,14 +60,23 @@ enum Status {
 
 /// Imports a cassette.
 pub fn import(file: &str, text: &str) -> Result<Imported, Diagnostic> {
-    let cassette: Cassette = parse_yaml(file, text).map_err(|mut e| {
-        if e.message.contains("interactions") {
-            e.message = format!("{} (a VCR cassette holds `interactions: [{{request, response}}]`)", e.message);
-        } else if e.message.contains("!!binary") {
-            e.message = format!("a body is stored as bytes, not text (a compressed body?); {BINARY_HINT} ({})", e.message);
-        }
-        e
-    })?;
+    // `!!binary` scalars arrive as their base64 text (decoded below, by the response's headers); the strict
+    // booleans are those of every other YAML file of the project.
+    let options = serde_saphyr::options! { strict_booleans: true, ignore_binary_tag_for_string: true };
+    let cassette: Cassette = match serde_saphyr::from_str_with_options(text, options) {
+        Ok(c) => c,
+        // The project's YAML reader renders the same error, located and with its did-you-mean.
+        Err(_) => match parse_yaml::<Cassette>(file, text) {
+            Ok(c) => c,
+            Err(mut e) => {
+                if e.message.contains("interactions") {
+                    e.message = format!("{} (a VCR cassette holds `interactions: [{{request, response}}]`)", e.message);
+                }
+                return Err(e);
+            }
+        },
+    };
+    let has_binary = text.contains("!!binary");
     let mut out = Imported { form: "VCR cassette", exchanges: Vec::new(), left_out: Vec::new() };
     for (index, spanned) in cassette.interactions.into_iter().enumerate() {
         let (line, col) = (spanned.referenced.line(), spanned.referenced.column());
@@ -92,16 +102,30 @@ pub fn import(file: &str, text: &str) -> Result<Imported, Diagnostic> {
             Status::Full { code } | Status::Code(code) => code,
         };
         let headers = header_pairs(&response.headers);
-        let observed = match (response.parsed_body, &response.body) {
+        let stored = match &response.body {
+            Value::Object(m) => m.get("string").unwrap_or(&Value::Null),
+            other => other,
+        };
+        let observed = match (response.parsed_body, stored) {
             (Some(value), _) => Observed { status, headers, body: ObservedBody::Json { value } },
             (None, Value::Null) => Observed::from_bytes(status, headers, b""),
-            (None, Value::String(s)) => Observed::from_bytes(status, headers, s.as_bytes()),
-            (None, Value::Object(m)) => match m.get("string") {
-                Some(Value::String(s)) => Observed::from_bytes(status, headers, s.as_bytes()),
-                Some(Value::Null) | None => Observed::from_bytes(status, headers, b""),
-                Some(_) => return Err(binary_body(file, text, line, col, index)),
-            },
-            (None, _) => return Err(binary_body(file, text, line, col, index)),
+            (None, Value::String(s)) => {
+                let encoding = headers.iter().find(|(k, _)| k == "content-encoding").map(|(_, v)| v.trim().to_ascii_lowercase());
+                match stored_bytes(s, has_binary, encoding.as_deref()) {
+                    Ok(Some(bytes)) => {
+                        notes.push(format!(
+                            "the response body is stored as bytes (`!!binary`{}); it was decoded as a client would",
+                            encoding.as_deref().filter(|e| *e != "identity").map(|e| format!(", content-encoding {e}")).unwrap_or_default()
+                        ));
+                        // The body is now what a client reads: the encoding header no longer applies.
+                        let headers = headers.into_iter().filter(|(k, _)| k != "content-encoding").collect();
+                        Observed::from_bytes(status, headers, &bytes)
+                    }
+                    Ok(None) => Observed::from_bytes(status, headers, s.as_bytes()),
+                    Err(why) => return Err(unreadable_body(file, text, line, col, index, &why)),
+                }
+            }
+            (None, _) => return Err(unreadable_body(file, text, line, col, index, "it is neither text nor `!!binary` bytes")),
         };
         out.exchanges.push(RecordedExchange {
             file: file.to_owned(),
@@ -116,20 +140,54 @@ pub fn import(file: &str, text: &str) -> Result<Imported, Diagnostic> {
             response: observed,
             items: false,
             nulls_ambiguous: false,
+            batch_line: None,
             notes,
         });
     }
     Ok(out)
 }
 
-const BINARY_HINT: &str = "record with vcrpy's `decode_compressed_response=True` so the body can be checked";
+/// The bytes of a body stored as `!!binary` (its base64 text, as read), decoded by `encoding`; `None` when the body
+/// is plain text. Only a cassette holding `!!binary` can have such a body, and only a string of nothing but
+/// base64 characters is one (JSON and event streams never are).
+fn stored_bytes(s: &str, has_binary: bool, encoding: Option<&str>) -> Result<Option<Vec<u8>>, String> {
+    use base64::Engine as _;
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let base64_only = !compact.is_empty()
+        && compact.len().is_multiple_of(4)
+        && compact.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
+    if !has_binary || !base64_only {
+        return Ok(None);
+    }
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) else { return Ok(None) };
+    decode_content(&raw, encoding.unwrap_or("identity")).map(Some)
+}
 
-fn binary_body(file: &str, text: &str, line: u64, col: u64, index: usize) -> Diagnostic {
-    Diagnostic::at(
-        file,
-        text,
-        line,
-        col,
-        format!("interaction {index}: the response body is stored as bytes, not text (a compressed body?); {BINARY_HINT}"),
-    )
+/// Decodes a body by its `Content-Encoding` (a list is applied last to first, as RFC 9110 orders it).
+pub(crate) fn decode_content(raw: &[u8], encoding: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut bytes = raw.to_vec();
+    for coding in encoding.split(',').map(str::trim).rev() {
+        let mut out = Vec::new();
+        let done = match coding {
+            "" | "identity" => {
+                continue;
+            }
+            "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out).map(|_| ()),
+            // `deflate` is zlib-wrapped by the letter of RFC 9110; some servers send it raw.
+            "deflate" => flate2::read::ZlibDecoder::new(&bytes[..]).read_to_end(&mut out).map(|_| ()).or_else(|_| {
+                out.clear();
+                flate2::read::DeflateDecoder::new(&bytes[..]).read_to_end(&mut out).map(|_| ())
+            }),
+            "br" => brotli_decompressor::Decompressor::new(&bytes[..], 4096).read_to_end(&mut out).map(|_| ()),
+            other => return Err(format!("its content-encoding {other:?} is not one the harness decodes (gzip, deflate, br)")),
+        };
+        done.map_err(|e| format!("it does not decode as {coding}: {e}"))?;
+        bytes = out;
+    }
+    Ok(bytes)
+}
+
+fn unreadable_body(file: &str, text: &str, line: u64, col: u64, index: usize, why: &str) -> Diagnostic {
+    Diagnostic::at(file, text, line, col, format!("interaction {index}: the response body cannot be read: {why}"))
 }

@@ -42,7 +42,9 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding of `rule` at `path`, with the rule's default severity; the other fields default to none.
+    /// A finding of `rule` at `path`, with the rule's default severity and its `why` (the one place rule metadata
+    /// comes from: [`crate::rules`]); the other fields default to none. A check whose finding has evidence of its
+    /// own (another severity, one SDK's exact failure) says so with [`Finding::why`].
     pub fn new(rule: &Rule, path: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
             rule: rule.id.to_owned(),
@@ -54,7 +56,7 @@ impl Finding {
             message: message.into(),
             expected: String::new(),
             actual: String::new(),
-            why: None,
+            why: Some(rule.why.to_owned()),
             line: None,
             known: None,
         }
@@ -117,5 +119,21 @@ impl Finding {
     pub fn in_chunk(mut self, chunk: usize) -> Self {
         self.chunk = Some(chunk);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RULES;
+
+    #[test]
+    fn a_finding_says_why_from_its_rule_unless_a_check_has_its_own_evidence() {
+        for rule in RULES {
+            let f = Finding::new(rule, "$", "m");
+            assert_eq!((f.rule.as_str(), f.severity, f.why.as_deref()), (rule.id, rule.severity, Some(rule.why)));
+        }
+        let own = Finding::new(&crate::rules::STREAM_ROLE, "$", "m").why("openai-node raises");
+        assert_eq!(own.why.as_deref(), Some("openai-node raises"));
     }
 }

@@ -203,11 +203,53 @@ impl Compiled {
 }
 
 fn build(root: &Value, pointer: &str) -> Result<jsonschema::Validator, String> {
-    let mut wrapper = root.clone();
+    // Only what the object reaches is copied, at the same pointers (so error paths walk `root` unchanged): a
+    // `--spec` document is megabytes, and a whole copy per object kind cost ~30 copies of it.
+    let mut wrapper = reachable(root, pointer);
     if let Some(obj) = wrapper.as_object_mut() {
         obj.insert("$ref".into(), Value::String(format!("#{pointer}")));
+        if let Some(dialect) = root.get("$schema") {
+            obj.insert("$schema".into(), dialect.clone());
+        }
     }
     jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&wrapper).map_err(|e| format!("schema at {pointer} does not compile: {e}"))
+}
+
+/// A document holding, at their pointers in `root`, the subschema at `pointer` and every subschema its local
+/// `$ref`s reach (transitively); nothing else of `root` is copied.
+fn reachable(root: &Value, pointer: &str) -> Value {
+    let mut out = Value::Object(serde_json::Map::new());
+    let mut todo = vec![pointer.to_owned()];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(p) = todo.pop() {
+        if !seen.insert(p.clone()) {
+            continue;
+        }
+        let Some(node) = root.pointer(&p) else { continue }; // a dangling `$ref`: the build says so
+        local_refs(node, &mut todo);
+        let mut slot = &mut out;
+        for segment in p.split('/').skip(1) {
+            let key = segment.replace("~1", "/").replace("~0", "~");
+            let Value::Object(map) = slot else { break };
+            slot = map.entry(key).or_insert_with(|| Value::Object(serde_json::Map::new()));
+        }
+        *slot = node.clone();
+    }
+    out
+}
+
+/// Pushes the pointer of every local `$ref` (`#/…`) under `node`.
+fn local_refs(node: &Value, out: &mut Vec<String>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+                out.push(target.to_owned());
+            }
+            map.values().for_each(|v| local_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| local_refs(v, out)),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -232,6 +274,26 @@ mod tests {
         let broken = Arc::new(json!({"$defs": {"x": {"type": "no-such-type"}}}));
         assert!(build(&broken, "/$defs/x").unwrap_err().starts_with("schema at /$defs/x does not compile"));
         assert_eq!(Compiled::lazy(&broken, "/$defs/y").err().unwrap(), "no schema at /$defs/y");
+    }
+
+    #[test]
+    fn a_build_copies_only_what_the_object_reaches() {
+        let root = json!({
+            "$defs": {
+                "a": {"type": "object", "properties": {"b": {"$ref": "#/$defs/b"}}},
+                "b": {"type": "object", "properties": {"c": {"$ref": "#/$defs/c/properties/d"}}},
+                "c": {"properties": {"d": {"type": "string"}, "e": {"type": "integer"}}},
+                "unrelated": {"description": "x".repeat(10_000)}
+            }
+        });
+        let copy = reachable(&root, "/$defs/a");
+        assert_eq!(copy.pointer("/$defs/a"), root.pointer("/$defs/a"));
+        assert_eq!(copy.pointer("/$defs/b"), root.pointer("/$defs/b"));
+        assert_eq!(copy.pointer("/$defs/c/properties/d"), root.pointer("/$defs/c/properties/d"));
+        assert!(copy.pointer("/$defs/c/properties/e").is_none() && copy.pointer("/$defs/unrelated").is_none(), "{copy}");
+        // And it validates as the whole document does.
+        let v = build(&Arc::new(root), "/$defs/a").unwrap();
+        assert!(v.is_valid(&json!({"b": {"c": "s"}})) && !v.is_valid(&json!({"b": {"c": 1}})));
     }
 
     #[test]
