@@ -219,12 +219,24 @@ async fn an_ad_hoc_target_without_models_takes_them_from_get_models_and_says_so(
         .mount(&server)
         .await;
     let reports = tempfile::tempdir().unwrap();
-    let args = ["--root", &root_arg(), "run", "--live", "--base-url", &format!("{}/v1/", server.uri()), "--name", "mine", "--reports"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([reports.path().display().to_string(), "chat::basic".into()])
-        .collect();
-    let (out, _) = run(args, None).await;
+    let args = [
+        "--root",
+        &root_arg(),
+        "run",
+        "--live",
+        "--base-url",
+        &format!("{}/v1/", server.uri()),
+        "--name",
+        "mine",
+        "--api-key-env",
+        "COMPAT_ONESHOT_KEY",
+        "--reports",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([reports.path().display().to_string(), "chat::basic".into()])
+    .collect();
+    let (out, _) = run(args, Some("key-for-discovery")).await;
     let t = text(&out);
     assert!(t.contains("using my-chat for ") && t.contains("text-embedding-3-small for embedding"), "{t}");
     assert_eq!(out.status.code(), Some(0), "{t}");
@@ -307,7 +319,12 @@ fn slow_project(base: &str, n: usize) -> tempfile::TempDir {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     };
-    write("cases/targets.yaml", &format!("targets:\n  t:\n    base_url: {base}\n    models: {{ chat: m }}\n    pacing: {{ concurrency: 1 }}\n"));
+    write(
+        "cases/targets.yaml",
+        &format!(
+            "targets:\n  t:\n    base_url: {base}\n    auth: {{ env: COMPAT_ONESHOT_KEY }}\n    models: {{ chat: m }}\n    pacing: {{ concurrency: 1 }}\n"
+        ),
+    );
     for i in 0..n {
         write(
             &format!("cases/chat/c{i:02}.yaml"),
@@ -333,6 +350,7 @@ async fn sigint_mid_run_writes_every_report_and_exits_130() {
     let dir = slow_project(&format!("{}/v1/", server.uri()), 12);
     let reports = dir.path().join("reports");
     let mut child = compat_cmd(&["--root", &dir.path().display().to_string(), "run", "--live", "--target", "t"])
+        .env("COMPAT_ONESHOT_KEY", "k")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -381,9 +399,9 @@ async fn failed_reruns_only_the_failing_trials_of_the_last_results() {
         .await;
     let dir = slow_project(&format!("{}/v1/", server.uri()), 3);
     let root = dir.path().display().to_string();
-    let first = compat_cmd(&["--root", &root, "run", "--live", "--target", "t"]).output().unwrap();
+    let first = compat_cmd(&["--root", &root, "run", "--live", "--target", "t"]).env("COMPAT_ONESHOT_KEY", "k").output().unwrap();
     assert_eq!(first.status.code(), Some(1), "{}", text(&first));
-    let again = compat_cmd(&["--root", &root, "run", "--live", "--failed"]).output().unwrap();
+    let again = compat_cmd(&["--root", &root, "run", "--live", "--failed"]).env("COMPAT_ONESHOT_KEY", "k").output().unwrap();
     let t = text(&again);
     assert_eq!(again.status.code(), Some(1), "{t}");
     assert!(t.contains("re-running the 1 failing trial"), "{t}");
