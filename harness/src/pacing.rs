@@ -22,7 +22,7 @@
 //! marks a case that passed only after one as flaky.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Mutex, Notify, Semaphore};
@@ -57,6 +57,46 @@ pub struct Pacer {
     unreachable: OnceLock<String>,
     /// Wakes the requests waiting for a slot when the target turns out unreachable.
     gone: Notify,
+    /// What the pacer is doing now, for a run's progress line.
+    activity: Activity,
+}
+
+/// Counters of what a pacer is doing, read by a run's progress line ([`Pacer::activity`]).
+#[derive(Debug, Default)]
+struct Activity {
+    waiting_slot: AtomicUsize,
+    backing_off: AtomicUsize,
+    rate_limited: AtomicU32,
+    retries: AtomicU32,
+}
+
+/// A pacer's activity at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacerActivity {
+    /// Requests waiting now for a start slot of the per-minute budget.
+    pub waiting_slot: usize,
+    /// Requests waiting now before a retry (after a 429, a 5xx, a reset).
+    pub backing_off: usize,
+    /// 429 answers so far.
+    pub rate_limited: u32,
+    /// Retries so far.
+    pub retries: u32,
+}
+
+/// Counts one waiting request for as long as it lives (a cancelled wait is uncounted too).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Pacer {
@@ -69,6 +109,18 @@ impl Pacer {
             answered: AtomicBool::new(false),
             unreachable: OnceLock::new(),
             gone: Notify::new(),
+            activity: Activity::default(),
+        }
+    }
+
+    /// What the pacer is doing now, and its 429s and retries so far.
+    pub fn activity(&self) -> PacerActivity {
+        let a = &self.activity;
+        PacerActivity {
+            waiting_slot: a.waiting_slot.load(Ordering::Relaxed),
+            backing_off: a.backing_off.load(Ordering::Relaxed),
+            rate_limited: a.rate_limited.load(Ordering::Relaxed),
+            retries: a.retries.load(Ordering::Relaxed),
         }
     }
 
@@ -118,6 +170,9 @@ impl Pacer {
                 attempts += 1;
                 transport::send(client, request, timeouts).await
             };
+            if matches!(&response, Ok(r) if r.status == 429) {
+                self.activity.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
             match &response {
                 Ok(_) => self.answered.store(true, Ordering::SeqCst),
                 Err(e @ (TransportError::Connect(_) | TransportError::Tls(_))) if !self.answered.load(Ordering::SeqCst) => {
@@ -141,6 +196,8 @@ impl Pacer {
                 self.push_back(wait).await;
             }
             previous = response.ok();
+            self.activity.retries.fetch_add(1, Ordering::Relaxed);
+            let _backing_off = Waiting::new(&self.activity.backing_off);
             tokio::time::sleep(wait).await;
         }
     }
@@ -167,6 +224,7 @@ impl Pacer {
         if self.pacing.rpm == 0 {
             return;
         }
+        let _waiting = Waiting::new(&self.activity.waiting_slot);
         let interval = Duration::from_secs_f64(60.0 / f64::from(self.pacing.rpm));
         let slot = {
             let mut next = self.next_slot.lock().await;

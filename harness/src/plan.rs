@@ -93,12 +93,11 @@ pub fn plan_pairs(pairs: Vec<Pair>, mode: RunMode) -> Vec<PlannedTrial> {
     let mut plan = Vec::new();
     for (target, loaded) in pairs {
         let name = trial_name(&target.name, &loaded.case.feature, &loaded.case.id);
-        let reason = match mode {
-            RunMode::Live => target.live_skip_reason(&loaded.case.feature, &loaded.case.id),
-            RunMode::Replay => target.skip_reason(&loaded.case.feature, &loaded.case.id),
-        };
+        // Decided here, before anything is sent: an override's skip, a profile the target does not run, a role
+        // it has no model for (see `Target::planned_skip`).
+        let reason = target.planned_skip(&loaded.case, mode == RunMode::Live);
         let skipped =
-            reason.map(|r| Outcome::new(&loaded.case, &loaded.file, loaded.line, &target.name, mode.into(), State::Skipped { reason: r.to_owned() }));
+            reason.map(|reason| Outcome::new(&loaded.case, &loaded.file, loaded.line, &target.name, mode.into(), State::Skipped { reason }));
         plan.push(PlannedTrial::Case { name, target, case: loaded, skipped });
     }
     plan

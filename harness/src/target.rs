@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::case::load::parse_yaml;
+use crate::case::{AuthMode, Case};
 use crate::diagnostic::Diagnostic;
 
 /// The root-relative path of the targets file.
@@ -47,10 +48,18 @@ pub struct TargetConfig {
     pub description: String,
     /// Base URL every case path is joined to; a missing trailing `/` is added.
     pub base_url: String,
-    /// How the key is sent.
+    /// How the key is sent: `{ env: VAR, header, scheme }`, or `none` (also when absent): no auth header, and
+    /// the cases that send a wrong key on purpose are skipped.
+    #[serde(default)]
     pub auth: Auth,
-    /// Model name for each role a case may ask for (`chat`, `vision`, `embedding`, `image`, …).
+    /// Model name for each role a case may ask for (`chat`, `vision`, `embedding`, `image`, …; see [`ROLES`]).
+    /// A role left out skips the cases that need it, with that reason.
+    #[serde(default)]
     pub models: BTreeMap<String, String>,
+    /// The profiles whose cases the target runs (`openai`, the OpenAI API every implementation should answer;
+    /// `gemini`, Gemini's extensions). Default `[openai]`; a case of another profile is skipped.
+    #[serde(default = "default_profiles")]
+    pub profiles: Vec<String>,
     /// Folder of this target's fixtures, relative to the project root. Default `fixtures/<name>`.
     #[serde(default)]
     pub fixtures: Option<String>,
@@ -69,11 +78,24 @@ pub struct TargetConfig {
     pub control: bool,
 }
 
-/// How a target's key is sent. The key's value comes from `env` at send time.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+fn default_profiles() -> Vec<String> {
+    vec![crate::case::OPENAI_PROFILE.to_owned()]
+}
+
+/// Every model role a case may name (`model:` in a case file): a target maps each to one of its models.
+/// `reasoning_none` and `reasoning_minimal` are models that accept `reasoning_effort: none` / `minimal` (OpenAI
+/// documents `none` for gpt-5.1 and later and `minimal` for the gpt-5 family only), so a target without such a
+/// model skips those cases rather than failing them on a model that may refuse the value.
+pub const ROLES: &[&str] = &["chat", "vision", "audio", "reasoning", "reasoning_none", "reasoning_minimal", "embedding", "image", "video"];
+
+/// The roles a model given alone (`--model NAME`) fills: all but those that need a model of a particular kind.
+pub const GENERAL_ROLES: &[&str] = &["chat", "vision", "audio", "reasoning", "embedding", "image", "video"];
+
+/// How a target's key is sent. The key's value comes from `env` at send time; an empty `env` is no auth at
+/// all (`auth: none`): no header is sent.
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct Auth {
-    /// Environment variable holding the key, e.g. `GEMINI_API_KEY`.
+    /// Environment variable holding the key, e.g. `GEMINI_API_KEY`; empty for none.
     pub env: String,
     /// Header carrying the key. Default `authorization`.
     #[serde(default = "default_auth_header")]
@@ -91,20 +113,65 @@ fn default_scheme() -> String {
     "Bearer".into()
 }
 
+/// `auth:` as written: `none`, or a map.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthMap {
+    env: String,
+    #[serde(default = "default_auth_header")]
+    header: String,
+    #[serde(default = "default_scheme")]
+    scheme: String,
+}
+
+impl<'de> Deserialize<'de> for Auth {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Word(String),
+            Map(AuthMap),
+        }
+        let bad = || serde::de::Error::custom("`auth` is `none` or `{ env: VAR, header: authorization, scheme: Bearer }` (`env` required)");
+        match Written::deserialize(d).map_err(|_| bad())? {
+            Written::Word(w) if w == "none" => Ok(Auth::none()),
+            Written::Word(_) => Err(bad()),
+            Written::Map(m) if m.env.is_empty() => Err(bad()),
+            Written::Map(m) => Ok(Auth { env: m.env, header: m.header, scheme: m.scheme }),
+        }
+    }
+}
+
 impl Auth {
+    /// No auth: no header is sent.
+    pub fn none() -> Self {
+        Auth { env: String::new(), header: default_auth_header(), scheme: default_scheme() }
+    }
+
+    /// A bearer key read from `env`.
+    pub fn bearer(env: &str) -> Self {
+        Auth { env: env.to_owned(), header: default_auth_header(), scheme: default_scheme() }
+    }
+
+    /// Whether the target takes no key (`auth: none`).
+    pub fn is_none(&self) -> bool {
+        self.env.is_empty()
+    }
+
     /// The header value for `key`.
     pub fn header_value(&self, key: &str) -> String {
         if self.scheme.is_empty() { key.to_owned() } else { format!("{} {key}", self.scheme) }
     }
 }
 
-/// Live-run pacing. Defaults suit a free Gemini key: 10 requests a minute, 2 at a time.
+/// Live-run pacing. Defaults suit a server of one's own: 4 requests in flight, no per-minute budget (a 429 is
+/// still honoured and retried); a metered API says its budget (`gemini`: `rpm: 10, concurrency: 2`).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Pacing {
-    /// Requests per minute. Default 10.
+    /// Requests per minute; 0 for no budget. Default 0.
     pub rpm: u32,
-    /// Requests in flight at once. Default 2.
+    /// Requests in flight at once. Default 4.
     pub concurrency: u32,
     /// Retries after a retryable failure (429, 5xx, reset). Default 4.
     pub max_retries: u32,
@@ -116,7 +183,7 @@ pub struct Pacing {
 
 impl Default for Pacing {
     fn default() -> Self {
-        Pacing { rpm: 10, concurrency: 2, max_retries: 4, backoff_ms: 1000, max_backoff_ms: 60_000 }
+        Pacing { rpm: 0, concurrency: 4, max_retries: 4, backoff_ms: 1000, max_backoff_ms: 60_000 }
     }
 }
 
@@ -213,6 +280,123 @@ impl Target {
         self.skip_reason(feature, id)
             .or_else(|| self.config.overrides.iter().filter(|o| o.applies_to(feature, id)).find_map(|o| o.skip_live.as_deref()))
     }
+
+    /// Whether the target runs the cases of `profile`.
+    pub fn runs_profile(&self, profile: &str) -> bool {
+        self.config.profiles.iter().any(|p| p == profile)
+    }
+
+    /// Why the target does not run `case` (in a live run when `live`), decided before anything is sent: an
+    /// override's `skip` (or `skip_live`), a profile the target does not run, a model role it has no model for,
+    /// or a deliberately wrong key on a target that takes none.
+    pub fn planned_skip(&self, case: &Case, live: bool) -> Option<String> {
+        let (feature, id) = (&case.feature, &case.id);
+        let configured = if live { self.live_skip_reason(feature, id) } else { self.skip_reason(feature, id) };
+        if let Some(reason) = configured {
+            return Some(reason.to_owned());
+        }
+        if !self.runs_profile(&case.profile) {
+            return Some(format!(
+                "profile `{}`: the case tests {}, and target `{}` runs the profiles [{}] (add `{}` to its `profiles`, or pass --profile {})",
+                case.profile,
+                profile_meaning(&case.profile),
+                self.name,
+                self.config.profiles.join(", "),
+                case.profile,
+                case.profile
+            ));
+        }
+        if let Some(role) = roles_needed(case).into_iter().find(|r| self.model_for(feature, id, r).is_none()) {
+            let how = match role.as_str() {
+                "reasoning_none" => " — a model that accepts reasoning_effort `none` (OpenAI: gpt-5.1 and later)",
+                "reasoning_minimal" => " — a model that accepts reasoning_effort `minimal` (OpenAI: the gpt-5 family)",
+                _ => "",
+            };
+            return Some(format!(
+                "target `{}` has no model for role `{role}`{how} (map it under `models` in {TARGETS_FILE}, or pass --model {role}=NAME)",
+                self.name
+            ));
+        }
+        if self.config.auth.is_none() && case.steps.iter().any(|s| s.value.request.auth == AuthMode::Invalid) {
+            return Some(format!("target `{}` takes no key (`auth: none`): there is no wrong key for it to refuse", self.name));
+        }
+        None
+    }
+
+    /// The auth header carrying `key`, or `None` for a target that takes no key (`auth: none`).
+    pub fn auth_header(&self, key: &str) -> Option<(String, String)> {
+        let auth = &self.config.auth;
+        (!auth.is_none()).then(|| (auth.header.clone(), auth.header_value(key)))
+    }
+
+    /// A target made on the command line (`compat run --live --base-url URL`): `name`, no overrides, pacing for
+    /// a server of one's own ([`Pacing::default`]), its key from `key_env` (none: no auth header), `models` by role.
+    pub fn ad_hoc(name: &str, base_url: &str, key_env: Option<&str>, models: BTreeMap<String, String>) -> Target {
+        let mut base_url = base_url.to_owned();
+        if !base_url.ends_with('/') {
+            base_url.push('/');
+        }
+        let config = TargetConfig {
+            description: format!("ad-hoc target for {base_url} (compat run --live --base-url)"),
+            base_url,
+            auth: key_env.map(Auth::bearer).unwrap_or_else(Auth::none),
+            models,
+            profiles: default_profiles(),
+            fixtures: None,
+            pacing: Pacing::default(),
+            timeouts: Timeouts::default(),
+            overrides: Vec::new(),
+            control: false,
+        };
+        Target { name: name.to_owned(), config }
+    }
+}
+
+/// What a profile's cases test, for skip reasons.
+fn profile_meaning(profile: &str) -> String {
+    match profile {
+        crate::case::OPENAI_PROFILE => "OpenAI's API as documented".to_owned(),
+        "gemini" => "an extension of Gemini's (extra_body, thought signatures, its per-model reasoning_effort mapping)".to_owned(),
+        other => format!("the `{other}` extensions"),
+    }
+}
+
+/// The model roles `case` names in its requests: `{{model}}` is the case's own role (`model:`), `{{model.<role>}}`
+/// another. A case that names no model (listing models, a batch by id) needs none.
+pub fn roles_needed(case: &Case) -> Vec<String> {
+    fn strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| strings(i, out)),
+            _ => {}
+        }
+    }
+    let mut texts = Vec::new();
+    for step in &case.steps {
+        let r = &step.value.request;
+        texts.push(r.path.as_str());
+        texts.extend(r.raw_body.as_deref());
+        if let Some(b) = &r.body {
+            strings(b, &mut texts);
+        }
+    }
+    let mut roles = Vec::new();
+    for text in texts {
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            let Some(end) = rest[start..].find("}}") else { break };
+            let role = match rest[start + 2..start + end].trim() {
+                "model" => Some(case.model.as_str()),
+                other => other.strip_prefix("model."),
+            };
+            if let Some(role) = role.filter(|r| !roles.iter().any(|x: &String| x == r)) {
+                roles.push(role.to_owned());
+            }
+            rest = &rest[start + end + 2..];
+        }
+    }
+    roles
 }
 
 /// Reads `cases/targets.yaml` under `root`; errors carry file:line:col.
@@ -332,6 +516,40 @@ targets:
         let without = parse_targets("targets:\n  t:\n    base_url: http://127.0.0.1:8080/v1\n    auth: { env: K }\n    models: {}\n").unwrap();
         assert_eq!(with[0].config.base_url, "http://127.0.0.1:8080/v1/");
         assert_eq!(without[0].config.base_url, with[0].config.base_url);
+    }
+
+    #[test]
+    fn planning_skips_a_profile_a_role_or_a_wrong_key_the_target_lacks() {
+        let case = |yaml: &str| crate::case::load::parse_case("cases/x/c.yaml", yaml).unwrap().case;
+        let t = parse_targets("targets:\n  t:\n    base_url: http://127.0.0.1:1/v1\n    models: { chat: m }\n").unwrap().remove(0);
+        assert!(t.config.auth.is_none() && t.auth_header("k").is_none(), "no auth: no header");
+        assert_eq!(t.config.profiles, ["openai"]);
+        assert_eq!(t.config.pacing.rpm, 0, "no per-minute budget unless said");
+        let body = "request: { path: chat/completions, body: { model: \"{{model}}\" } }\n";
+        let head = "id: c\nfeature: x\ntitle: t\ndoc: d\n";
+        assert_eq!(t.planned_skip(&case(&format!("{head}{body}")), true), None);
+        let gemini = t.planned_skip(&case(&format!("{head}profile: gemini\n{body}")), true).unwrap();
+        assert!(gemini.starts_with("profile `gemini`") && gemini.contains("--profile gemini"), "{gemini}");
+        let role = t.planned_skip(&case(&format!("{head}model: reasoning_none\n{body}")), false).unwrap();
+        assert!(role.contains("no model for role `reasoning_none`") && role.contains("--model reasoning_none=NAME"), "{role}");
+        assert_eq!(
+            t.planned_skip(&case(&format!("{head}model: image\nrequest: {{ path: models }}\n")), true),
+            None,
+            "no {{{{model}}}}: no role needed"
+        );
+        let bad_key = t.planned_skip(&case(&format!("{head}request: {{ path: models, auth: invalid }}\nexpect: {{ status: 401 }}\n")), true);
+        assert!(bad_key.unwrap().contains("takes no key"));
+        let keyed = Target::ad_hoc("a", "http://h/v1", Some("K"), BTreeMap::new());
+        assert_eq!(keyed.auth_header("k"), Some(("authorization".into(), "Bearer k".into())));
+        assert_eq!(keyed.config.base_url, "http://h/v1/");
+    }
+
+    #[test]
+    fn auth_is_none_or_a_map_with_env() {
+        let none = parse_targets("targets:\n  t:\n    base_url: http://h/\n    auth: none\n").unwrap();
+        assert!(none[0].config.auth.is_none());
+        assert!(parse_targets("targets:\n  t:\n    base_url: http://h/\n    auth: nothing\n").is_err());
+        assert!(parse_targets("targets:\n  t:\n    base_url: http://h/\n    auth: { header: x }\n").is_err());
     }
 
     #[test]
