@@ -324,6 +324,19 @@ impl Target {
     }
 
     /// The auth header carrying `key`, or `None` for a target that takes no key (`auth: none`).
+    /// The key its requests carry, read from the environment at send time: `Ok(None)` when the target sends
+    /// none; an error naming the variable when it is unset or empty. The one place "is the key set" is decided.
+    pub fn key(&self) -> Result<Option<String>, String> {
+        let auth = &self.config.auth;
+        if auth.is_none() {
+            return Ok(None);
+        }
+        match std::env::var(&auth.env) {
+            Ok(key) if !key.is_empty() => Ok(Some(key)),
+            _ => Err(format!("target `{}` reads its key from ${}, which is not set", self.name, auth.env)),
+        }
+    }
+
     pub fn auth_header(&self, key: &str) -> Option<(String, String)> {
         let auth = &self.config.auth;
         (!auth.is_none()).then(|| (auth.header.clone(), auth.header_value(key)))

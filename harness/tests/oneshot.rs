@@ -157,10 +157,7 @@ async fn one_command_against_a_conformant_server_passes_or_skips_every_case_with
     one_command(Some("k")).await;
 }
 
-// PENDING the send path: harness/src/run/send.rs sends no auth header once it calls `Target::auth_header`
-// (until then a target with `auth: none` fails every case with `$ is not set`). Un-ignore with that change.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs run/send.rs to send no auth header for `auth: none` (Target::auth_header)"]
 async fn one_command_against_a_conformant_server_passes_or_skips_every_case_without_a_key() {
     one_command(None).await;
 }

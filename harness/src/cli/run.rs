@@ -476,16 +476,17 @@ fn check_profiles(root: &Path, args: &RunArgs) -> Result<(), ExitCode> {
 fn check_live_inputs(targets: &[Target]) -> Result<(), ExitCode> {
     for t in targets {
         check_base_url(&t.config.base_url).map_err(|e| usage_error(format!("target `{}`: base_url {e}", t.name)))?;
-        if t.config.auth.is_none() {
-            continue;
-        }
-        let key = std::env::var(&t.config.auth.env).unwrap_or_default();
-        if key.is_empty() {
-            eprintln!("error: target `{}` reads its key from ${}, which is not set; nothing was sent", t.name, t.config.auth.env);
-            return Err(ExitCode::from(2));
-        }
-        if let Some(note) = compat::secrets::short_key_note(&t.config.auth.env, &key) {
-            eprintln!("{note}");
+        match t.key() {
+            Ok(None) => {}
+            Ok(Some(key)) => {
+                if let Some(note) = compat::secrets::short_key_note(&t.config.auth.env, &key) {
+                    eprintln!("{note}");
+                }
+            }
+            Err(message) => {
+                eprintln!("error: {message}; nothing was sent");
+                return Err(ExitCode::from(2));
+            }
         }
     }
     if let Some(Err(e)) = compat::transport::env_proxies().into_iter().find(Result::is_err) {
@@ -563,11 +564,8 @@ fn check_expectations(suite: &Suite, targets: &[Target], live: bool) -> Result<(
 /// bounded by [`DISCOVERY_TIMEOUT_MS`].
 fn discover_models(target: &Target) -> Result<BTreeMap<String, String>, ExitCode> {
     let url = format!("{}models", target.config.base_url);
-    let mut headers = Vec::new();
-    if !target.config.auth.is_none() {
-        let key = std::env::var(&target.config.auth.env).unwrap_or_default();
-        headers.push((target.config.auth.header.clone(), target.config.auth.header_value(&key)));
-    }
+    let key = target.key().unwrap_or_default().unwrap_or_default(); // checked before: a key named is set
+    let headers: Vec<_> = target.auth_header(&key).into_iter().collect();
     let request = compat::transport::WireRequest { method: compat::case::Method::Get, url: url.clone(), headers, body: None };
     let timeouts = compat::target::Timeouts { connect_ms: 5_000, first_byte_ms: DISCOVERY_TIMEOUT_MS, idle_ms: 5_000 };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");

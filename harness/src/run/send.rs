@@ -77,13 +77,12 @@ fn unmatched(path: &str, fixtures: &[Fixture], served: usize, sent: &SentRequest
 }
 
 async fn send_live(ctx: &RunContext, target: &Target, sent: &SentRequest, request: &Request, expected: u16) -> Attempt {
-    let auth_cfg = &target.config.auth;
     let key = match request.auth {
         AuthMode::Invalid => INVALID_KEY.to_owned(),
-        AuthMode::Target => match std::env::var(&auth_cfg.env).ok().filter(|k| !k.is_empty()) {
-            Some(k) => k,
-            None => {
-                let error = RunError { kind: ErrorKind::Config, message: format!("${} is not set", auth_cfg.env), diff: None };
+        AuthMode::Target => match target.key() {
+            Ok(key) => key.unwrap_or_default(),
+            Err(message) => {
+                let error = RunError { kind: ErrorKind::Config, message, diff: None };
                 return Attempt { result: Err(error), attempts: 0, queued: Duration::ZERO, wire: None };
             }
         },
@@ -92,7 +91,7 @@ async fn send_live(ctx: &RunContext, target: &Target, sent: &SentRequest, reques
     if !base.ends_with('/') {
         base.push('/'); // case paths join under it, as for a target's base_url
     }
-    let wire = wire_request(&base, sent, &request.headers, Some((auth_cfg.header.clone(), auth_cfg.header_value(&key))));
+    let wire = wire_request(&base, sent, &request.headers, target.auth_header(&key));
     drop(key);
     let client = ctx.http.client(&target.config.timeouts, Proxy::FromEnv, &wire.url);
     let sent_result = ctx.pacer(&target.name).send_expecting(&client, &wire, &target.config.timeouts, expected).await;
@@ -184,7 +183,12 @@ pub(super) fn classify(
             return err(ErrorKind::Endpoint, format!("status {status}{tries} (expected {expected}): the endpoint is overloaded or failing"));
         }
         if status == 401 || status == 403 {
-            return err(ErrorKind::Endpoint, format!("status {status}: the key in ${} was refused", target.config.auth.env));
+            let why = if target.config.auth.is_none() {
+                "the target refused a request without a key (configure one: --api-key-env, or `auth` in targets.yaml)".to_owned()
+            } else {
+                format!("the key in ${} was refused", target.config.auth.env)
+            };
+            return err(ErrorKind::Endpoint, format!("status {status}: {why}"));
         }
     }
     if stream_truncated {
