@@ -66,7 +66,7 @@ pub struct TierCounts {
     pub typed: usize,
     /// Meeting exact.
     pub exact: usize,
-    /// Not implemented (for interop: on at least one implementation).
+    /// Not implemented (for interop: of the cases run, those not implemented on at least one implementation).
     pub not_implemented: usize,
 }
 
@@ -258,8 +258,8 @@ pub fn score_table(implementations: Vec<Implementation>, cases: &[String], cell:
                     if row.iter().all(|s| s.ran()) {
                         t.ran += 1;
                         t.count(|tier| row.iter().all(|s| s.meets(tier)));
+                        t.not_implemented += usize::from(row.iter().any(|s| matches!(s, Standing::NotImplemented(_))));
                     }
-                    t.not_implemented += usize::from(row.iter().any(|s| matches!(s, Standing::NotImplemented(_))));
                 }
                 _ => interop = None,
             }

@@ -62,16 +62,9 @@ pub(super) fn render(out: &mut String, results: &Results, s: &Scores) {
     let _ = writeln!(out, "<section id=\"census\">\n<h2>Census: {judged} implementations × {} feature areas</h2>", s.areas.len());
     let _ = writeln!(
         out,
-        "<p class=\"legend\">Each cell: the share of the cases run (skipped left out) that meet \
-         <span class=\"tk tk-s\">S</span> <b>SDK-safe</b> — {}; <span class=\"tk tk-t\">T</span> <b>typed</b> — {}; \
-         <span class=\"tk tk-e\">E</span> <b>exact</b> — {}. Declared (known) findings count: this is what a client sees. \
-         Error and <b>∅ not implemented</b> (no route for the endpoint) meet no tier. <b>Interop</b>: cases meeting the tier on \
-         every implementation but the control, over the cases none of them skipped. Suite <code>{}</code>, {} cases.</p>",
-        esc(Tier::SdkSafe.meaning()),
-        esc(Tier::Typed.meaning()),
-        esc(Tier::Exact.meaning()),
-        esc(&s.suite_id),
-        s.overall.cases
+        "<p class=\"legend\">Share of the cases run meeting <span class=\"tk tk-s\">S</span> SDK-safe · \
+         <span class=\"tk tk-t\">T</span> typed · <span class=\"tk tk-e\">E</span> exact; ∅ not implemented. \
+         <a href=\"#census-how\">How to read it</a>.</p>"
     );
     let _ = writeln!(out, "<div class=\"scroll\"><table class=\"census\">\n<thead><tr><th>feature area</th>");
     if judged > 0 {
@@ -84,7 +77,21 @@ pub(super) fn render(out: &mut String, results: &Results, s: &Scores) {
     for a in std::iter::once(&s.overall).chain(&s.areas) {
         row(out, s, a, &order, judged > 0);
     }
-    let _ = writeln!(out, "</tbody>\n</table></div>\n</section>");
+    let _ = writeln!(out, "</tbody>\n</table></div>");
+    let _ = writeln!(
+        out,
+        "<p class=\"legend\" id=\"census-how\">Each cell: the share of the cases run (skipped left out) that meet \
+         <span class=\"tk tk-s\">S</span> <b>SDK-safe</b> — {}; <span class=\"tk tk-t\">T</span> <b>typed</b> — {}; \
+         <span class=\"tk tk-e\">E</span> <b>exact</b> — {}. Declared (known) findings count: this is what a client sees. \
+         Error and <b>∅ not implemented</b> (no route for the endpoint) meet no tier. <b>Interop</b>: cases meeting the tier on \
+         every implementation but the control, over the cases none of them skipped. Suite <code>{}</code>, {} cases.</p>",
+        esc(Tier::SdkSafe.meaning()),
+        esc(Tier::Typed.meaning()),
+        esc(Tier::Exact.meaning()),
+        esc(&s.suite_id),
+        s.overall.cases
+    );
+    let _ = writeln!(out, "</section>");
 }
 
 fn head(out: &mut String, imp: &Implementation, p: Option<&Provenance>, results: &Results) {
@@ -115,8 +122,12 @@ fn head(out: &mut String, imp: &Implementation, p: Option<&Provenance>, results:
 
 fn row(out: &mut String, s: &Scores, a: &AreaScore, order: &[usize], interop: bool) {
     let all = a.feature == "all";
-    let label = if all { "<b>all</b>".to_owned() } else { format!("<a href=\"#{}\">{}</a>", feature_anchor(&a.feature), esc(&a.feature)) };
-    let _ = writeln!(out, "<tr data-area=\"{}\"><th>{label} <small>{} cases</small></th>", esc(&a.feature), a.cases);
+    let label = if all {
+        "<b>all</b>".to_owned()
+    } else {
+        format!("<a href=\"#{}\">{}</a>", feature_anchor(&a.feature), esc(&a.feature).replace('-', "-<wbr>"))
+    };
+    let _ = writeln!(out, "<tr data-area=\"{}\"><th>{label}<br><small>{} cases</small></th>", esc(&a.feature), a.cases);
     if interop {
         cell(out, "interop", a.interop_tiers.as_ref(), &[], "interop", None);
     }
@@ -156,7 +167,10 @@ fn cell(out: &mut String, target: &str, t: Option<&TierCounts>, unserved: &[Stri
     if let Some((href, _)) = link {
         let _ = write!(out, "<a href=\"{href}\" title=\"its cases\">");
     }
-    for tier in Tier::ALL {
+    if t.ran == 0 {
+        out.push_str("<small>none run</small>");
+    }
+    for tier in Tier::ALL.into_iter().filter(|_| t.ran > 0) {
         let n = t.met(tier);
         let p = if t.ran == 0 { 0.0 } else { n as f64 * 100.0 / t.ran as f64 };
         let key = tier.key();
@@ -169,7 +183,9 @@ fn cell(out: &mut String, target: &str, t: Option<&TierCounts>, unserved: &[Stri
             percent(n, t.ran)
         );
     }
-    let _ = write!(out, "<small>{}·{}·{} of {}</small>", t.sdk_safe, t.typed, t.exact, t.ran);
+    if t.ran > 0 {
+        let _ = write!(out, "<small>{}·{}·{} of {}</small>", t.sdk_safe, t.typed, t.exact, t.ran);
+    }
     if let Some((_, Some((skipped, error)))) = link {
         let mut parts = Vec::new();
         if skipped > 0 {
