@@ -47,8 +47,10 @@ fn a_night_keeps_one_letter_per_case_and_target_and_reads_back() {
     let (first, _) = nights();
     let n = night(&first);
     assert_eq!(n.cases, ["f1::x", "f1::y"]);
-    let letters: Vec<(&str, &str, bool)> = n.targets.iter().map(|t| (t.name.as_str(), t.verdicts.as_str(), t.control)).collect();
-    assert_eq!(letters, [("a", "kp", false), ("b", "pp", false), ("c", "pp", true)]);
+    let letters: Vec<(&str, &str, &str, bool)> =
+        n.targets.iter().map(|t| (t.name.as_str(), t.verdicts.as_str(), t.tiers.as_str(), t.control)).collect();
+    // `known` with no finding meets exact: the tier letters are the findings', not the verdict's.
+    assert_eq!(letters, [("a", "kp", "33", false), ("b", "pp", "33", false), ("c", "pp", "33", true)]);
     // The scores, stated: a passes f1::y and knows f1::x; b and c pass both; only f1::y passes on every non-control
     // target (c is the control).
     let names: Vec<(&str, bool)> = n.scores.implementations.iter().map(|i| (i.name.as_str(), i.control)).collect();
@@ -63,6 +65,8 @@ fn a_night_keeps_one_letter_per_case_and_target_and_reads_back() {
     assert!(history::parse("{}").unwrap_err().contains("not a compat-history record"));
     let short = text.replace("\"kp\"", "\"k\"");
     assert!(history::parse(&short).unwrap_err().contains("target `a` has 1 verdicts for 2 cases"));
+    let short = text.replacen("\"tiers\":\"33\"", "\"tiers\":\"3\"", 1);
+    assert!(history::parse(&short).unwrap_err().contains("target `a` has 1 tier letters for 2 cases"));
 }
 
 #[test]
@@ -125,9 +129,54 @@ fn compat_history_add_twice_then_render_and_badge() {
     let badges = dir.path().join("badges");
     let out = compat().arg("badge").arg(&p2).arg("--out").arg(&badges).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // a: f1::x and f1::y exact, f2::z diverges with no finding (so exact too: the tiers read findings); b: f1::y
+    // errors, so 2 of 3; interop: f1::x and f2::z on both, 2 of 3.
     let a = std::fs::read_to_string(badges.join("a.svg")).unwrap();
-    assert!(a.contains("OpenAI compat · a: 66.7% (2/3)"), "{a}");
+    assert!(a.contains("OpenAI compat · a: SDK-safe 100% · typed 100% · exact 100%"), "{a}");
+    let b = std::fs::read_to_string(badges.join("b.json")).unwrap();
+    assert!(b.contains("\"message\":\"SDK-safe 66% · typed 66% · exact 66%\""), "{b}");
     let i = std::fs::read_to_string(badges.join("interop.json")).unwrap();
-    assert!(i.contains("\"message\":\"33.3% (1/3)\""), "{i}");
+    assert!(i.contains("\"message\":\"SDK-safe 66% · typed 66% · exact 66%\""), "{i}");
     assert_eq!(badge::badges(&interop::scores(&second)).len(), 4);
+}
+
+/// A night as version 1 of history wrote it before tiers: verdict letters and the verdict scores, no `tiers`.
+const OLD_NIGHT: &str = r#"{"format":"compat-history","version":1,"date":"2024-12-31T03:00:00Z","harness_version":"0.1.0",
+"spec_version":"s","suite_id":"0123456789ab","cases":["f1::x","f1::y","f2::z"],
+"targets":[{"name":"a","mode":"replay","verdicts":"kpd"},{"name":"b","mode":"replay","verdicts":"ppp"},
+{"name":"c","control":true,"mode":"replay","verdicts":"ppp"}],
+"scores":{"suite_id":"0123456789ab","implementations":[{"name":"a","control":false},{"name":"b","control":false},{"name":"c","control":true}],
+"areas":[],"overall":{"feature":"all","cases":3,"targets":[{"pass":1,"known":1,"diverges":1,"fixed":0,"error":0,"skipped":0,"missing":0},
+{"pass":3,"known":0,"diverges":0,"fixed":0,"error":0,"skipped":0,"missing":0},{"pass":3,"known":0,"diverges":0,"fixed":0,"error":0,"skipped":0,"missing":0}],
+"interop":1}}}"#;
+
+#[test]
+fn a_night_written_before_tiers_still_reads_and_shows_no_tiers() {
+    let old = history::parse(OLD_NIGHT).expect("an old record reads");
+    assert!(old.targets.iter().all(|t| t.tiers.is_empty()));
+    assert_eq!(old.scores.overall.targets[0].tiers, None);
+    let (_, second) = nights();
+    let r = rescore(&[old, night(&second)]);
+    // Rescored against today's list: the verdicts count as before; the tiers are unknown, not zero.
+    assert_eq!(r[0].scores.overall.targets[0].pass, 1);
+    assert_eq!(r[0].scores.overall.targets[0].tiers, None);
+    assert_eq!(r[0].scores.overall.interop_tiers, None);
+    assert!(r[1].scores.overall.targets[0].tiers.is_some());
+    let page = history_html::render(&r);
+    assert!(page.contains("<td>no tiers</td>"), "the old night's row says so");
+    assert!(page.contains("<h3>typed "), "a chart per tier");
+    // And through the CLI: an old file beside a new one renders.
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("history");
+    std::fs::create_dir_all(&hist).unwrap();
+    std::fs::write(hist.join("2024-12-31T03-00-00Z.json"), OLD_NIGHT).unwrap();
+    std::fs::write(hist.join(history::file_name(&night(&second))), serde_json::to_string(&night(&second)).unwrap()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_compat"))
+        .args(["history", "render", "--history"])
+        .arg(&hist)
+        .arg("--out")
+        .arg(dir.path().join("h.html"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

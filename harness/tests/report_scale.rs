@@ -88,3 +88,66 @@ fn a_large_results_json_is_compact_and_reads_back_equal() {
     let small = json::build(fixed_info(&["a"]), vec![with_body("a", "x", "pass", 3)]);
     assert!(json::to_string(&small).contains("\n  \"format\""), "a small document stays pretty");
 }
+
+/// The census at the scale issue 18 aims for: 10 implementations and a control × 100 cases in 10 areas, with
+/// every standing (exact, typed, SDK-safe, none, not implemented, error, skipped) and fixtures recorded from a
+/// named server or synthesized.
+fn census_scale() -> Results {
+    let mut names: Vec<String> = (0..10).map(|i| format!("impl-{i}")).collect();
+    names.push("control".into());
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut info = fixed_info(&refs);
+    info.targets[10].control = true;
+    let mut outcomes = Vec::new();
+    for (t, name) in names.iter().enumerate() {
+        for c in 0..100 {
+            let (feature, id) = (format!("area-{}", c / 10), format!("case_{c:02}"));
+            let kind = if t == 10 { 0 } else { (c + t * 3) % 7 };
+            let mut v = match kind {
+                5 => base(name, &feature, &id, "error"),
+                6 => base(name, &feature, &id, "skipped"),
+                _ => base(name, &feature, &id, if kind == 0 { "pass" } else { "known" }),
+            };
+            let sev = ["", "spec", "typed", "breaking"];
+            if (1..4).contains(&kind) {
+                v["severity"] = json!(sev[kind]);
+                v["findings"] = json!([finding("schema.spec", sev[kind], "$.x", "1", "2")]);
+            }
+            if kind == 4 {
+                v["verdict"] = json!("diverges");
+                v["severity"] = json!("breaking");
+                v["findings"] = json!([finding("status", "breaking", "$", "200", "404")]);
+                v["exchange"] = json!({"request": {"method": "POST", "path": "videos"}, "status": 404, "body": {"kind": "empty"}});
+            }
+            v["fixture"] = if t % 2 == 0 {
+                json!({"path": "f.json", "origin": {"kind": "recorded", "date": "2026-01-01T00:00:00Z", "model": "m", "base_url": "http://127.0.0.1:8000/v1/", "server": format!("server-{t} 1.{t}")}})
+            } else {
+                json!({"path": "f.json", "origin": {"kind": "synthesized", "basis": "docs"}})
+            };
+            outcomes.push(outcome(v));
+        }
+    }
+    json::build(info, outcomes)
+}
+
+#[test]
+fn the_census_of_ten_implementations_by_a_hundred_cases_is_small_fast_and_first() {
+    let doc = census_scale();
+    let started = std::time::Instant::now();
+    let page = compat::report::html::render(&doc, None);
+    let elapsed = started.elapsed();
+    let census = &page[page.find("<section id=\"census\">").unwrap()..];
+    let census = &census[..census.find("</section>").unwrap()];
+    // 11 rows (all and 10 areas) × (interop, 10 implementations, the control).
+    assert_eq!(census.matches("<td class=\"tiers").count(), 11 * 12);
+    assert!(census.len() < 120 * 1024, "census {} bytes", census.len());
+    let at = page.find("<section id=\"census\">").unwrap();
+    assert!(at - page.find("<body>").unwrap() < 1024, "the census is on the first screen: {}", &page[page.find("<body>").unwrap()..at]);
+    assert!(census.contains("server-4 1.4") && census.contains("100 recorded") && census.contains("100 synthesized"));
+    assert!(census.contains("∅ not implemented: videos"));
+    // Debug build, two shared cores: the whole page (1,100 outcomes) renders well under this.
+    assert!(elapsed < std::time::Duration::from_secs(5), "rendered in {elapsed:?}");
+    // Kept under target/ for a look (`target/tmp/census-10x100.html`).
+    std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("census-10x100.html"), &page).unwrap();
+    eprintln!("10 × 100: page {} KB, census {} KB, rendered in {elapsed:?}", page.len() / 1024, census.len() / 1024);
+}

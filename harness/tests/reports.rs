@@ -448,3 +448,22 @@ fn live_notes_show_in_the_html_and_markdown_without_failing() {
     let summary = markdown::render(&results, None);
     assert!(summary.contains("### Snapshot changes (notes, not failures)\n\nopenai-reference::chat::fixed"), "{summary}");
 }
+
+#[test]
+fn the_census_escapes_servers_endpoints_and_names() {
+    let mut doc = zoo_results();
+    let mut ni = base("gemini", "video-generation", "create", "diverges");
+    ni["severity"] = json!("breaking");
+    ni["findings"] = json!([finding("status", "breaking", "$", "200", "404")]);
+    ni["exchange"] = json!({"request": {"method": "POST", "path": "<img src=x onerror=alert(1)>"}, "status": 404, "body": {"kind": "empty"}});
+    ni["fixture"] = json!({"path": "f.json", "origin": {"kind": "recorded", "date": "d", "model": "m", "base_url": "http://127.0.0.1/",
+        "server": HOSTILE}});
+    doc.outcomes.push(outcome(ni));
+    let doc = compat::report::json::build(doc.run.clone(), doc.outcomes);
+    let page = html::render(&doc, None);
+    let census = &page[page.find("<section id=\"census\">").unwrap()..page.find("<header>").unwrap()];
+    assert!(census.contains("∅ not implemented: &lt;img src=x onerror=alert(1)&gt;"), "the endpoint, escaped");
+    assert!(census.contains("<small class=\"server\">&lt;/pre&gt;&lt;script&gt;"), "the server, escaped");
+    assert_eq!(page.matches("<script").count(), 1, "only the report's own script");
+    assert!(!page.contains("<img"));
+}

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use compat::report::html;
-use reports_support::{HOSTILE, zoo_results};
+use reports_support::{HOSTILE, info, replay_once, zoo_results};
 
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
@@ -123,6 +123,10 @@ fn filters_by_verdict_feature_severity_and_text_in_chromium() {
         let tag = regex::Regex::new(&format!(r#"<section [^>]*id="{}"[^>]*>"#, regex::escape(&id))).unwrap();
         tag.find(dom).unwrap_or_else(|| panic!("no section {name}")).as_str().contains(" hidden")
     };
+    let zoo = zoo_results();
+    let reference = zoo.outcomes.iter().filter(|o| o.target == "openai-reference").count();
+    let gemini_chat = zoo.outcomes.iter().filter(|o| o.target == "gemini" && o.feature == "chat").count();
+    assert!(reference > 0 && gemini_chat > 0);
     let cases = [
         ("", 7, "gemini::chat::fixed", false),
         ("?verdict=diverges,error", 2, "gemini::chat::fixed", true),
@@ -132,10 +136,60 @@ fn filters_by_verdict_feature_severity_and_text_in_chromium() {
         ("?severity=breaking", 2, "gemini::streaming::known", false),
         ("?q=TOOL_CALLS", 1, "gemini::streaming::known", false),
         ("?q=no-such-text", 0, "gemini::streaming::known", true),
+        // The census links to an implementation's cases of an area: `?feature=…&target=…`.
+        ("?target=openai-reference", reference, "gemini::chat::diverging", true),
+        ("?feature=chat&target=gemini", gemini_chat, "gemini::chat::diverging", false),
     ];
     for (i, (query, shown, name, is_hidden)) in cases.into_iter().enumerate() {
         let dom = dump_dom_query(&browser, &page, query, &dir.path().join(format!("profile-{i}")));
         assert!(dom.contains(&format!("<span id=\"shown\" class=\"title\">{shown} shown</span>")), "{query}: {shown} shown");
         assert_eq!(hidden(&dom, name), is_hidden, "{query}: {name} hidden = {is_hidden}");
     }
+}
+
+/// A screenshot of `page` at `width` × `height` CSS pixels, written to `png`.
+fn screenshot(browser: &Path, page: &Path, png: &Path, (width, height): (u32, u32), profile: &Path) {
+    let status = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--disable-background-networking"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("chromium runs");
+    assert!(status.success(), "chromium's screenshot failed");
+}
+
+#[test]
+fn the_census_at_a_phone_width_in_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "chromium is not installed, and CI is set: .ci/run installs it");
+        eprintln!("skipped: chromium is not installed (apt-get install -y chromium)");
+        return;
+    };
+    // Kept under target/ so a person can look at it: `target/tmp/census-phone.png`.
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let page = out.join("census-phone.html");
+    let doc = compat::report::json::build(info(), replay_once().clone());
+    std::fs::write(&page, html::render(&doc, None)).unwrap();
+    let png = out.join("census-phone.png");
+    let _ = std::fs::remove_file(&png);
+    let dir = tempfile::tempdir().unwrap();
+    screenshot(&browser, &page, &png, (390, 844), &dir.path().join("profile-phone"));
+    let bytes = std::fs::read(&png).expect("a screenshot");
+    assert_eq!(&bytes[1..4], b"PNG");
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    assert_eq!(width, 390, "the page is laid out at the phone's width");
+    // The census, with its tiers, is what the page opens with; its table scrolls inside its own box (a small
+    // document: dumping the 2 MB replay page takes chromium over a minute on two shared cores).
+    let small = dir.path().join("index.html");
+    std::fs::write(&small, html::render(&zoo_results(), None)).unwrap();
+    let dom = dump_dom(&browser, &small, &dir.path().join("profile-dom"));
+    let census = dom.find("<section id=\"census\">").expect("the census");
+    assert!(census < dom.find("<header>").unwrap() && census < dom.find("id=\"matrix\"").unwrap());
+    assert!(dom.contains("<div class=\"scroll\"><table class=\"census\">"));
+    eprintln!("phone screenshot: {}", png.display());
 }

@@ -18,13 +18,15 @@
 
 mod exchange;
 mod finding;
+mod not_implemented;
 mod verdict;
 
 use serde::{Deserialize, Serialize};
 
 pub use exchange::{Exchange, FixtureInfo, JsonText, ObservedBody, Origin, SentRequest, StepRecord};
 pub use finding::Finding;
-pub use verdict::Verdict;
+pub use not_implemented::{NO_ROUTE_STATUSES, endpoint_of, no_route};
+pub use verdict::{Tier, Verdict};
 
 use crate::case::{Case, KnownDivergence};
 use crate::rules::Severity;

@@ -1,6 +1,7 @@
 //! Verdicts and the one table that names them: word, symbol, emoji, meaning and whether it fails a run.
 //! Every report takes a verdict's look from here ([`Verdict::symbol`] in the HTML matrix, the terminal and
 //! `summary.md`; [`Verdict::emoji`] in the README's coverage table), so the two sets cannot drift apart.
+//! The [`Tier`]s a case meets are named here too.
 
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +90,66 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// The tiers of compatibility, each a superset of the next: what a client of the official SDKs can count on.
+/// Decided from an outcome's findings by `report::tiers::standing` (whether or not they were declared known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// No `breaking` finding: code using the official SDKs works.
+    SdkSafe,
+    /// No `breaking` or `typed` finding: the SDKs' typed contract holds too.
+    Typed,
+    /// No finding at all: the answer is what OpenAI's specification says.
+    Exact,
+}
+
+impl Tier {
+    /// Every tier, loosest first.
+    pub const ALL: [Tier; 3] = [Tier::SdkSafe, Tier::Typed, Tier::Exact];
+
+    /// `SDK-safe`, `typed`, `exact`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::SdkSafe => "SDK-safe",
+            Tier::Typed => "typed",
+            Tier::Exact => "exact",
+        }
+    }
+
+    /// A one-letter key for narrow places (census cells, badges' file names): `S`, `T`, `E`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Tier::SdkSafe => "S",
+            Tier::Typed => "T",
+            Tier::Exact => "E",
+        }
+    }
+
+    /// A name for file stems and attributes: `sdk-safe`, `typed`, `exact`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tier::SdkSafe => "sdk-safe",
+            Tier::Typed => "typed",
+            Tier::Exact => "exact",
+        }
+    }
+
+    /// What meeting it means, for legends.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Tier::SdkSafe => "no breaking finding: code using the official SDKs works",
+            Tier::Typed => "no breaking or typed finding: the SDKs' types hold too",
+            Tier::Exact => "no finding at all: exactly as OpenAI's specification says",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +159,14 @@ mod tests {
         for (i, v) in Verdict::ALL.iter().enumerate() {
             assert_eq!(LOOKS[i].0, *v);
             assert_eq!(serde_json::to_value(v).unwrap(), serde_json::Value::from(v.name()));
+        }
+    }
+
+    #[test]
+    fn tiers_are_ordered_loosest_first_and_serialize_as_their_slugs() {
+        assert!(Tier::SdkSafe < Tier::Typed && Tier::Typed < Tier::Exact);
+        for t in Tier::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::Value::from(t.slug()));
         }
     }
 }

@@ -1,11 +1,13 @@
-//! Badges: one SVG per implementation with its score, and one with the interop score, drawn in the
+//! Badges: one SVG per implementation with its three tiers (`SDK-safe 63% · typed 47% · exact 11%`, coloured by
+//! SDK-safe, the tier a user of the SDKs needs), and one with the interop tiers, drawn in the
 //! shields.io "flat" style (grey label, coloured message, rounded ends) so a README can embed them; plus the
 //! same as shields.io endpoint JSON (`{"schemaVersion": 1, "label", "message", "color"}`) for those who
 //! prefer shields' own rendering. Pure functions of [`super::interop::Scores`]; no font is fetched — text
 //! widths come from a table of Verdana 11 px advances, as shields measures them.
 
 use super::html::esc;
-use super::interop::{Scores, percent};
+use super::interop::{Scores, TierCounts};
+use crate::outcome::Tier;
 
 /// One badge: the file stem (`<target>` or `interop`), the SVG and the endpoint JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,24 +20,27 @@ pub struct Badge {
     pub json: String,
 }
 
-/// The badges of a scored document: one per implementation (control included), then `interop`.
+/// The badges of a scored document: one per implementation (control included), then `interop`; each says the
+/// three tiers over the cases run. A record without tiers gives none.
 pub fn badges(s: &Scores) -> Vec<Badge> {
-    let cases = s.overall.cases;
     let mut out: Vec<Badge> = s
         .implementations
         .iter()
         .zip(&s.overall.targets)
-        .map(|(imp, t)| make(&imp.name, &format!("OpenAI compat · {}", imp.name), t.pass, cases))
+        .filter_map(|(imp, t)| Some(make(&imp.name, &format!("OpenAI compat · {}", imp.name), &t.tiers?)))
         .collect();
-    if let Some(i) = s.overall.interop {
-        out.push(make("interop", "OpenAI compat · interop", i, cases));
+    if let (Some(_), Some(t)) = (s.overall.interop, s.overall.interop_tiers) {
+        out.push(make("interop", "OpenAI compat · interop", &t));
     }
     out
 }
 
-fn make(name: &str, label: &str, passed: usize, cases: usize) -> Badge {
-    let message = format!("{} ({passed}/{cases})", percent(passed, cases));
-    let fraction = if cases == 0 { 0.0 } else { passed as f64 / cases as f64 };
+fn make(name: &str, label: &str, t: &TierCounts) -> Badge {
+    let short = |tier: Tier| {
+        if t.ran == 0 { "–".to_owned() } else { format!("{:.0}%", (t.met(tier) as f64 * 100.0 / t.ran as f64).floor()) }
+    };
+    let message = Tier::ALL.iter().map(|tier| format!("{} {}", tier.name(), short(*tier))).collect::<Vec<_>>().join(" · ");
+    let fraction = if t.ran == 0 { 0.0 } else { t.sdk_safe as f64 / t.ran as f64 };
     let color = colour(fraction);
     let json = serde_json::json!({"schemaVersion": 1, "label": label, "message": message, "color": color.1}).to_string();
     Badge { name: name.to_owned(), svg: svg(label, &message, color.0), json }
@@ -101,8 +106,9 @@ mod tests {
         assert_eq!(colour(0.5).1, "yellow");
         assert_eq!(colour(0.3).1, "orange");
         assert_eq!(colour(0.0).1, "red");
-        let b = make("x", "a<b", 1, 2);
-        assert!(b.svg.contains("a&lt;b: 50.0% (1/2)") && !b.svg.contains("a<b"));
+        let t = TierCounts { ran: 3, sdk_safe: 2, typed: 1, exact: 0, not_implemented: 0 };
+        let b = make("x", "a<b", &t);
+        assert!(b.svg.contains("a&lt;b: SDK-safe 66% · typed 33% · exact 0%") && !b.svg.contains("a<b"), "{}", b.svg);
         assert!(b.json.contains("\"color\":\"yellow\""));
     }
 }

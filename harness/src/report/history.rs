@@ -11,13 +11,18 @@
 //! night's): a case that did not exist that night counts as missing there, as a missing result does in the
 //! interop score, and the night is marked ([`Rescored::added`], [`Rescored::dropped`]) so a dip that only
 //! reflects new cases is not read as a regression. The timeline page is [`super::history_html`].
+//!
+//! Since tiers, a target also keeps one [`Standing`] letter per case (`tiers`, [`Standing::letter`]): a verdict
+//! letter cannot say which tier a `known` case meets. A record written before (no `tiers`) still reads, at the
+//! same version (the field is additive); its nights have verdicts and no tiers, shown as such.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::interop::{self, Implementation, Scores};
+use super::interop::{self, Cell, Implementation, Scores};
 use super::json::Results;
+use super::tiers::{Standing, standing};
 use crate::outcome::{Mode, Verdict};
 
 /// The `format` tag of a night's record.
@@ -61,6 +66,10 @@ pub struct NightTarget {
     pub mode: Mode,
     /// One letter per case of [`Night::cases`], in order ([`letter`]).
     pub verdicts: String,
+    /// One standing letter per case ([`Standing::letter`], `.` for no outcome); empty in records written before
+    /// tiers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tiers: String,
 }
 
 /// The letter a verdict is kept as: `p`ass, `k`nown, `d`iverges, `f`ixed, `e`rror, `s`kipped; `.` for no
@@ -100,13 +109,21 @@ pub fn night(results: &Results) -> Night {
         .iter()
         .map(|imp| {
             let mut letters = vec!['.'; cases.len()];
+            let mut tiers = vec!['.'; cases.len()];
             for o in results.outcomes.iter().filter(|o| o.target == imp.name) {
                 if let Some(&i) = index.get(format!("{}::{}", o.feature, o.id).as_str()) {
                     letters[i] = letter(Some(o.verdict()));
+                    tiers[i] = standing(o).letter();
                 }
             }
             let mode = results.run.targets.iter().find(|t| t.name == imp.name).map_or(Mode::Replay, |t| t.mode);
-            NightTarget { name: imp.name.clone(), control: imp.control, mode, verdicts: letters.into_iter().collect() }
+            NightTarget {
+                name: imp.name.clone(),
+                control: imp.control,
+                mode,
+                verdicts: letters.into_iter().collect(),
+                tiers: tiers.into_iter().collect(),
+            }
         })
         .collect();
     Night {
@@ -141,6 +158,9 @@ pub fn parse(text: &str) -> Result<Night, String> {
     let night: Night = serde_json::from_value(value).map_err(|e| format!("does not match the {FORMAT} v{VERSION} shape: {e}"))?;
     if let Some(t) = night.targets.iter().find(|t| t.verdicts.chars().count() != night.cases.len()) {
         return Err(format!("target `{}` has {} verdicts for {} cases", t.name, t.verdicts.chars().count(), night.cases.len()));
+    }
+    if let Some(t) = night.targets.iter().find(|t| !t.tiers.is_empty() && t.tiers.chars().count() != night.cases.len()) {
+        return Err(format!("target `{}` has {} tier letters for {} cases", t.name, t.tiers.chars().count(), night.cases.len()));
     }
     Ok(night)
 }
@@ -179,10 +199,13 @@ pub fn rescore(nights: &[Night]) -> Vec<Rescored> {
         .iter()
         .map(|n| {
             let index: BTreeMap<&str, usize> = n.cases.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-            let letters: BTreeMap<&str, Vec<char>> = n.targets.iter().map(|t| (t.name.as_str(), t.verdicts.chars().collect())).collect();
+            let letters: BTreeMap<&str, (Vec<char>, Vec<char>)> =
+                n.targets.iter().map(|t| (t.name.as_str(), (t.verdicts.chars().collect(), t.tiers.chars().collect()))).collect();
             let scores = interop::score_table(implementations.clone(), &today.cases, |target, case| {
                 let i = *index.get(case)?;
-                verdict(*letters.get(target)?.get(i)?)
+                let (verdicts, tiers) = letters.get(target)?;
+                // No tier letters (a record from before tiers): the standing is unknown, not "none met".
+                Some(Cell { verdict: verdict(*verdicts.get(i)?)?, standing: tiers.get(i).and_then(|c| Standing::from_letter(*c)) })
             });
             let added = today.cases.iter().filter(|c| !index.contains_key(c.as_str())).count();
             let dropped = n.cases.iter().filter(|c| !today_set.contains(c.as_str())).count();

@@ -1,9 +1,11 @@
 //! `history.html`: the timeline of recorded nights — one self-contained page, inline SVG, no script at all.
 //!
-//! Rendered from [`super::history::rescore`] (every night scored against today's case list): the overall
-//! score of each implementation and the interop score night by night; one such chart per feature area; one
+//! Rendered from [`super::history::rescore`] (every night scored against today's case list): overall, one
+//! chart per tier (SDK-safe, typed, exact) with each implementation's share and the interop share night by
+//! night; one SDK-safe chart per feature area; one
 //! chart per target stacking its verdicts night by night (pass, known, diverges, fixed, error, skipped,
-//! missing); and a table of every night with its figures. A night whose case list differs from today's is
+//! missing); and a table of every night with its three tiers. A night recorded before tiers has verdicts only:
+//! it is absent from the tier charts and its row says "no tiers". A night whose case list differs from today's is
 //! drawn hollow and its row says how many cases were added or dropped since. The page's
 //! Content-Security-Policy allows no script and no request; every text goes through [`esc`].
 
@@ -11,8 +13,8 @@ use std::fmt::Write;
 
 use super::history::Rescored;
 use super::html::esc;
-use super::interop::{AreaScore, Scores, percent};
-use crate::outcome::Verdict;
+use super::interop::{AreaScore, Scores, TierCounts};
+use crate::outcome::{Tier, Verdict};
 
 /// Line colours for implementations, in order (the interop line is black and dashed).
 const PALETTE: [&str; 10] = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#0598bc", "#bf3989", "#6e7781", "#9a6700", "#116329"];
@@ -41,8 +43,9 @@ pub fn render(nights: &[Rescored]) -> String {
     let _ = writeln!(
         out,
         "<p>{} nights, {} to {}. Every night is scored against today's {} cases (suite <code>{}</code>); a night whose case list \
-         differed is drawn hollow: today's cases it did not have count as missing. Score: cases passing; interop: cases passing \
-         on every implementation but the control.</p>",
+         differed is drawn hollow: today's cases it did not have count as missing. Each tier's share is over the cases run \
+         (skipped left out): SDK-safe, no breaking finding; typed, no breaking or typed finding; exact, no finding. Interop: \
+         cases meeting the tier on every implementation but the control.</p>",
         nights.len(),
         esc(&nights[0].date),
         esc(&today.date),
@@ -50,13 +53,17 @@ pub fn render(nights: &[Rescored]) -> String {
         esc(&s.suite_id)
     );
     legend(&mut out, s);
-    let _ = writeln!(out, "<h2>Overall</h2>");
-    chart(&mut out, nights, |n| &n.scores.overall);
-    let _ = writeln!(out, "<h2>Per feature area</h2>\n<div class=\"grid\">");
+    let _ = writeln!(out, "<h2>Overall</h2>\n<div class=\"grid\">");
+    for tier in Tier::ALL {
+        let _ = writeln!(out, "<div><h3>{} <span class=\"muted\">({})</span></h3>", tier.name(), esc(tier.meaning()));
+        chart(&mut out, nights, tier, |n| &n.scores.overall);
+        out.push_str("</div>\n");
+    }
+    let _ = writeln!(out, "</div>\n<h2>Per feature area: SDK-safe</h2>\n<div class=\"grid\">");
     for (i, area) in s.areas.iter().enumerate() {
         let plural = if area.cases == 1 { "" } else { "s" };
         let _ = writeln!(out, "<div><h3>{} <span class=\"muted\">({} case{plural})</span></h3>", esc(&area.feature), area.cases);
-        chart(&mut out, nights, |n| &n.scores.areas[i]);
+        chart(&mut out, nights, Tier::SdkSafe, |n| &n.scores.areas[i]);
         out.push_str("</div>\n");
     }
     let _ = writeln!(out, "</div>\n<h2>Per target: verdicts night by night</h2>\n<div class=\"grid\">");
@@ -124,8 +131,8 @@ fn axes(out: &mut String, nights: &[Rescored]) {
     }
 }
 
-/// A line chart of one area over the nights: one line per implementation, the interop score dashed.
-fn chart(out: &mut String, nights: &[Rescored], area: impl Fn(&Rescored) -> &AreaScore) {
+/// A line chart of one tier in one area over the nights: one line per implementation, interop dashed.
+fn chart(out: &mut String, nights: &[Rescored], tier: Tier, area: impl Fn(&Rescored) -> &AreaScore) {
     let n = nights.len();
     let _ = writeln!(out, "<svg viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">");
     axes(out, nights);
@@ -133,11 +140,11 @@ fn chart(out: &mut String, nights: &[Rescored], area: impl Fn(&Rescored) -> &Are
     let series = last.scores.implementations.len();
     for t in 0..=series {
         // t == series: the interop line.
-        let fraction = |r: &Rescored| {
+        let counts = |r: &Rescored| -> Option<TierCounts> {
             let a = area(r);
-            let passed = if t == series { a.interop } else { a.targets.get(t).map(|x| x.pass) };
-            passed.filter(|_| a.cases > 0).map(|p| p as f64 / a.cases as f64)
+            if t == series { a.interop_tiers } else { a.targets.get(t).and_then(|x| x.tiers) }
         };
+        let fraction = |r: &Rescored| counts(r).filter(|c| c.ran > 0).map(|c| c.met(tier) as f64 / c.ran as f64);
         let (colour, dash) = if t == series { ("#000", " stroke-dasharray=\"5 3\"") } else { (PALETTE[t % PALETTE.len()], "") };
         let points: Vec<String> =
             nights.iter().enumerate().filter_map(|(i, r)| fraction(r).map(|f| format!("{:.1},{:.1}", x_of(i, n), y_of(f)))).collect();
@@ -145,20 +152,20 @@ fn chart(out: &mut String, nights: &[Rescored], area: impl Fn(&Rescored) -> &Are
             let _ = writeln!(out, "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\"{dash} points=\"{}\"/>", points.join(" "));
         }
         for (i, r) in nights.iter().enumerate() {
-            let Some(f) = fraction(r) else { continue };
-            let a = area(r);
+            let (Some(f), Some(c)) = (fraction(r), counts(r)) else { continue };
             let name = if t == series { "interop".to_owned() } else { last.scores.implementations[t].name.clone() };
-            let passed = (f * a.cases as f64).round() as usize;
             let fill = if r.differs() { "#fff" } else { colour };
             let _ = writeln!(
                 out,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.6\" fill=\"{fill}\" stroke=\"{colour}\"><title>{} · {}: {} ({passed}/{}){}</title></circle>",
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.6\" fill=\"{fill}\" stroke=\"{colour}\"><title>{} · {} {}: {} ({}/{}){}</title></circle>",
                 x_of(i, n),
                 y_of(f),
                 esc(&r.date),
                 esc(&name),
-                percent(passed, a.cases),
-                a.cases,
+                tier.name(),
+                super::interop::percent(c.met(tier), c.ran),
+                c.met(tier),
+                c.ran,
                 if r.differs() { " — case list differed that night" } else { "" }
             );
         }
@@ -219,18 +226,22 @@ fn stacked(out: &mut String, nights: &[Rescored], t: usize) {
 
 fn table(out: &mut String, nights: &[Rescored]) {
     let Some(last) = nights.last() else { return };
-    let _ = writeln!(out, "<h2>Nights</h2>\n<table>\n<thead><tr><th>date</th><th>harness</th><th>case list</th><th>interop</th>");
+    let _ = writeln!(
+        out,
+        "<h2>Nights <span class=\"muted\">(SDK-safe · typed · exact)</span></h2>\n<table>\n<thead><tr><th>date</th><th>harness</th><th>case list</th><th>interop</th>"
+    );
     for imp in &last.scores.implementations {
         let _ = writeln!(out, "<th>{}</th>", esc(&imp.name));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
+    let cell = |t: Option<&TierCounts>| t.map_or("no tiers".to_owned(), |t| format!("{} <span class=\"muted\">of {}</span>", t.percents(), t.ran));
     for r in nights.iter().rev() {
         let o = &r.scores.overall;
         let list = if r.differs() { format!("differed: {} added since, {} dropped", r.added, r.dropped) } else { "today's".to_owned() };
-        let interop = o.interop.map_or("–".to_owned(), |i| format!("{} ({i})", percent(i, o.cases)));
+        let interop = if o.interop.is_some() { cell(o.interop_tiers.as_ref()) } else { "–".to_owned() };
         let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{list}</td><td>{interop}</td>", esc(&r.date), esc(&r.harness_version));
         for t in &o.targets {
-            let _ = write!(out, "<td>{} ({})</td>", percent(t.pass, o.cases), t.pass);
+            let _ = write!(out, "<td>{}</td>", cell(t.tiers.as_ref()));
         }
         out.push_str("</tr>\n");
     }

@@ -1,8 +1,10 @@
 //! `index.html`: the compatibility report a person reads — one self-contained file.
 //!
 //! Rendered from a results document ([`super::json::Results`]) and, with `--baseline`, the
-//! [`super::changes::Changes`] since it. The page has, in order: a header (targets and base URLs, date, spec
-//! and harness versions, counts per verdict, fixture provenance); the changes since the baseline; filters; the
+//! [`super::changes::Changes`] since it. The page has, in order: the census (feature areas × implementations,
+//! each cell the three tiers, the private `census` module) on the first screen; a header (targets and base
+//! URLs, date, spec and harness versions, counts per verdict, fixture provenance); the changes since the
+//! baseline; filters; the
 //! compatibility matrix (features × cases, one column per target, each cell a verdict by colour **and**
 //! symbol, linking to its outcome); then one `<details>` section per outcome, rendered by the private `case` module.
 //!
@@ -16,6 +18,7 @@
 //! measured durations, each inside `<span data-volatile>…</span>` (see [`VOLATILE_OPEN`]).
 
 mod case;
+mod census;
 mod size;
 
 use std::collections::BTreeMap;
@@ -46,8 +49,19 @@ pub fn render(results: &Results, changes: Option<&Changes>) -> String {
          <title>compat report — {}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n",
         esc(&names.join(", "))
     );
+    let scores = super::interop::scores(results);
+    let c = &results.counts;
+    let _ = writeln!(
+        out,
+        "<h1>compat report</h1>\n<p class=\"lead\">{} outcomes, {} failing · {VOLATILE_OPEN}{}</span> · spec {} · \
+         <a href=\"#matrix\">matrix</a> · <a href=\"#outcomes\">every case</a></p>",
+        c.total(),
+        c.failing,
+        esc(&results.run.date),
+        esc(&results.run.spec_version)
+    );
+    census::render(&mut out, results, &scores);
     header(&mut out, results);
-    out.push_str(&super::interop::render_html(&super::interop::scores(results)));
     if let Some(c) = changes {
         changes_section(&mut out, c);
     }
@@ -74,7 +88,7 @@ fn ordered(results: &Results) -> Vec<&Outcome> {
 
 fn header(out: &mut String, results: &Results) {
     let run = &results.run;
-    let _ = writeln!(out, "<header>\n<h1>compat report</h1>");
+    let _ = writeln!(out, "<header>\n<h2>Run</h2>");
     let _ = writeln!(out, "<dl class=\"meta\">");
     let _ = writeln!(out, "<dt>targets</dt><dd><ul class=\"plain\">");
     for t in &run.targets {
@@ -135,6 +149,11 @@ fn filters(out: &mut String, results: &Results) {
         let _ = writeln!(out, "<option value=\"{0}\">{0}</option>", esc(f));
     }
     let _ = writeln!(out, "</select></label>");
+    let _ = writeln!(out, "<label>target <select name=\"target\"><option value=\"\">all</option>");
+    for t in &results.run.targets {
+        let _ = writeln!(out, "<option value=\"{0}\">{0}</option>", esc(&t.name));
+    }
+    let _ = writeln!(out, "</select></label>");
     let _ = writeln!(out, "<label>search <input type=\"search\" name=\"q\" placeholder=\"case, path, rule, text…\"></label>");
     let _ = writeln!(out, "<span id=\"shown\" class=\"title\"></span>\n</form>");
 }
@@ -148,7 +167,9 @@ fn matrix(out: &mut String, results: &Results) {
         rows.entry((o.feature.as_str(), o.id.as_str())).or_insert_with(|| (o.title.as_str(), BTreeMap::new())).1.insert(o.target.as_str(), o);
     }
     let _ = writeln!(out, "<h2 id=\"matrix\">Compatibility matrix</h2>");
-    let legend: Vec<String> = Verdict::ALL.iter().map(|v| format!("<span class=\"v v-{v}\">{} {v}</span>: {}", v.symbol(), v.meaning())).collect();
+    let mut legend: Vec<String> =
+        Verdict::ALL.iter().map(|v| format!("<span class=\"v v-{v}\">{} {v}</span>: {}", v.symbol(), v.meaning())).collect();
+    legend.push("<span class=\"v v-ni\">∅ not implemented</span>: no route for the endpoint (404, 405 or 501), whatever the verdict".to_owned());
     let _ = writeln!(out, "<p class=\"legend\">{}</p>", legend.join(" · "));
     let _ = writeln!(out, "<table class=\"matrix\">\n<thead><tr><th>case</th>");
     for t in &targets {
@@ -162,7 +183,13 @@ fn matrix(out: &mut String, results: &Results) {
                 let _ = writeln!(out, "</tbody>");
             }
             current = Some(feature);
-            let _ = writeln!(out, "<tbody data-feature=\"{0}\"><tr><th colspan=\"{1}\">{0}</th></tr>", esc(feature), targets.len() + 1);
+            let _ = writeln!(
+                out,
+                "<tbody data-feature=\"{0}\" id=\"{2}\"><tr><th colspan=\"{1}\">{0}</th></tr>",
+                esc(feature),
+                targets.len() + 1,
+                feature_anchor(feature)
+            );
         }
         let _ = writeln!(out, "<tr class=\"case\"><td><b>{}</b> <span class=\"title\">{}</span></td>", esc(id), esc(title));
         for t in &targets {
@@ -170,11 +197,15 @@ fn matrix(out: &mut String, results: &Results) {
                 Some(o) => {
                     let v = o.verdict();
                     let sev = o.severity().map_or("none", |s| s.name());
-                    let label = format!("{} {}", v.symbol(), v.with_severity(o.severity()));
+                    // Not implemented is its own answer: the endpoint, not the status finding behind it.
+                    let (class, label) = match o.not_implemented() {
+                        Some(endpoint) => ("v-ni".to_owned(), format!("∅ not implemented <small>{}</small>", esc(&endpoint))),
+                        None => (format!("v-{v}"), format!("{} {}", v.symbol(), v.with_severity(o.severity()))),
+                    };
                     let snap = snapshot_flag(o);
                     let _ = writeln!(
                         out,
-                        "<td class=\"cell v v-{v}\" data-verdict=\"{v}\" data-severity=\"{sev}\" data-feature=\"{}\"><a href=\"#{}\" title=\"{}\">{label}{snap}</a></td>",
+                        "<td class=\"cell v {class}\" data-verdict=\"{v}\" data-severity=\"{sev}\" data-feature=\"{}\"><a href=\"#{}\" title=\"{}\">{label}{snap}</a></td>",
                         esc(feature),
                         anchor(&o.name()),
                         esc(&o.name())
@@ -220,6 +251,11 @@ pub fn anchor(name: &str) -> String {
         }
     }
     out
+}
+
+/// The fragment id of a feature area's rows in the matrix: `m-` and the name encoded as in [`anchor`].
+pub fn feature_anchor(feature: &str) -> String {
+    format!("m-{}", &anchor(feature)[2..])
 }
 
 /// Escapes text for HTML element content and double- or single-quoted attribute values.

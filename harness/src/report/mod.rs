@@ -2,6 +2,7 @@
 //! how a request was made.
 
 pub mod badge;
+pub mod between;
 pub mod changes;
 pub mod coverage;
 pub mod history;
@@ -12,6 +13,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod terminal;
+pub mod tiers;
 pub mod write;
 
 use crate::case::generalize_indexes;

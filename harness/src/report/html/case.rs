@@ -36,6 +36,14 @@ pub(super) fn render(out: &mut String, o: &Outcome, view: &View) {
         esc(&o.title)
     );
     where_line(out, o);
+    if let Some(endpoint) = o.not_implemented() {
+        let status = o.exchange.as_ref().map_or(String::new(), |x| format!(" (status {})", x.status));
+        let _ = writeln!(
+            out,
+            "<p class=\"v v-ni\">∅ not implemented: this target has no route for <code>{}</code>{status} — it meets no tier.</p>",
+            esc(&endpoint)
+        );
+    }
     if let Some(reason) = &o.skip_reason() {
         let _ = writeln!(out, "<p><b>skipped:</b> {}</p>", esc(reason));
     }

@@ -10,10 +10,10 @@
   }
   function apply() {
     var verdicts = checked("verdict"), severities = checked("severity");
-    var feature = form.elements.feature.value, q = form.elements.q.value.trim().toLowerCase();
+    var feature = form.elements.feature.value, target = form.elements.target.value, q = form.elements.q.value.trim().toLowerCase();
     function keep(el) {
       return verdicts[el.dataset.verdict] && severities[el.dataset.severity] &&
-        (!feature || el.dataset.feature === feature);
+        (!feature || el.dataset.feature === feature) && (!target || el.dataset.target === target);
     }
     var shown = 0;
     document.querySelectorAll("section.outcome").forEach(function (s) {
@@ -37,7 +37,7 @@
     });
     document.getElementById("shown").textContent = shown + " shown";
   }
-  // ?verdict=diverges,error&severity=breaking&feature=chat&q=text presets the filters (shareable links).
+  // ?verdict=diverges,error&severity=breaking&feature=chat&target=gemini&q=text presets the filters (shareable links).
   var params = new URLSearchParams(window.location.search);
   ["verdict", "severity"].forEach(function (name) {
     if (!params.has(name)) return;
@@ -45,6 +45,7 @@
     form.querySelectorAll("input[name=" + name + "]").forEach(function (i) { i.checked = wanted.indexOf(i.value) >= 0; });
   });
   if (params.has("feature")) form.elements.feature.value = params.get("feature");
+  if (params.has("target")) form.elements.target.value = params.get("target");
   if (params.has("q")) form.elements.q.value = params.get("q");
   form.addEventListener("input", apply);
   form.addEventListener("submit", function (e) { e.preventDefault(); });
