@@ -74,12 +74,14 @@ except Exception:
     sys.exit(1)
 PY
 }
-for _ in $(seq 1 600); do
+# Start-up takes 1-2 minutes on an idle 2-core machine and over 10 under load: wait up to VLLM_START_TIMEOUT s (1800).
+deadline=$((SECONDS + ${VLLM_START_TIMEOUT:-1800}))
+while [ "$SECONDS" -lt "$deadline" ]; do
   if ready; then break; fi
   if ! kill -0 "$server_pid" 2>/dev/null; then tail -n 50 "$work/server.log" >&2; echo "error: the server exited" >&2; exit 1; fi
   sleep 1
 done
-ready || { tail -n 50 "$work/server.log" >&2; echo "error: the server did not answer on $base within 600 s" >&2; exit 1; }
+ready || { tail -n 50 "$work/server.log" >&2; echo "error: the server did not answer on $base within ${VLLM_START_TIMEOUT:-1800} s" >&2; exit 1; }
 echo "$server_name serving on $base" >&2
 
 cd "$root"
