@@ -174,6 +174,9 @@ pub fn is_rule_or_prefix(name: &str) -> bool {
 
 /// Marks the start of the generated rule table in the README.
 pub const README_START: &str = "<!-- rules:start -->";
+
+/// The document holding the rule table (between [`README_START`] and [`README_END`]).
+pub const RULES_DOC: &str = "docs/checks.md";
 /// Marks its end.
 pub const README_END: &str = "<!-- rules:end -->";
 

@@ -10,10 +10,10 @@ fn readme_coverage_table_is_current() {
     let suite = Suite::load(&root).unwrap_or_else(|e| panic!("{e}"));
     let outcomes = replay_all(&suite).unwrap();
     let fresh = coverage_table(&suite, &outcomes);
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let stored = current(&readme).expect("README.md has the coverage markers");
+    let readme = std::fs::read_to_string(root.join("docs/coverage.md")).unwrap();
+    let stored = current(&readme).expect("docs/coverage.md has the coverage markers");
     if stored != fresh {
-        let diff = similar::TextDiff::from_lines(stored, fresh.as_str()).unified_diff().header("README.md", "generated").to_string();
+        let diff = similar::TextDiff::from_lines(stored, fresh.as_str()).unified_diff().header("docs", "generated").to_string();
         panic!("the README's coverage table is stale; run `cargo run -- coverage --write`\n{diff}");
     }
 }
@@ -31,11 +31,12 @@ fn every_documented_feature_has_cases_or_a_reason() {
 
 #[test]
 fn readme_rule_table_is_current() {
-    let readme = std::fs::read_to_string(default_root().join("README.md")).unwrap();
-    let stored = compat::report::between(&readme, compat::rules::README_START, compat::rules::README_END).expect("README.md has the rule markers");
+    let readme = std::fs::read_to_string(default_root().join(compat::rules::RULES_DOC)).unwrap();
+    let stored =
+        compat::report::between(&readme, compat::rules::README_START, compat::rules::README_END).expect("docs/checks.md has the rule markers");
     let fresh = compat::rules::render_table();
     if stored != fresh {
-        let diff = similar::TextDiff::from_lines(stored, fresh.as_str()).unified_diff().header("README.md", "generated").to_string();
+        let diff = similar::TextDiff::from_lines(stored, fresh.as_str()).unified_diff().header("docs", "generated").to_string();
         panic!("the README's rule table is stale; run `cargo run -- rules --write`\n{diff}");
     }
 }

@@ -1,16 +1,16 @@
 //! `compat coverage`: the coverage table (feature → documented request → cases → verdict per target),
-//! from a replay of every case; `--write` puts it into README.md between its markers.
+//! from a replay of every case; `--write` puts it into docs/coverage.md between its markers.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use compat::report::coverage::splice;
+use compat::report::coverage::{COVERAGE_DOC, splice};
 use compat::suite::{coverage_table, replay_all};
 
 /// Arguments of `compat coverage`.
 #[derive(clap::Args)]
 pub struct CoverageArgs {
-    /// Write the table into README.md (between `<!-- coverage:start -->` and `<!-- coverage:end -->`).
+    /// Write the table into docs/coverage.md (between `<!-- coverage:start -->` and `<!-- coverage:end -->`).
     #[arg(long)]
     write: bool,
 }
@@ -33,7 +33,7 @@ pub fn run(root: &Path, args: CoverageArgs) -> ExitCode {
         print!("{table}");
         return ExitCode::SUCCESS;
     }
-    let readme_path = root.join("README.md");
+    let readme_path = root.join(COVERAGE_DOC);
     let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
     match splice(&readme, &table) {
         Some(updated) => match std::fs::write(&readme_path, updated) {
@@ -47,7 +47,7 @@ pub fn run(root: &Path, args: CoverageArgs) -> ExitCode {
             }
         },
         None => {
-            eprintln!("error: README.md has no coverage markers; add `<!-- coverage:start -->` and `<!-- coverage:end -->`");
+            eprintln!("error: {COVERAGE_DOC} has no coverage markers; add `<!-- coverage:start -->` and `<!-- coverage:end -->`");
             ExitCode::from(2)
         }
     }

@@ -1,5 +1,5 @@
 //! `compat rules`: the rule table (rule id, what it checks, severity, why it matters), generated from
-//! `compat::rules::RULES`; `--write` puts it into README.md between its markers.
+//! `compat::rules::RULES`; `--write` puts it into docs/checks.md between its markers.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use compat::rules::{README_END, README_START, render_table};
 /// Arguments of `compat rules`.
 #[derive(clap::Args)]
 pub struct RulesArgs {
-    /// Write the table into README.md (between `<!-- rules:start -->` and `<!-- rules:end -->`).
+    /// Write the table into docs/checks.md (between `<!-- rules:start -->` and `<!-- rules:end -->`).
     #[arg(long)]
     write: bool,
 }
@@ -22,10 +22,10 @@ pub fn run(root: &Path, args: RulesArgs) -> ExitCode {
         print!("{table}");
         return ExitCode::SUCCESS;
     }
-    let readme_path = root.join("README.md");
+    let readme_path = root.join(compat::rules::RULES_DOC);
     let readme = std::fs::read_to_string(&readme_path).unwrap_or_default();
     let Some(updated) = splice_between(&readme, README_START, README_END, &table) else {
-        eprintln!("error: README.md has no rule-table markers; add `{README_START}` and `{README_END}`");
+        eprintln!("error: {} has no rule-table markers; add `{README_START}` and `{README_END}`", compat::rules::RULES_DOC);
         return ExitCode::from(2);
     };
     match std::fs::write(&readme_path, updated) {

@@ -20,7 +20,11 @@ pub fn cell(o: &Outcome) -> String {
     format!("{} {}", o.verdict().emoji(), o.verdict().with_severity(o.severity()))
 }
 
-/// The Markdown table. `targets` fixes the column order; outcomes are looked up by target and case.
+/// The document holding the coverage table (between its markers); the table's links are relative to it.
+pub const COVERAGE_DOC: &str = "docs/coverage.md";
+
+/// The Markdown table, its links relative to [`COVERAGE_DOC`]. `targets` fixes the column order; outcomes are
+/// looked up by target and case.
 pub fn render(features: &Features, cases: &[LoadedCase], outcomes: &[Outcome], targets: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "| feature | documented request | case | {} |", targets.join(" | "));
@@ -42,7 +46,7 @@ pub fn render(features: &Features, cases: &[LoadedCase], outcomes: &[Outcome], t
                     outcomes.iter().find(|o| o.target == *t && o.feature == c.case.feature && o.id == c.case.id).map_or_else(|| "—".to_owned(), cell)
                 })
                 .collect();
-            let _ = writeln!(out, "| {first} | [`{}`]({}) {} | {} |", c.case.id, c.file, escape(&c.case.title), verdicts.join(" | "));
+            let _ = writeln!(out, "| {first} | [`{}`](../{}) {} | {} |", c.case.id, c.file, escape(&c.case.title), verdicts.join(" | "));
         }
     }
     let covered = features.iter().filter(|(n, _)| cases.iter().any(|c| c.case.feature == *n)).count();
