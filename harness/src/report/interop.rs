@@ -128,11 +128,6 @@ impl Tally {
     pub fn total(&self) -> usize {
         self.pass + self.known + self.diverges + self.fixed + self.error + self.skipped + self.missing
     }
-
-    /// Cases neither passing nor run to a conformance verdict: `skipped`, `error` and missing.
-    pub fn not_run(&self) -> usize {
-        self.skipped + self.error + self.missing
-    }
 }
 
 /// One implementation (target) of the document.

@@ -133,12 +133,10 @@ impl RunContext {
         }
     }
 
-    /// Why `target` skips `case` in this mode, if it does.
-    pub fn skip_reason<'a>(&self, target: &'a Target, case: &crate::case::Case) -> Option<&'a str> {
-        match self.mode {
-            RunMode::Live => target.live_skip_reason(&case.feature, &case.id),
-            RunMode::Replay => target.skip_reason(&case.feature, &case.id),
-        }
+    /// Why `target` skips `case` in this mode, if it does: the decision the plan makes
+    /// ([`Target::planned_skip`]: an override, a profile the target does not run, a role it has no model for).
+    pub fn skip_reason(&self, target: &Target, case: &crate::case::Case) -> Option<String> {
+        target.planned_skip(case, self.mode == RunMode::Live)
     }
 }
 
@@ -181,7 +179,7 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     let case = &loaded.case;
     let outcome_in = |state| Outcome::new(case, &loaded.file, loaded.line, &target.name, ctx.mode.into(), state);
     if let Some(reason) = ctx.skip_reason(target, case) {
-        return outcome_in(State::Skipped { reason: reason.to_owned() });
+        return outcome_in(State::Skipped { reason });
     }
     let fixtures = match ctx.mode {
         RunMode::Live => None,
