@@ -337,7 +337,7 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View, base: &str)
             pre(out, text, view, &format!("{base}/body/text"));
         }
         ObservedBody::Stream { events, truncated } => {
-            let cut = if *truncated { " — <b>cut inside an event</b>" } else { "" };
+            let cut = if *truncated { " — <b>the body ends inside its last event</b> (no closing blank line)" } else { "" };
             // Items are listed until the view's limit; the rest are counted, with where they are.
             let (items, what): (Vec<String>, &str) = if x.chunks.is_empty() {
                 let _ = writeln!(out, "<p>{} events{cut}:</p>\n<ol class=\"chunks\" start=\"0\">", events.len());
