@@ -128,7 +128,7 @@ impl RunContext {
     /// The redactor of a run on `target`: its key in live mode, nothing to hide otherwise.
     fn redactor(&self, target: &Target) -> Redactor {
         match self.mode {
-            RunMode::Live => Redactor::new(std::env::var(&target.config.auth.env).ok()),
+            RunMode::Live => Redactor::new(target.key().ok().flatten()),
             RunMode::Replay => Redactor::default(), // no key of ours was sent
         }
     }
