@@ -10,7 +10,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fixture::Fixture;
 use crate::outcome::ClientRun;
 
 /// Root-relative path of the evidence file.
@@ -30,16 +29,10 @@ pub struct Evidence {
 pub struct CaseEvidence {
     /// `<target>::<feature>::<id>`.
     pub name: String,
-    /// [`fixture_digest`] of the fixture the drivers saw.
+    /// [`fixture_digest`](crate::fixture::fixture_digest) of the fixture the drivers saw.
     pub fixture_sha256: String,
     /// One entry per driver.
     pub clients: Vec<ClientRun>,
-}
-
-/// SHA-256 (hex) of the fixture as parsed and serialized again, so formatting does not count.
-pub fn fixture_digest(fixture: &Fixture) -> String {
-    let bytes = serde_json::to_vec(fixture).expect("a fixture serializes");
-    ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Evidence {
@@ -56,9 +49,12 @@ impl Evidence {
         }
     }
 
-    /// The drivers' evidence for trial `name` when it was produced from exactly this fixture; empty otherwise.
-    pub fn for_fixture(&self, name: &str, fixture: &Fixture) -> Vec<ClientRun> {
-        let Some(entry) = self.cases.iter().find(|c| c.name == name) else { return Vec::new() };
-        if entry.fixture_sha256 == fixture_digest(fixture) { entry.clients.clone() } else { Vec::new() }
+    /// The drivers' evidence for trial `name` when it was produced from exactly the fixture of this
+    /// [`fixture_digest`](crate::fixture::fixture_digest); empty otherwise.
+    pub fn for_digest(&self, name: &str, digest: &str) -> Vec<ClientRun> {
+        match self.cases.iter().find(|c| c.name == name) {
+            Some(entry) if entry.fixture_sha256 == digest => entry.clients.clone(),
+            _ => Vec::new(),
+        }
     }
 }

@@ -155,6 +155,13 @@ impl Redactor {
         }
     }
 
+    /// Whether redacting `text` — or any string of a JSON document written as `text` — could change anything:
+    /// false when there is no secret to look for and no `key=`-style parameter in it, the common case that
+    /// then costs no parse.
+    pub fn could_change(&self, text: &str) -> bool {
+        !self.is_empty() || may_hold_key_param(text.as_bytes())
+    }
+
     /// Whether `text` contains any secret value.
     pub fn leaks(&self, text: &str) -> bool {
         self.secrets.iter().any(|s| text.contains(s.as_str()))
@@ -202,6 +209,15 @@ mod tests {
         assert_eq!(r.bytes(b"{\"u\":\"https://h/?key=AIza\\u0041\"}\xff"), b"{\"u\":\"https://h/?key=REDACTED\\u0041\"}\xff".to_vec());
         assert!(r.leaks("x sk-canary-123"));
         assert!(!r.leaks("x sk-canary-12"));
+    }
+
+    #[test]
+    fn could_change_is_false_only_where_redaction_changes_nothing() {
+        let none = Redactor::default();
+        assert!(!none.could_change(r#"{"a": "https://h/?alt=json", "b": "monkey business"}"#));
+        assert!(none.could_change(r#"{"a": "https://h/?key=AIza"}"#), "the key= rule applies without secrets");
+        assert_ne!(none.text("https://h/?key=AIza"), "https://h/?key=AIza");
+        assert!(Redactor::new(["sk-canary-123"]).could_change("{}"), "with a secret, look");
     }
 
     #[test]

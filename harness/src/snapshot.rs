@@ -146,6 +146,11 @@ fn redact_field(key: &str, value: &Value) -> Value {
 pub fn compare(root: &Path, target: &str, name: &str, content: String) -> SnapshotCheck {
     let file = snapshot_file(target, name);
     let path = root.join(&file);
+    // Most snapshots match: the stored text equal to the new one settles it without insta's YAML reader (which
+    // cost more than the rest of a replayed case's checks). Anything else takes insta's path.
+    if std::fs::read_to_string(&path).is_ok_and(|stored| stored_text_is(&stored, &content)) {
+        return SnapshotCheck { name: name.to_owned(), file, status: SnapshotStatus::Matched, diff: None, gating: true, content };
+    }
     let new = insta::internals::TextSnapshotContents::new(content.clone(), insta::TextSnapshotKind::File);
     let (status, diff) = match insta::Snapshot::from_file(&path) {
         Err(_) => (SnapshotStatus::Missing, None),
@@ -168,6 +173,17 @@ pub fn compare(root: &Path, target: &str, name: &str, content: String) -> Snapsh
         },
     };
     SnapshotCheck { name: name.to_owned(), file, status, diff, gating: true, content }
+}
+
+/// Whether `stored`, a `.snap` file in insta's format (a `---` header of `key: value` lines, `---`, the
+/// contents), holds exactly `content` as insta compares text: trailing whitespace and CRLF line ends do not
+/// count. A file of another shape (a legacy or binary snapshot) is not judged here.
+fn stored_text_is(stored: &str, content: &str) -> bool {
+    let Some(header_and_body) = stored.strip_prefix("---\n") else { return false };
+    let Some((header, body)) = header_and_body.split_once("\n---\n") else { return false };
+    let plain_header = header.lines().all(|l| l.contains(": ") && !l.starts_with("snapshot_kind"));
+    let normalize = |s: &str| s.trim_end().replace("\r\n", "\n");
+    plain_header && normalize(body) == normalize(content)
 }
 
 /// Whether two snapshot texts hold the same JSON: the snapshot is the meaning of an answer, and an endpoint that
@@ -262,6 +278,37 @@ mod tests {
         assert!(!same_json(stored, r#"{"body": {"b": [1, {"d": 3, "c": 2}], "a": 2}, "status": 200}"#));
         assert!(!same_json(stored, r#"{"body": {"b": [1, {"d": 3, "c": 2}], "a": 1, "e": null}, "status": 200}"#));
         assert!(!same_json(stored, "not json"));
+    }
+
+    /// The text shortcut says "matched" only where insta would: the file `write_snapshot` writes, with CRLF line
+    /// ends or trailing blank lines too; a changed value, a binary or header-less file is left to insta.
+    #[test]
+    fn stored_text_matches_only_where_insta_would() {
+        let content = "{\n  \"status\": 200\n}";
+        let dir = tempfile::tempdir().unwrap();
+        let check = SnapshotCheck {
+            name: "f__c".into(),
+            file: snapshot_file("t", "f__c"),
+            status: SnapshotStatus::Missing,
+            diff: None,
+            gating: true,
+            content: content.into(),
+        };
+        write_snapshot(dir.path(), &check, "cases/f/c.yaml", false).unwrap();
+        let stored = std::fs::read_to_string(dir.path().join(&check.file)).unwrap();
+        assert!(stored_text_is(&stored, content));
+        assert!(stored_text_is(&format!("{stored}\n\n"), content));
+        assert!(stored_text_is(&stored.replace("200\n", "200\r\n"), content));
+        assert!(!stored_text_is(&stored, &content.replace("200", "201")));
+        assert!(!stored_text_is(&stored.replace("input_file", "snapshot_kind: binary\ninput_file"), content));
+        assert!(!stored_text_is(content, content), "no header: insta reads it as a legacy snapshot");
+        // Both ways through `compare`: the shortcut's verdict and insta's agree.
+        assert_eq!(compare(dir.path(), "t", "f__c", content.into()).status, SnapshotStatus::Matched);
+        let changed = compare(dir.path(), "t", "f__c", content.replace("200", "201"));
+        assert_eq!(changed.status, SnapshotStatus::Changed);
+        assert!(changed.diff.as_deref().is_some_and(|d| d.contains("-  \"status\": 200") && d.contains("+  \"status\": 201")), "{:?}", changed.diff);
+        std::fs::write(dir.path().join(&check.file), stored.replace('\n', "\r\n")).unwrap();
+        assert_eq!(compare(dir.path(), "t", "f__c", content.into()).status, SnapshotStatus::Matched, "CRLF: insta's path");
     }
 
     #[test]

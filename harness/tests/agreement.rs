@@ -26,8 +26,8 @@ use std::process::{Child, Command, Stdio};
 
 use compat::case::LoadedCase;
 use compat::check::{Observed, evaluate};
-use compat::clients::{CaseEvidence, EVIDENCE_FILE, Evidence, fixture_digest};
-use compat::fixture::{Fixture, fixture_path, load_fixture};
+use compat::clients::{CaseEvidence, EVIDENCE_FILE, Evidence};
+use compat::fixture::{Fixture, fixture_digest, fixture_path, load_fixture};
 use compat::outcome::ClientRun;
 use compat::rules::Severity;
 use compat::schema::SchemaSet;

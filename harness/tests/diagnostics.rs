@@ -73,6 +73,63 @@ fn a_fixture_with_two_bodies_points_at_the_second() {
     assert_eq!((e.line, e.col), (7, 5), "{e}");
 }
 
+/// `load_fixtures` parses a well-formed file once, as either form at a time: for every fixture of the project it
+/// returns what the form's own parser returns, and a broken file gets that parser's positioned error.
+#[test]
+fn the_fixture_loader_agrees_with_each_forms_parser() {
+    use compat::fixture::{load_fixtures, parse_fixture, parse_sequence};
+    let root = compat::suite::default_root();
+    let mut seen = 0;
+    let mut dirs = vec![root.join("fixtures")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let sequence = serde_json::from_str::<Value>(&text).unwrap().get("exchanges").is_some();
+            let by_form = if sequence { parse_sequence(&rel, &text).map(|s| s.into_fixtures()) } else { parse_fixture(&rel, &text).map(|f| vec![f]) };
+            assert_eq!(load_fixtures(&root, &rel).map(Option::unwrap), by_form, "{rel}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 400, "only {seen} fixtures found");
+
+    let dir = tempfile::tempdir().unwrap();
+    let origin = r#""origin": {"kind": "synthesized", "basis": "t"}"#;
+    let broken = [
+        (
+            "two-bodies",
+            format!(
+                r#"{{{origin}, "request": {{"method": "GET", "path": "models"}}, "response": {{"status": 200, "body": {{}}, "raw_body": "x"}}}}"#
+            ),
+        ),
+        ("no-response", format!(r#"{{{origin}, "request": {{"method": "GET", "path": "models"}}}}"#)),
+        ("no-exchanges", format!(r#"{{{origin}, "exchanges": []}}"#)),
+        ("both-forms", format!(r#"{{{origin}, "request": {{"method": "GET", "path": "models"}}, "exchanges": []}}"#)),
+        (
+            "sequence-two-bodies",
+            format!(
+                r#"{{{origin}, "exchanges": [{{"request": {{"method": "GET", "path": "m"}}, "response": {{"status": 200, "body": 1, "events": []}}}}]}}"#
+            ),
+        ),
+        ("typo", format!(r#"{{{origin}, "request": {{"method": "GET", "path": "models"}}, "respons": {{"status": 200}}}}"#)),
+    ];
+    for (name, text) in broken {
+        let rel = format!("fixtures/t/a/{name}.json");
+        write(dir.path(), &rel, &text);
+        let by_form = if text.contains("\"exchanges\"") { parse_sequence(&rel, &text).map(|_| ()) } else { parse_fixture(&rel, &text).map(|_| ()) };
+        let expected = by_form.expect_err(name);
+        assert_eq!(load_fixtures(dir.path(), &rel).map(|_| ()).expect_err(name), expected, "{name}");
+    }
+}
+
 /// A structured-output answer in Japanese that violates its schema with a long string: the validation message
 /// quotes it and is shortened — by characters, so the finding is made, not a panic.
 #[test]

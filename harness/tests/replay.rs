@@ -234,16 +234,20 @@ fn replay_servers_are_reused_only_when_no_case_holds_them() {
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let file = |i: usize| {
+        let f = fixture(i);
+        compat::fixture::FixtureFile { path: format!("recycle/{i}.json"), digest: compat::fixture::fixture_digest(&f), exchanges: vec![f] }
+    };
     runtime.block_on(async {
-        let held = replayer.serve(&[fixture(0)], "recycle/0.json").await;
+        let held = replayer.serve(&file(0)).await;
         for i in 1..=3 * FIXTURES_PER_SERVER {
-            let server = replayer.serve(&[fixture(i)], &format!("recycle/{i}.json")).await;
+            let server = replayer.serve(&file(i)).await;
             assert_eq!(get(&server, i).await, json!({"n": i}), "fixture {i}");
         }
         assert_eq!(get(&held, 0).await, json!({"n": 0}), "the held fixture's server was never reset");
         drop(held);
         // Fixture 1's server has been reset since: starting it again mounts it afresh.
-        let again = replayer.serve(&[fixture(1)], "recycle/1.json").await;
+        let again = replayer.serve(&file(1)).await;
         assert_eq!(get(&again, 1).await, json!({"n": 1}));
     });
 }

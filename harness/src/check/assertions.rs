@@ -11,13 +11,14 @@ use crate::schema::compact;
 
 /// Findings for every assertion of `asserts` (a step's `expect.assert`) that does not hold.
 pub fn check(asserts: &[Spanned<Assertion>], response: &Value, chunks: &[Value]) -> Vec<Finding> {
-    let chunk_array = Value::Array(chunks.to_vec());
+    // Copied only when an assertion reads the chunks (a stream's can be many).
+    let chunk_array = asserts.iter().any(|a| a.value.on == Subject::Chunks).then(|| Value::Array(chunks.to_vec()));
     let mut out = Vec::new();
     for spanned in asserts {
         let a = &spanned.value;
         let subject = match a.on {
             Subject::Response => response,
-            Subject::Chunks => &chunk_array,
+            Subject::Chunks => chunk_array.as_ref().expect("built when an assertion reads the chunks"),
         };
         let selected = a.path.select(subject);
         let mut fail = |path: &str, message: String, expected: String, actual: String| {

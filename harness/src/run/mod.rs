@@ -32,8 +32,8 @@ pub use resolve::{Captures, resolve_request};
 use crate::case::LoadedCase;
 use crate::clients::Evidence;
 use crate::fixture::replay::Replayer;
-use crate::fixture::{self, Fixture};
-use crate::outcome::{ErrorKind, Exchange, FixtureInfo, JsonText, Mode, Outcome, RunError, SnapshotCheck, State, Timing, Verdict};
+use crate::fixture::{self, FixtureFile};
+use crate::outcome::{ErrorKind, FixtureInfo, Mode, Outcome, RunError, SnapshotCheck, State, Timing, Verdict};
 use crate::pacing::Pacer;
 use crate::schema::SchemaSet;
 use crate::secrets::Redactor;
@@ -181,9 +181,9 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     if let Some(reason) = ctx.skip_reason(target, case) {
         return outcome_in(State::Skipped { reason });
     }
-    let fixtures = match ctx.mode {
+    let fixture = match ctx.mode {
         RunMode::Live => None,
-        RunMode::Replay => match load_replay_fixtures(ctx, loaded, target) {
+        RunMode::Replay => match load_replay_fixture(ctx, loaded, target) {
             Ok(f) => Some(f),
             Err(message) => {
                 let mut outcome = outcome_in(State::Broken(RunError { kind: ErrorKind::Fixture, message, diff: None }));
@@ -196,8 +196,11 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     let mut timing = Timing::default();
     let mut tally = tally::Tally::new(case);
     let mut last = step::Pass::default();
-    for _ in 0..case.repeat {
-        let mut pass = step::run_pass(ctx, loaded, target, fixtures.as_ref(), &mut timing).await;
+    // Only the last run's answer is snapshotted (a run that breaks has none).
+    let wants_snapshot = case.steps.last().is_some_and(|s| s.value.expect.snapshot) && ctx.snapshots != SnapshotPolicy::Off;
+    for run in 0..case.repeat {
+        let snapshot = wants_snapshot && run + 1 == case.repeat;
+        let mut pass = step::run_pass(ctx, loaded, target, fixture.as_ref(), &mut timing, snapshot).await;
         let broke = pass.error.is_some();
         if !broke {
             tally.add_pass(case, &target.name, &mut pass);
@@ -207,20 +210,25 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
             break;
         }
     }
-    let exchange = last.steps.last().and_then(|s| s.exchanges.last()).cloned();
+    // The outcome's exchange is the last answer; a one-step case's step is not listed, so its answer moves.
+    let exchange = match last.steps.last_mut() {
+        Some(s) if s.name.is_none() => s.exchanges.pop(),
+        Some(s) => s.exchanges.last().cloned(),
+        None => None,
+    };
     let (state, repeats, snapshot) = match last.error {
         Some(error) => (State::Broken(error), None, None),
         None => {
             let (judgement, repeats) = tally.finish(case, &target.name);
             timing.flaky = timing.retries > 0 && !Verdict::from(judgement.verdict).fails();
-            let snapshot = exchange.as_ref().and_then(|x| snapshot_of(ctx, case, &target.name, x, redactor));
+            let snapshot = last.snapshot.and_then(|content| snapshot_of(ctx, case, &target.name, content, redactor));
             (State::Judged(judgement), repeats, snapshot)
         }
     };
     let mut outcome = outcome_in(state);
-    if let Some((path, fixtures)) = &fixtures {
-        outcome.fixture = Some(FixtureInfo { path: path.clone(), origin: fixtures[0].origin.clone() });
-        outcome.clients = ctx.evidence.for_fixture(&outcome.name(), &fixtures[0]);
+    if let Some(file) = fixture {
+        outcome.fixture = Some(FixtureInfo { origin: file.exchanges[0].origin.clone(), path: file.path });
+        outcome.clients = ctx.evidence.for_digest(&outcome.name(), &file.digest);
     }
     outcome.exchange = exchange;
     // Only the steps of a case written as `steps` are listed; a one-step case's exchange is the outcome's own.
@@ -231,15 +239,10 @@ async fn judge_case(ctx: &RunContext, loaded: &LoadedCase, target: &Target, reda
     outcome
 }
 
-/// The snapshot comparison of a judged case's final answer `x` (its last step's), when the case and the run's
-/// policy want one.
-fn snapshot_of(ctx: &RunContext, case: &crate::case::Case, target: &str, x: &Exchange, redactor: &Redactor) -> Option<SnapshotCheck> {
-    let wanted = case.steps.last().is_some_and(|s| s.value.expect.snapshot) && ctx.snapshots != SnapshotPolicy::Off;
-    if !wanted {
-        return None;
-    }
-    let chunks: Vec<_> = x.chunks.iter().map(JsonText::value).collect();
-    let content = redact::snapshot(snapshot::normalize(x.json_body().as_ref(), &chunks, x.reassembled.as_ref(), x.status), redactor);
+/// The snapshot comparison of a judged case's final answer, from its normalized `content`, as the run's policy
+/// keeps it.
+fn snapshot_of(ctx: &RunContext, case: &crate::case::Case, target: &str, content: String, redactor: &Redactor) -> Option<SnapshotCheck> {
+    let content = redact::snapshot(content, redactor);
     ctx.snapshots.apply(snapshot::compare(&ctx.root, target, &snapshot::snapshot_name(&case.feature, &case.id), content))
 }
 
@@ -247,11 +250,11 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-/// A case's fixture for `target`: its path and its exchanges, in order.
-fn load_replay_fixtures(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Result<(String, Vec<Fixture>), String> {
+/// A case's fixture file for `target`.
+fn load_replay_fixture(ctx: &RunContext, loaded: &LoadedCase, target: &Target) -> Result<FixtureFile, String> {
     let path = fixture::fixture_path(&target.fixtures_dir(), &loaded.case.feature, &loaded.case.id);
-    match fixture::load_fixtures(&ctx.root, &path) {
-        Ok(Some(f)) => Ok((path, f)),
+    match FixtureFile::load(&ctx.root, &path) {
+        Ok(Some(f)) => Ok(f),
         Ok(None) => Err(format!("no fixture at {path} (write one, or record it: compat run --live --target {} --record missing)", target.name)),
         Err(e) => Err(e.headline()),
     }

@@ -71,6 +71,9 @@ fn exchange(x: &mut Exchange, r: &Redactor) {
 
 /// A normalized snapshot with the key replaced value by value (it is JSON text); unchanged when it holds none.
 pub(super) fn snapshot(content: String, r: &Redactor) -> String {
+    if !r.could_change(&content) {
+        return content;
+    }
     let Ok(mut value) = serde_json::from_str::<Value>(&content) else { return r.text(&content) };
     let before = value.clone();
     r.value(&mut value);

@@ -7,7 +7,7 @@ use super::{INVALID_KEY, RunContext};
 use crate::case::{AuthMode, Request};
 use crate::check::Observed;
 use crate::fixture::replay::{ReplayServer, UNMATCHED_HEADER};
-use crate::fixture::{Fixture, FixtureRequest};
+use crate::fixture::{Fixture, FixtureFile, FixtureRequest};
 use crate::outcome::{ErrorKind, ObservedBody, RunError, SentRequest};
 use crate::target::Target;
 use crate::transport::{self, BodyEnd, Proxy, TransportError, WireRequest, WireResponse};
@@ -16,7 +16,7 @@ use crate::transport::{self, BodyEnd, Proxy, TransportError, WireRequest, WireRe
 pub(super) enum Sender<'a> {
     /// A fixture's exchanges on a replay server; `served` counts the requests sent so far (the index of the
     /// exchange due next).
-    Replay { server: ReplayServer, path: &'a str, fixtures: &'a [Fixture], served: usize },
+    Replay { server: ReplayServer, file: &'a FixtureFile, served: usize },
     /// The target's endpoint.
     Live,
 }
@@ -39,21 +39,21 @@ impl Attempt {
 }
 
 impl<'a> Sender<'a> {
-    /// A sender serving `fixtures` (the exchanges of the fixture file at `path`) for one pass.
-    pub(super) async fn replay(ctx: &RunContext, path: &'a str, fixtures: &'a [Fixture]) -> Sender<'a> {
-        Sender::Replay { server: ctx.replayer.serve(fixtures, path).await, path, fixtures, served: 0 }
+    /// A sender serving the exchanges of `file` for one pass.
+    pub(super) async fn replay(ctx: &RunContext, file: &'a FixtureFile) -> Sender<'a> {
+        Sender::Replay { server: ctx.replayer.serve(file).await, file, served: 0 }
     }
 
     /// Sends `sent` (the step's `request`, resolved) and reads the answer. `expected` is the step's status: the
     /// live pacer does not retry a 5xx the case expects.
     pub(super) async fn send(&mut self, ctx: &RunContext, target: &Target, sent: &SentRequest, request: &Request, expected: u16) -> Attempt {
         match self {
-            Sender::Replay { server, path, fixtures, served } => {
+            Sender::Replay { server, file, served } => {
                 let wire = wire_request(server.base_url(), sent, &request.headers, None);
                 let client = ctx.http.client(&target.config.timeouts, Proxy::Direct, &wire.url);
                 let result = match transport::send(&client, &wire, &target.config.timeouts).await {
                     Err(e) => Err(transport_error(e, false)),
-                    Ok(r) if r.headers.iter().any(|(k, _)| k == UNMATCHED_HEADER) => Err(unmatched(path, fixtures, *served, sent)),
+                    Ok(r) if r.headers.iter().any(|(k, _)| k == UNMATCHED_HEADER) => Err(unmatched(&file.path, &file.exchanges, *served, sent)),
                     Ok(r) => Ok(observe(r)),
                 };
                 *served += 1;

@@ -18,8 +18,8 @@ use super::send::{self, Sender};
 use super::{RunContext, RunMode, resolve};
 use crate::case::{LoadedCase, Step};
 use crate::check::{self, assertions};
-use crate::fixture::Fixture;
-use crate::outcome::{ErrorKind, Exchange, Finding, RunError, StepRecord, Timing};
+use crate::fixture::FixtureFile;
+use crate::outcome::{ErrorKind, Exchange, Finding, ObservedBody, RunError, StepRecord, Timing};
 use crate::rules;
 use crate::schema::compact;
 use crate::target::Target;
@@ -35,6 +35,8 @@ pub(super) struct Pass {
     pub extensions: Vec<String>,
     /// Why the pass broke, if it did.
     pub error: Option<RunError>,
+    /// When asked for: the normalized snapshot content of the pass's last answer.
+    pub snapshot: Option<String>,
 }
 
 /// What a pass reads of an exchange: a stream's reassembled message, else the JSON body.
@@ -42,16 +44,18 @@ pub(super) fn subject(x: &Exchange) -> Option<Value> {
     x.reassembled.clone().or_else(|| x.json_body())
 }
 
-/// Sends every step of `loaded` to `target` in order (from `fixtures` in replay), adding to `timing`.
+/// Sends every step of `loaded` to `target` in order (from `fixture` in replay), adding to `timing`. With
+/// `snapshot`, the last answer's snapshot content is normalized while its JSON is still parsed.
 pub(super) async fn run_pass(
     ctx: &RunContext,
     loaded: &LoadedCase,
     target: &Target,
-    fixtures: Option<&(String, Vec<Fixture>)>,
+    fixture: Option<&FixtureFile>,
     timing: &mut Timing,
+    snapshot: bool,
 ) -> Pass {
-    let mut sender = match fixtures {
-        Some((path, fixtures)) => Sender::replay(ctx, path, fixtures).await,
+    let mut sender = match fixture {
+        Some(file) => Sender::replay(ctx, file).await,
         None => Sender::Live,
     };
     let mut captures = resolve::Captures::new();
@@ -65,7 +69,7 @@ pub(super) async fn run_pass(
             e
         };
         let mut record = StepRecord { name: step.name.clone(), exchanges: Vec::new(), captured: Default::default() };
-        let checked = match execute(ctx, loaded, target, step, &captures, &mut sender, &mut record, timing).await {
+        let checked = match execute(ctx, loaded, target, step, &captures, &mut sender, &mut record, timing, snapshot).await {
             Ok(checked) => checked,
             Err(e) => {
                 pass.error = Some(in_step(e));
@@ -73,6 +77,7 @@ pub(super) async fn run_pass(
                 return pass;
             }
         };
+        pass.snapshot = checked.snapshot;
         pass.findings.extend(checked.findings.into_iter().map(|f| match &step.name {
             Some(name) => f.in_step(name),
             None => f,
@@ -95,6 +100,8 @@ pub(super) async fn run_pass(
 struct Checked {
     findings: Vec<Finding>,
     extensions: Vec<String>,
+    /// The answer's normalized snapshot content, when asked for.
+    snapshot: Option<String>,
 }
 
 /// Sends one step (again and again while it polls) and checks its final answer; every answer is kept in
@@ -109,6 +116,7 @@ async fn execute(
     sender: &mut Sender<'_>,
     record: &mut StepRecord,
     timing: &mut Timing,
+    snapshot: bool,
 ) -> Result<Checked, RunError> {
     let sent = resolve::resolve_with(loaded, &step.request, target, captures).map_err(|message| RunError {
         kind: ErrorKind::Config,
@@ -131,12 +139,17 @@ async fn execute(
         let ev = check::evaluate(&sent, &step.expect, &observed, &ctx.schemas);
         let fault = send::classify(&observed, &ended, step.expect.status, ev.truncated, target, a.attempts);
         let content_type = observed.header("content-type").map(str::to_owned);
+        let json = match &observed.body {
+            ObservedBody::Json { value } => Some(value),
+            _ => None,
+        };
+        let snapshot = snapshot.then(|| crate::snapshot::normalize(json, &ev.chunks, ev.reassembled.as_ref(), observed.status));
         // The checks are done: the exchange keeps the JSON as text (bodies can be large: embeddings).
         record.exchanges.push(Exchange::new(sent.clone(), observed.status, content_type, observed.body, &ev.chunks, ev.reassembled));
         if let Some(e) = fault {
             return Err(e);
         }
-        let checked = Checked { findings: ev.findings, extensions: ev.extensions };
+        let checked = Checked { findings: ev.findings, extensions: ev.extensions, snapshot };
         let Some(poll) = &step.poll else { return Ok(checked) };
         let last = record.exchanges.last().expect("just pushed");
         // A status other than the expected one ends the poll too: that answer is checked (a `status` finding).

@@ -5,7 +5,7 @@
 //! following local `$ref`s and the union of `anyOf`/`oneOf`/`allOf` branches, and records the path of every key
 //! no branch defines. Objects whose schema lists no properties at all are free-form and are not descended.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Appends to `out` the paths under `path` of keys `schema` does not define.
 pub fn collect(root: &Value, schema: &Value, instance: &Value, path: &str, out: &mut Vec<String>) {
@@ -15,11 +15,14 @@ pub fn collect(root: &Value, schema: &Value, instance: &Value, path: &str, out: 
     let branches = resolve_branches(root, schema);
     match instance {
         Value::Object(map) => {
-            let mut known: Map<String, Value> = Map::new();
+            // Borrowed, first branch wins: cloning the sub-schemas here cost more than the rest of the walk.
+            let mut known: Vec<(&str, &Value)> = Vec::new();
             for b in &branches {
                 if let Some(props) = b.get("properties").and_then(Value::as_object) {
                     for (k, v) in props {
-                        known.entry(k.clone()).or_insert_with(|| v.clone());
+                        if !known.iter().any(|(name, _)| *name == k) {
+                            known.push((k, v));
+                        }
                     }
                 }
             }
@@ -27,9 +30,13 @@ pub fn collect(root: &Value, schema: &Value, instance: &Value, path: &str, out: 
                 return; // free-form object (metadata, moderation details)
             }
             for (key, value) in map {
+                let sub = known.iter().find(|(name, _)| *name == key).map(|(_, sub)| *sub);
+                if sub.is_some() && !value.is_object() && !value.is_array() {
+                    continue; // a defined scalar: nothing below it
+                }
                 let mut child = path.to_owned();
                 crate::case::push_path_name(&mut child, key);
-                match known.get(key) {
+                match sub {
                     Some(sub) => collect(root, sub, value, &child, out),
                     None => out.push(child),
                 }
