@@ -155,11 +155,14 @@ impl Redactor {
         }
     }
 
-    /// Whether redacting `text` — or any string of a JSON document written as `text` — could change anything:
-    /// false when there is no secret to look for and no `key=`-style parameter in it, the common case that
-    /// then costs no parse.
+    /// Whether redacting `text` — or any string of a JSON document written as `text` — could change anything.
+    /// False only when it provably cannot: no secret appears in it, no `key=`-style parameter, and no `\u`
+    /// escape (the one way JSON text can spell a secret or a parameter name other than verbatim; a secret
+    /// with a character JSON escapes otherwise is always looked for the long way). The common case then
+    /// costs no parse.
     pub fn could_change(&self, text: &str) -> bool {
-        !self.is_empty() || may_hold_key_param(text.as_bytes())
+        let spelled_otherwise = |s: &String| s.chars().any(|c| matches!(c, '"' | '\\' | '/') || c.is_control());
+        may_hold_key_param(text.as_bytes()) || text.contains("\\u") || self.secrets.iter().any(|s| text.contains(s.as_str()) || spelled_otherwise(s))
     }
 
     /// Whether `text` contains any secret value.
@@ -217,7 +220,20 @@ mod tests {
         assert!(!none.could_change(r#"{"a": "https://h/?alt=json", "b": "monkey business"}"#));
         assert!(none.could_change(r#"{"a": "https://h/?key=AIza"}"#), "the key= rule applies without secrets");
         assert_ne!(none.text("https://h/?key=AIza"), "https://h/?key=AIza");
-        assert!(Redactor::new(["sk-canary-123"]).could_change("{}"), "with a secret, look");
+        let one = Redactor::new(["sk-canary-123"]);
+        assert!(!one.could_change(r#"{"a": "sk-canary-12", "b": 3}"#), "a secret that is not there");
+        // Every way a JSON text can hold the secret or a key parameter, verbatim or escaped: each is looked
+        // at, and each parse then really changes a value.
+        for text in
+            [r#"{"a": "x sk-canary-123 y"}"#, r#"{"sk-canary-123": 1}"#, r#"{"a": "\u0073k-canary-123"}"#, r#"{"a": "https://h/?\u006bey=AIza"}"#]
+        {
+            assert!(one.could_change(text), "{text}");
+            let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+            let before = v.clone();
+            one.value(&mut v);
+            assert_ne!(v, before, "{text}");
+        }
+        assert!(Redactor::new(["sk-canary/123"]).could_change("{}"), "a secret JSON may write as `\\/` is always looked for");
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Suite {
     pub root: PathBuf,
     /// Cases that loaded, sorted by file.
     pub cases: Vec<LoadedCase>,
+    /// `<feature>::<id>` of every case file under `cases/`, read or not (see [`Suite::load_for`]), sorted.
+    pub case_names: Vec<String>,
     /// Case files that did not.
     pub broken: Vec<Diagnostic>,
     /// Targets, sorted by name.
@@ -40,23 +42,33 @@ impl Suite {
     /// a run of one case starts in a few milliseconds whatever the size of the suite; their names (from
     /// their paths) still check the overrides of `targets.yaml` and the expectations files.
     pub fn load_for(root: &Path, filters: &[String]) -> Result<Suite, Diagnostic> {
-        let loaded_targets = load_targets(root)?;
+        // The targets file, the largest of the three, is parsed on a thread of its own meanwhile.
+        let (loaded_targets, features, discovered) = std::thread::scope(|s| {
+            let targets = s.spawn(|| load_targets(root));
+            let features = load_features(root);
+            let discovered = discover(root);
+            (targets.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), features, discovered)
+        });
+        let loaded_targets = loaded_targets?;
         let targets = loaded_targets.list.clone();
-        let features = load_features(root)?;
-        let (files, mut broken) = match discover(root) {
+        let features = features?;
+        let (files, mut broken) = match discovered {
             Ok(files) => (files, Vec::new()),
             Err(e) => (Vec::new(), vec![e]),
         };
+        let filters = TrialFilters::new(filters);
         // Every case file's name, read or not (a case's id and feature are its path: the loader checks it).
         let names: Vec<String> = files.iter().filter_map(|f| case_name_of_path(f)).collect();
-        let wanted = |file: &String| {
+        let mut trial = String::new();
+        let wanted = |file: &&String| {
             let Some(name) = case_name_of_path(file) else { return true };
             let (feature, id) = name.split_once("::").expect("a case name has a feature");
-            selects_any(filters, std::iter::once("load").chain(targets.iter().map(|t| t.name.as_str())).map(|t| trial_name(t, feature, id)))
+            std::iter::once("load").chain(targets.iter().map(|t| t.name.as_str())).any(|t| filters.selects_parts(&mut trial, t, feature, id))
         };
+        let wanted: Vec<&String> = files.iter().filter(wanted).collect();
         let mut cases = Vec::new();
-        for file in files.iter().filter(|f| wanted(f)) {
-            match load_case_file(root, file) {
+        for loaded in load_case_files(root, &wanted) {
+            match loaded {
                 Ok(c) => cases.push(c),
                 Err(e) => broken.push(e),
             }
@@ -76,10 +88,20 @@ impl Suite {
         loaded_targets.check_override_patterns(&names)?;
         let target_names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         // A target's expectations are read when a filter can select one of its trials (all of them, unfiltered).
-        let reads_target =
-            |t: &str| selects_any(filters, names.iter().filter_map(|n| n.split_once("::")).map(|(feature, id)| trial_name(t, feature, id)));
+        let reads_target = |t: &str| {
+            let mut trial = String::new();
+            names.iter().filter_map(|n| n.split_once("::")).any(|(feature, id)| filters.selects_parts(&mut trial, t, feature, id))
+        };
         crate::case::expectations::load_into(root, &target_names, reads_target, &names, &mut cases)?;
-        Ok(Suite { root: root.to_owned(), cases, broken, targets, live_default: loaded_targets.live_default, features: features.unwrap_or_default() })
+        Ok(Suite {
+            root: root.to_owned(),
+            cases,
+            case_names: names,
+            broken,
+            targets,
+            live_default: loaded_targets.live_default,
+            features: features.unwrap_or_default(),
+        })
     }
 
     /// Targets that have a fixtures folder, so they can run in replay.
@@ -144,14 +166,52 @@ pub fn locate_shared(root: &Path, rel: &str, cache: Option<&Path>, ci: bool) -> 
     Ok(None)
 }
 
-/// Whether `compat run NAME…` runs the trial named `trial`: when no NAME is given, or one it contains.
-pub fn filters_select(filters: &[String], trial: &str) -> bool {
-    filters.is_empty() || filters.iter().any(|f| trial.contains(f.as_str()))
+/// `compat run NAME…`'s filters, each compiled once: the suite's loader asks them about every case file on
+/// every target, hundreds of times more often than there are filters.
+pub struct TrialFilters {
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
-/// Whether `compat run NAME…` runs one of `trials` (built only when there is a NAME to match).
-fn selects_any(filters: &[String], mut trials: impl Iterator<Item = String>) -> bool {
-    filters.is_empty() || trials.any(|trial| filters_select(filters, &trial))
+impl TrialFilters {
+    /// The filters `names` (none: every trial runs).
+    pub fn new(names: &[String]) -> TrialFilters {
+        TrialFilters { finders: names.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned()).collect() }
+    }
+
+    /// Whether `compat run NAME…` runs the trial named `trial`: when no NAME is given, or one it contains.
+    pub fn selects(&self, trial: &str) -> bool {
+        self.finders.is_empty() || self.finders.iter().any(|f| f.find(trial.as_bytes()).is_some())
+    }
+
+    /// [`TrialFilters::selects`] of the trial of case `feature::id` on `target`, its name written into
+    /// `buffer` (only when there is a filter to match).
+    fn selects_parts(&self, buffer: &mut String, target: &str, feature: &str, id: &str) -> bool {
+        if self.finders.is_empty() {
+            return true;
+        }
+        buffer.clear();
+        for part in [target, "::", feature, "::", id] {
+            buffer.push_str(part);
+        }
+        debug_assert_eq!(*buffer, trial_name(target, feature, id));
+        self.selects(buffer)
+    }
+}
+
+/// Loads the case files `files` (root-relative), in their order, on two threads when there are enough to
+/// share: parsing the YAML is most of a run's start-up.
+fn load_case_files(root: &Path, files: &[&String]) -> Vec<Result<LoadedCase, Diagnostic>> {
+    let load = |part: &[&String]| part.iter().map(|f| load_case_file(root, f)).collect::<Vec<_>>();
+    if files.len() < 4 {
+        return load(files);
+    }
+    let (first, second) = files.split_at(files.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| load(second));
+        let mut loaded = load(first);
+        loaded.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        loaded
+    })
 }
 
 /// `<feature>::<id>` of a case file, read from its path (`cases/<feature>/<id>.yaml`): what its case is named

@@ -7,16 +7,32 @@
 //! A poll is bounded: `max_attempts` in 1..=1000 and `interval_ms` at most ten minutes.
 
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde_json::Value;
 
 use super::{Expect, Request, Spanned, Step};
 use crate::diagnostic::{Diagnostic, closest};
 
-/// `{{ name }}` in a request string.
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{\s*([^{}]*?)\s*\}\}").expect("a valid regex"));
+/// Each `{{ name }}` in `text`, left to right, as the byte offset of its `{{` and the name (trimmed): what the
+/// pattern `\{\{\s*([^{}]*?)\s*\}\}` finds, scanned by hand because compiling that pattern was a third of a
+/// millisecond of every run's start-up.
+fn placeholder_spans(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let start = from + text[from..].find("{{")?;
+            let inner = &text[start + 2..];
+            // The name holds no brace: the first one after `{{` must open the closing `}}`.
+            match inner.find(['{', '}']) {
+                Some(k) if inner[k..].starts_with("}}") => {
+                    from = start + 2 + k + 2;
+                    return Some((start, inner[..k].trim()));
+                }
+                _ => from = start + 1,
+            }
+        }
+    })
+}
 
 /// Most attempts a poll may make, and the longest wait between two.
 const MAX_POLL_ATTEMPTS: u32 = 1000;
@@ -31,18 +47,18 @@ pub fn is_model_placeholder(name: &str) -> bool {
 pub fn placeholders(request: &Request) -> Vec<String> {
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
-            Value::String(s) => out.extend(PLACEHOLDER.captures_iter(s).map(|c| c[1].to_owned())),
+            Value::String(s) => out.extend(placeholder_spans(s).map(|(_, name)| name.to_owned())),
             Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
             Value::Object(map) => map.values().for_each(|i| walk(i, out)),
             _ => {}
         }
     }
-    let mut out: Vec<String> = PLACEHOLDER.captures_iter(&request.path).map(|c| c[1].to_owned()).collect();
+    let mut out: Vec<String> = placeholder_spans(&request.path).map(|(_, name)| name.to_owned()).collect();
     if let Some(body) = &request.body {
         walk(body, &mut out);
     }
     for text in request.raw_body.iter().chain(request.headers.values()) {
-        out.extend(PLACEHOLDER.captures_iter(text).map(|c| c[1].to_owned()));
+        out.extend(placeholder_spans(text).map(|(_, name)| name.to_owned()));
     }
     out
 }
@@ -59,11 +75,10 @@ fn top_level_key(text: &str, key: &str) -> Option<(u64, u64)> {
 
 /// The first `{{name}}` (any spacing) at or after 1-based `from_line`, as line and column.
 fn placeholder_position(text: &str, from_line: u64, name: &str) -> Option<(u64, u64)> {
-    let pattern = Regex::new(&format!(r"\{{\{{\s*{}\s*\}}\}}", regex::escape(name))).ok()?;
     text.lines()
         .enumerate()
         .skip(from_line.saturating_sub(1) as usize)
-        .find_map(|(i, l)| pattern.find(l).map(|m| (i as u64 + 1, m.start() as u64 + 1)))
+        .find_map(|(i, l)| placeholder_spans(l).find(|(_, n)| *n == name).map(|(start, _)| (i as u64 + 1, start as u64 + 1)))
 }
 
 /// The steps of a case as written: its `request` + `expect` as one unnamed step, or its `steps` — never both,
@@ -168,4 +183,39 @@ pub(crate) fn steps_of(
         }
     }
     Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder_spans;
+
+    /// The scanner finds what the pattern it replaced finds, offset and name, on every tricky spelling.
+    #[test]
+    fn placeholder_spans_agree_with_the_pattern() {
+        let pattern = regex::Regex::new(r"\{\{\s*([^{}]*?)\s*\}\}").unwrap();
+        let texts = [
+            "",
+            "no placeholder",
+            "{{model}}",
+            "/v1/batches/{{ create.id }}?x={{ other }}",
+            "{{{x}}",
+            "{{x}}}",
+            "{{a}b}}",
+            "{{a{b}}",
+            "{{ }}",
+            "{{}}",
+            "{{\u{a0}name\u{2003}}}",
+            "{{ unclosed",
+            "}} {{ a }} {{ b",
+            "{{a}}{{b}}",
+            "{{ {{ x }}",
+            "{{é}} and {{ model.embedding }}",
+        ];
+        for text in texts {
+            let want: Vec<(usize, &str)> = pattern.captures_iter(text).map(|c| (c.get(0).unwrap().start(), c.get(1).unwrap().as_str())).collect();
+            let got: Vec<(usize, &str)> = placeholder_spans(text).collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+        assert_eq!(placeholder_spans("x {{ id }}").collect::<Vec<_>>(), [(2, "id")]);
+    }
 }

@@ -190,12 +190,13 @@ struct Prepared {
 /// Which trials the run runs: those its filters select, and with `--failed` only those that failed.
 struct Selection {
     filters: Vec<String>,
+    compiled: compat::suite::TrialFilters,
     failed: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Selection {
     fn selects(&self, name: &str) -> bool {
-        compat::suite::filters_select(&self.filters, name) && self.failed.as_ref().is_none_or(|f| f.contains(name))
+        self.compiled.selects(name) && self.failed.as_ref().is_none_or(|f| f.contains(name))
     }
 }
 
@@ -265,8 +266,8 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     if args.live {
         check_live_inputs(&targets)?;
     }
-    let selection = Selection { filters: args.filters.clone(), failed };
-    check_selection(root, &suite, &targets, &selection)?;
+    let selection = Selection { filters: args.filters.clone(), compiled: compat::suite::TrialFilters::new(&args.filters), failed };
+    check_selection(&suite, &targets, &selection)?;
     check_expectations(&suite, &targets, args.live)?;
     // The last step, all inputs checked: an ad-hoc target named no model, so ask the server which it has.
     if args.live && ad_hoc.is_some() && models.is_empty() {
@@ -498,19 +499,9 @@ fn check_live_inputs(targets: &[Target]) -> Result<(), ExitCode> {
 
 /// A selection of no trial is a mistake (a typo in a filter): said with the nearest trial name, and the reports
 /// of the last run are left as they are.
-fn check_selection(root: &Path, suite: &Suite, targets: &[Target], selection: &Selection) -> Result<(), ExitCode> {
+fn check_selection(suite: &Suite, targets: &[Target], selection: &Selection) -> Result<(), ExitCode> {
     let mut names: Vec<String> = Vec::new();
-    let cases: Vec<String> = match compat::case::load::discover(root) {
-        Ok(files) => files
-            .iter()
-            .filter_map(|f| {
-                let mut parts = f.rsplit('/');
-                let stem = parts.next()?.trim_end_matches(".yaml").trim_end_matches(".yml");
-                Some(format!("{}::{stem}", parts.next()?))
-            })
-            .collect(),
-        Err(_) => suite.cases.iter().map(|c| c.case.name()).collect(),
-    };
+    let cases = &suite.case_names;
     for t in targets {
         names.extend(cases.iter().map(|c| format!("{}::{c}", t.name)));
     }

@@ -261,18 +261,29 @@ pub fn feature_anchor(feature: &str) -> String {
 /// Escapes text for HTML element content and double- or single-quoted attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\0' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
+    esc_into(&mut out, s);
     out
+}
+
+/// [`esc`], appended to `out`: the text between the characters it replaces is copied a run at a time (they
+/// are all ASCII, so a byte scan never splits a character).
+pub fn esc_into(out: &mut String, s: &str) {
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let with = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            b'\0' => "\u{FFFD}",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(with);
+        run = i + 1;
+    }
+    out.push_str(&s[run..]);
 }
 
 /// A link when `text` starts with an `http(s)` URL (the URL, then any words after it as plain text); other
@@ -336,6 +347,7 @@ mod tests {
     fn escapes_everything_that_could_open_markup() {
         assert_eq!(esc(r#"<script>"x" & 'y'</script>"#), "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;");
         assert_eq!(esc("a\0b"), "a\u{FFFD}b");
+        assert_eq!(esc("é<ü>€ 😀&"), "é&lt;ü&gt;€ 😀&amp;", "text around the replaced characters is kept, whatever its width");
     }
 
     #[test]

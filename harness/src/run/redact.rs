@@ -44,6 +44,9 @@ fn exchange(x: &mut Exchange, r: &Redactor) {
     x.request.raw_body = x.request.raw_body.as_deref().map(|t| r.text(t));
     x.content_type = x.content_type.as_deref().map(|c| r.text(c));
     let redact_json = |j: &mut JsonText| {
+        if !r.could_change(j.get()) {
+            return; // most answers: no parse, no copy
+        }
         let mut value = j.value();
         r.value(&mut value);
         *j = JsonText::from_value(&value);

@@ -331,7 +331,7 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View, base: &str)
         ObservedBody::Empty => {
             let _ = writeln!(out, "<p>(empty body)</p>");
         }
-        ObservedBody::Json { value } => pre(out, &pretty(&value.value()), view, &format!("{base}/body/value")),
+        ObservedBody::Json { value } => pre(out, &pretty_compact(value.get()), view, &format!("{base}/body/value")),
         ObservedBody::Text { text, .. } => {
             let _ = writeln!(out, "<p>not JSON, shown as text:</p>");
             pre(out, text, view, &format!("{base}/body/text"));
@@ -377,4 +377,111 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View, base: &str)
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// [`pretty`] of the document whose compact text (as serde_json writes it: no whitespace outside strings) is
+/// `compact`, re-indented without parsing it: an answer's numbers are not read and written again (at
+/// thousands of embedding floats, that was most of the report's time). Text that is not such JSON is
+/// parsed and printed the long way.
+fn pretty_compact(compact: &str) -> String {
+    let b = compact.as_bytes();
+    let mut out = String::with_capacity(b.len() + b.len() / 2);
+    let (mut depth, mut i, mut run) = (0usize, 0, 0);
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        (0..depth).for_each(|_| out.push_str("  "));
+    };
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            open @ (b'{' | b'[') => {
+                let empty = if open == b'{' { b'}' } else { b']' };
+                if b.get(i + 1) == Some(&empty) {
+                    i += 2; // `{}` and `[]` stay on their line
+                    continue;
+                }
+                out.push_str(&compact[run..=i]);
+                depth += 1;
+                newline(&mut out, depth);
+                i += 1;
+                run = i;
+            }
+            b'}' | b']' => {
+                out.push_str(&compact[run..i]);
+                let Some(d) = depth.checked_sub(1) else { return pretty(&serde_json::from_str(compact).unwrap_or(Value::Null)) };
+                depth = d;
+                newline(&mut out, depth);
+                run = i;
+                i += 1;
+            }
+            b',' | b':' => {
+                out.push_str(&compact[run..=i]);
+                if b[i] == b',' {
+                    newline(&mut out, depth)
+                } else {
+                    out.push(' ')
+                }
+                i += 1;
+                run = i;
+            }
+            b' ' | b'\n' | b'\r' | b'\t' => return pretty(&serde_json::from_str(compact).unwrap_or(Value::Null)),
+            _ => i += 1,
+        }
+    }
+    out.push_str(compact.get(run..).unwrap_or_default());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pretty, pretty_compact};
+    use serde_json::{Value, json};
+
+    fn agrees(v: &Value) {
+        assert_eq!(pretty_compact(&serde_json::to_string(v).unwrap()), pretty(v), "{v}");
+    }
+
+    /// Re-indenting the compact text gives serde_json's own pretty text, byte for byte.
+    #[test]
+    fn pretty_compact_is_serde_jsons_pretty() {
+        for v in [
+            json!(null),
+            json!(1.5e-7),
+            json!("a \"quoted\" {brace}, [bracket]: colon \\ back\u{1}slash"),
+            json!([]),
+            json!({}),
+            json!({"a": [], "b": {}, "c": [[], {}], "d": [1, -2.25, 3e300], "e": {"f": {"g": [true, false, null]}}}),
+            json!([{"x": "y:z,w"}, [1, [2, [3]]], "é😀"]),
+        ] {
+            agrees(&v);
+        }
+        // Every JSON document the fixtures hold: real and synthesized answers of every target.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut files = 0;
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    agrees(&serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap());
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 100, "{files} fixture files");
+    }
+
+    #[test]
+    fn text_that_is_not_compact_json_is_printed_the_long_way() {
+        assert_eq!(pretty_compact("{ \"a\": 1 }"), pretty(&json!({"a": 1})));
+        assert_eq!(pretty_compact("]"), "null");
+    }
 }

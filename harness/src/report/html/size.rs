@@ -15,7 +15,7 @@
 
 use std::fmt::Write;
 
-use super::{VOLATILE_OPEN, anchor, esc};
+use super::{VOLATILE_OPEN, anchor, esc, esc_into};
 use crate::outcome::Outcome;
 
 /// Outcomes up to which every section is complete.
@@ -59,7 +59,9 @@ impl View {
 /// the whole of it is.
 pub fn pre(out: &mut String, text: &str, view: &View, rest: &str) {
     if text.len() <= view.body_limit {
-        let _ = writeln!(out, "<pre>{}</pre>", esc(text));
+        out.push_str("<pre>");
+        esc_into(out, text);
+        out.push_str("</pre>\n");
         return;
     }
     let mut cut = view.body_limit;
