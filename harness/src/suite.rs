@@ -7,7 +7,7 @@ use crate::case::LoadedCase;
 use crate::case::features::{FEATURES_FILE, Features, load_features};
 use crate::case::load::{discover, load_case_file};
 use crate::diagnostic::Diagnostic;
-use crate::outcome::{ErrorKind, Outcome, trial_name};
+use crate::outcome::{ErrorKind, Outcome, write_trial_name};
 use crate::target::{Target, load_targets};
 
 /// Everything under a project root.
@@ -42,17 +42,10 @@ impl Suite {
     /// a run of one case starts in a few milliseconds whatever the size of the suite; their names (from
     /// their paths) still check the overrides of `targets.yaml` and the expectations files.
     pub fn load_for(root: &Path, filters: &[String]) -> Result<Suite, Diagnostic> {
-        // The targets file, the largest of the three, is parsed on a thread of its own meanwhile.
-        let (loaded_targets, features, discovered) = std::thread::scope(|s| {
-            let targets = s.spawn(|| load_targets(root));
-            let features = load_features(root);
-            let discovered = discover(root);
-            (targets.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), features, discovered)
-        });
-        let loaded_targets = loaded_targets?;
+        let loaded_targets = load_targets(root)?;
         let targets = loaded_targets.list.clone();
-        let features = features?;
-        let (files, mut broken) = match discovered {
+        let features = load_features(root)?;
+        let (files, mut broken) = match discover(root) {
             Ok(files) => (files, Vec::new()),
             Err(e) => (Vec::new(), vec![e]),
         };
@@ -189,11 +182,7 @@ impl TrialFilters {
         if self.finders.is_empty() {
             return true;
         }
-        buffer.clear();
-        for part in [target, "::", feature, "::", id] {
-            buffer.push_str(part);
-        }
-        debug_assert_eq!(*buffer, trial_name(target, feature, id));
+        write_trial_name(buffer, target, feature, id);
         self.selects(buffer)
     }
 }

@@ -503,7 +503,7 @@ fn check_selection(suite: &Suite, targets: &[Target], selection: &Selection) -> 
     let mut names: Vec<String> = Vec::new();
     let cases = &suite.case_names;
     for t in targets {
-        names.extend(cases.iter().map(|c| format!("{}::{c}", t.name)));
+        names.extend(cases.iter().filter_map(|c| c.split_once("::")).map(|(feature, id)| compat::outcome::trial_name(&t.name, feature, id)));
     }
     names.extend(suite.broken.iter().map(|b| compat::suite::broken_case_outcome(b).name()));
     if names.iter().any(|n| selection.selects(n)) {

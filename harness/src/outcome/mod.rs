@@ -34,7 +34,17 @@ use crate::rules::Severity;
 /// The name of a case's trial and outcome on a target: `<target>::<feature>::<id>`. The one place it is
 /// formatted: `cargo test` filters, result files, reports and `compat diff` all pair outcomes by it.
 pub fn trial_name(target: &str, feature: &str, id: &str) -> String {
-    format!("{target}::{feature}::{id}")
+    let mut name = String::with_capacity(target.len() + feature.len() + id.len() + 4);
+    write_trial_name(&mut name, target, feature, id);
+    name
+}
+
+/// [`trial_name`] written into `buffer` (cleared first), for loops that name thousands of trials.
+pub fn write_trial_name(buffer: &mut String, target: &str, feature: &str, id: &str) {
+    buffer.clear();
+    for part in [target, "::", feature, "::", id] {
+        buffer.push_str(part);
+    }
 }
 
 /// Whether the response came from a fixture or a live endpoint.
