@@ -2,8 +2,8 @@
 //! time of replaying the whole suite concurrently, and for each judged case its median cost next to the median
 //! of a bare reqwest round trip to a wiremock server serving the same fixture — and the floor under that ratio,
 //! what no case can avoid before its first check: reading its fixture, then the round trip sent right after
-//! that work (slower than back to back: the reading pushes the client's state out of the CPU's caches). Ratios, not absolute times, are what
-//! carry between machines; quote figures from a single run.
+//! that work (slower than back to back: the reading pushes the client's state out of the CPU's caches).
+//! Ratios, not absolute times, are what carry between machines; quote figures from a single run.
 
 use std::path::Path;
 use std::process::ExitCode;
