@@ -9,8 +9,8 @@
 //! resident memory of the child (`getrusage(RUSAGE_CHILDREN).ru_maxrss`: the largest child waited for) and the
 //! size of each report. The bar, for 10 targets × 500 cases: ≤ 3 s, ≤ 300 MB, index.html ≤ 8 MB.
 //!
-//! **One case, live.** On the project itself: start-up (`compat run` of nothing but loading the suite and
-//! compiling the schemas), then `compat run --live` of one case and of 20 cases against a loopback server
+//! **One case, live.** On the project itself: start-up (`compat run` with a filter that selects nothing: the
+//! suite loads and the schemas are read, then the run is refused, exit 2, before any request or report), then `compat run --live` of one case and of 20 cases against a loopback server
 //! serving their fixtures, next to `curl` sending the same requests (one process; for 20, one process with
 //! `--next`) and Hurl, when one is installed (`hurl` on `PATH`, or `$COMPAT_HURL`), running one file of the
 //! same requests with four asserts each. `curl` is the floor: a libcurl client without asserts.
@@ -309,7 +309,10 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     );
     let nothing = ["no-such-case-so-nothing-runs".to_owned()];
     if let Some(times) = interleaved(runs, &mut [&mut || compat_run(&nothing)]).pop().flatten() {
-        println!("  start-up (compat run: load suite, read schemas, no case): {}", spread(times));
+        println!(
+            "  start-up (compat run of a filter that selects nothing: load suite, read schemas, refused with exit 2, no report): {}",
+            spread(times)
+        );
     }
     for (label, names, sents) in [(format!("1 case ({})", one[0]), &one, &picked[..1]), (format!("{} cases", all.len()), &all, &picked[..])] {
         let hurl_file = hurl.as_ref().map(|program| match hurl_file(&tmp, sents, &base) {
