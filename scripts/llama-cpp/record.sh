@@ -19,7 +19,9 @@
 #      `server: llama-cpp-python <version>`); cases the target skips get none, and errors are never recorded;
 #   4. stops the server (`--record` wrote each new fixture's snapshot beside it) and replays what it recorded.
 # Review `git diff`, then explain any new unexplained divergence in cases/expectations/llama-cpp.yaml
-# (`compat expectations update --target llama-cpp` drafts the entries from reports/results.json).
+# (`compat expectations update --target llama-cpp` drafts the entries from reports/results.json, or from the
+# copy kept as reports/live-llama-cpp.json). COMPAT (default: target/release/compat of this checkout, built if
+# missing) is the harness binary to run.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,23 +38,20 @@ if ! "$venv/bin/python" -c 'import llama_cpp.server, gguf' 2>/dev/null; then
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_OPENMP=OFF" \
     "$venv/bin/pip" install --quiet -r "$here/requirements.txt"
 fi
-version="$("$venv/bin/python" -c 'import llama_cpp; print(llama_cpp.__version__)')"
-
-work="$(mktemp -d)"
-chmod 700 "$work"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+py="$venv/bin/python"
+version="$("$py" -c 'import llama_cpp; print(llama_cpp.__version__)')"
+server_name="llama-cpp-python $version"
+target=llama-cpp
+key_env=LLAMA_CPP_API_KEY
+source "$root/scripts/lib/record.sh"
+compat="$(compat_binary)"
 
 mkdir "$work/models"
-"$venv/bin/python" "$here/make_model.py" "$work/models/chat.gguf"
+"$py" "$here/make_model.py" "$work/models/chat.gguf"
 cp "$work/models/chat.gguf" "$work/models/embed.gguf"
 
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-key="local-$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(8))')"
+port="$(free_port "$py")"
+key="$(throwaway_key "$py")"
 # The config file holds the throwaway key: it lives in the private work folder and goes with it.
 cat > "$work/config.json" <<EOF
 {
@@ -65,47 +64,9 @@ cat > "$work/config.json" <<EOF
   ]
 }
 EOF
-(cd "$work" && exec "$venv/bin/python" -m llama_cpp.server --config_file config.json) > "$work/server.log" 2>&1 &
-server_pid=$!
+(cd "$work" && exec "$py" -m llama_cpp.server --config_file config.json) > "$work/server.log" 2>&1 &
+server_pids+=($!)
 base="http://127.0.0.1:$port/v1/"
 # Ready when GET models answers 200 with the key (up to 120 s; each try bounded to 2 s).
-ready() {
-  "$venv/bin/python" - "$base" "$key" <<'PY'
-import sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "models", headers={"authorization": "Bearer " + sys.argv[2]})
-try:
-    sys.exit(0 if urllib.request.urlopen(req, timeout=2).status == 200 else 1)
-except Exception:
-    sys.exit(1)
-PY
-}
-for _ in $(seq 1 120); do
-  if ready; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.log" >&2; echo "error: the server exited" >&2; exit 1; fi
-  sleep 1
-done
-ready || { cat "$work/server.log" >&2; echo "error: the server did not answer on $base within 120 s" >&2; exit 1; }
-echo "llama-cpp-python $version serving on $base" >&2
-
-cd "$root"
-if [ "$#" -eq 0 ]; then
-  rm -rf fixtures/llama-cpp snapshots/llama-cpp
-else
-  for name in "$@"; do # feature::id → fixtures/llama-cpp/<feature>/<id>.json and its snapshot
-    feature="${name%%::*}" id="${name#*::}"
-    rm -f "fixtures/llama-cpp/$feature/$id.json" "snapshots/llama-cpp/${feature}__${id}.snap"
-  done
-fi
-status=0
-LLAMA_CPP_API_KEY="$key" cargo run --quiet -- run --live --target llama-cpp --base-url "$base" --record all \
-  --server "llama-cpp-python $version" "$@" || status=$?
-kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
-server_pid=""
-echo "live run exit status: $status (1 = some case diverges, errors or is fixed; see reports/index.html)" >&2
-
-# The replay of the new fixtures and snapshots must give the live run's verdicts.
-replay_status=0
-cargo run --quiet -- run --target llama-cpp --reports "$work/replay" "$@" > "$work/replay.log" || replay_status=$?
-tail -n 2 "$work/replay.log"
-echo "replay exit status: $replay_status (it should equal the live run's)" >&2
-echo "next: git diff fixtures/llama-cpp snapshots/llama-cpp; compat expectations update --target llama-cpp" >&2
+wait_ready "$py" "$base" "$key" 120 "$work/server.log"
+record_and_replay "$@"

@@ -30,66 +30,18 @@ py="$cache/venv-gguf/bin/python"
 commit="$("$bin" --version 2>&1 | sed -n 's/.*commit \([0-9a-f]*\).*/\1/p' | head -n 1)"
 server_name="llama.cpp llama-server $commit (llama-cpp-python 0.3.36 sdist)"
 
-compat="${COMPAT:-$root/target/release/compat}"
-if [ ! -x "$compat" ]; then (cd "$root" && nice -n 19 cargo build --release --quiet); fi
-
-work="$(mktemp -d)"
-chmod 700 "$work"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+key_env=LLAMA_SERVER_API_KEY
+source "$root/scripts/lib/record.sh"
+compat="$(compat_binary)"
 
 "$py" "$root/scripts/llama-cpp/make_model.py" "$work/tiny-llama.gguf"
 
-port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-key="local-$("$py" -c 'import secrets; print(secrets.token_hex(8))')"
+port="$(free_port "$py")"
+key="$(throwaway_key "$py")"
 # The key goes through the environment (LLAMA_API_KEY), not the command line other users can read.
 LLAMA_API_KEY="$key" nice -n 19 "$bin" -m "$work/tiny-llama.gguf" --alias tiny-llama --host 127.0.0.1 --port "$port" \
   --jinja -c 4096 -np 1 -t 1 --seed 1 --embeddings --pooling mean --no-webui > "$work/server.log" 2>&1 &
-server_pid=$!
+server_pids+=($!)
 base="http://127.0.0.1:$port/v1/"
-ready() {
-  "$py" - "$base" "$key" <<'PY'
-import sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "models", headers={"authorization": "Bearer " + sys.argv[2]})
-try:
-    sys.exit(0 if urllib.request.urlopen(req, timeout=2).status == 200 else 1)
-except Exception:
-    sys.exit(1)
-PY
-}
-for _ in $(seq 1 60); do
-  if ready; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.log" >&2; echo "error: the server exited" >&2; exit 1; fi
-  sleep 1
-done
-ready || { cat "$work/server.log" >&2; echo "error: the server did not answer on $base within 60 s" >&2; exit 1; }
-echo "$server_name serving on $base" >&2
-
-cd "$root"
-if [ "$#" -eq 0 ]; then
-  rm -rf "fixtures/$target" "snapshots/$target"
-else
-  for name in "$@"; do
-    feature="${name%%::*}" id="${name#*::}"
-    rm -f "fixtures/$target/$feature/$id.json" "snapshots/$target/${feature}__${id}.snap"
-  done
-fi
-status=0
-LLAMA_SERVER_API_KEY="$key" "$compat" run --live --target "$target" --base-url "$base" --record all \
-  --server "$server_name" "$@" || status=$?
-kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
-server_pid=""
-echo "live run exit status: $status (1 = some case diverges, errors or is fixed; see reports/index.html)" >&2
-# Kept apart for `compat expectations update --from` and for comparing two recordings.
-cp reports/results.json "reports/live-$target.json"
-
-
-replay_status=0
-"$compat" run --target "$target" --reports "$work/replay" "$@" > "$work/replay.log" || replay_status=$?
-tail -n 2 "$work/replay.log"
-echo "replay exit status: $replay_status (it should equal the live run's)" >&2
-echo "next: git diff fixtures/$target snapshots/$target; compat expectations update --target $target" >&2
+wait_ready "$py" "$base" "$key" 60 "$work/server.log"
+record_and_replay "$@"

@@ -36,17 +36,9 @@ py="$venv/bin/python"
 version="$("$py" -c 'import importlib.metadata as m; print(m.version("transformers"))')"
 server_name="transformers serve $version"
 
-compat="${COMPAT:-$root/target/release/compat}"
-if [ ! -x "$compat" ]; then (cd "$root" && nice -n 19 cargo build --release --quiet); fi
-
-work="$(mktemp -d)"
-chmod 700 "$work"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+key_env=TRANSFORMERS_SERVE_API_KEY
+source "$root/scripts/lib/record.sh"
+compat="$(compat_binary)"
 
 HF_HUB_OFFLINE=1 nice -n 19 "$py" "$root/scripts/vllm/make_hf_model.py" "$work/model" 2>/dev/null
 # The Hugging Face cache layout: blobs named by their sha256, a snapshot of symlinks, refs/main naming it.
@@ -60,50 +52,13 @@ for f in "$work/model"/*; do
   ln -s "../../blobs/$b" "$repo/snapshots/$rev/$(basename "$f")"
 done
 
-port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-key="local-$("$py" -c 'import secrets; print(secrets.token_hex(8))')"
+port="$(free_port "$py")"
+key="$(throwaway_key "$py")"
 (cd "$work" && exec env HF_HOME="$work/hf" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1 \
   nice -n 19 "$venv/bin/transformers" serve --device cpu --host 127.0.0.1 --port "$port" --default-seed 1 \
   --log-level info) > "$work/server.log" 2>&1 &
-server_pid=$!
+server_pids+=($!)
 base="http://127.0.0.1:$port/v1/"
-ready() {
-  "$py" - "$base" <<'PY'
-import sys, urllib.request
-try:
-    sys.exit(0 if urllib.request.urlopen(sys.argv[1] + "models", timeout=2).status == 200 else 1)
-except Exception:
-    sys.exit(1)
-PY
-}
-for _ in $(seq 1 300); do
-  if ready; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then tail -n 50 "$work/server.log" >&2; echo "error: the server exited" >&2; exit 1; fi
-  sleep 1
-done
-ready || { tail -n 50 "$work/server.log" >&2; echo "error: the server did not answer on $base within 300 s" >&2; exit 1; }
-echo "$server_name serving on $base" >&2
-
-cd "$root"
-if [ "$#" -eq 0 ]; then
-  rm -rf "fixtures/$target" "snapshots/$target"
-else
-  for name in "$@"; do
-    feature="${name%%::*}" id="${name#*::}"
-    rm -f "fixtures/$target/$feature/$id.json" "snapshots/$target/${feature}__${id}.snap"
-  done
-fi
-status=0
-TRANSFORMERS_SERVE_API_KEY="$key" "$compat" run --live --target "$target" --base-url "$base" --record all \
-  --server "$server_name" "$@" || status=$?
-kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
-server_pid=""
-echo "live run exit status: $status (1 = some case diverges, errors or is fixed; see reports/index.html)" >&2
-# Kept apart for `compat expectations update --from` and for comparing two recordings.
-cp reports/results.json "reports/live-$target.json"
-
-replay_status=0
-"$compat" run --target "$target" --reports "$work/replay" "$@" > "$work/replay.log" || replay_status=$?
-tail -n 2 "$work/replay.log"
-echo "replay exit status: $replay_status (it should equal the live run's)" >&2
-echo "next: git diff fixtures/$target snapshots/$target; compat expectations update --target $target" >&2
+# `transformers serve` has no key option: readiness is asked without one.
+wait_ready "$py" "$base" "" 300 "$work/server.log"
+record_and_replay "$@"

