@@ -10,9 +10,8 @@
 //!    (`--name`, `--api-key-env`, `--model`, `--profile`; issue 17 item 1): until `compat run --help` lists
 //!    them, that test prints `skipped: …` and returns.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use compat::suite::default_root;
 use serde_json::Value;
@@ -150,27 +149,11 @@ fn no_key_no_auth_flag_and_a_run_without_report_still_says_so() {
     assert!(r.args.is_empty(), "compat is not started");
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod serve_support;
 
 /// `compat serve --target openai-reference` on a free loopback port: its base URL.
-fn serve() -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_compat"))
-        .args(["serve", "--target", "openai-reference", "--port", "0", "--root"])
-        .arg(default_root())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("compat serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split(" at ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_else(|| panic!("first line: {line}")).to_owned();
-    (Server(child), url)
+fn serve() -> (serve_support::Served, String) {
+    serve_support::compat_serve(&default_root(), &["--target", "openai-reference"])
 }
 
 #[test]

@@ -20,9 +20,8 @@
 //! installs them. The evidence is written to `reports/agreement.json`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use compat::case::LoadedCase;
 use compat::check::{Observed, evaluate};
@@ -34,15 +33,7 @@ use compat::schema::SchemaSet;
 use compat::suite::{Suite, default_root};
 use serde_json::{Value, json};
 
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod serve_support;
 
 /// What the harness says about one served case: its highest severity, or `error` for a cut stream.
 fn harness_view(case: &LoadedCase, fixture: &Fixture, schemas: &SchemaSet) -> (String, Vec<String>) {
@@ -92,19 +83,7 @@ fn harness_severity_agrees_with_the_official_sdks() {
         return;
     }
     let planted_path = root.join("drivers/planted/corpus.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_compat"))
-        .args(["serve", "--port", "0", "--planted"])
-        .arg(&planted_path)
-        .arg("--root")
-        .arg(&root)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("compat serve starts");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).expect("compat serve prints its address");
-    let _server = Server(child);
-    let url =
-        first.split(" at ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_else(|| panic!("unexpected first line: {first}")).to_owned();
+    let (_server, url) = serve_support::compat_serve(&root, &["--planted", planted_path.to_str().expect("a UTF-8 path")]);
 
     // The harness's view of every served case.
     let suite = Suite::load(&root).unwrap_or_else(|e| panic!("{e}"));

@@ -5,35 +5,14 @@
 //! (`FixtureResponse::wire_body`). Also: it binds 127.0.0.1 unless told otherwise, a request no fixture answers
 //! gets 404, and `--match-body` demands the fixture's body.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use compat::fixture::{fixture_path, load_fixture};
 use compat::suite::{Suite, default_root};
 use serde_json::Value;
 
-struct Server(Child);
+mod serve_support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(extra: &[&str]) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_compat"))
-        .args(["serve", "--port", "0"])
-        .args(extra)
-        .arg("--root")
-        .arg(default_root())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("compat serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split(" at ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_else(|| panic!("first line: {line}")).to_owned();
-    (Server(child), url)
+fn start(extra: &[&str]) -> (serve_support::Served, String) {
+    serve_support::compat_serve(&default_root(), extra)
 }
 
 fn client() -> reqwest::Client {
