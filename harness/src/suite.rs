@@ -162,13 +162,20 @@ pub fn locate_shared(root: &Path, rel: &str, cache: Option<&Path>, ci: bool) -> 
 /// `compat run NAME…`'s filters, each compiled once: the suite's loader asks them about every case file on
 /// every target, hundreds of times more often than there are filters.
 pub struct TrialFilters {
+    names: Vec<String>,
     finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl TrialFilters {
     /// The filters `names` (none: every trial runs).
     pub fn new(names: &[String]) -> TrialFilters {
-        TrialFilters { finders: names.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned()).collect() }
+        let finders = names.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned()).collect();
+        TrialFilters { names: names.to_vec(), finders }
+    }
+
+    /// The filters as given.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// Whether `compat run NAME…` runs the trial named `trial`: when no NAME is given, or one it contains.
@@ -238,4 +245,24 @@ pub fn coverage_table(suite: &Suite, outcomes: &[Outcome]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrialFilters;
+
+    #[test]
+    fn trial_filters_select_by_substring_as_compat_run_names_them() {
+        let none = TrialFilters::new(&[]);
+        assert!(none.selects("gemini::chat::basic") && none.names().is_empty(), "no filter: every trial");
+        let some = TrialFilters::new(&["chat::basic".into(), "llama".into()]);
+        assert!(some.selects("gemini::chat::basic") && some.selects("llama-cpp::embeddings::dimensions"));
+        assert!(some.selects("vllm::chat::basic_stream"), "a substring, not a whole name");
+        assert!(!some.selects("gemini::chat::n") && !some.selects("vllm::chat::basi"));
+        assert!(TrialFilters::new(&[String::new()]).selects("anything"), "the empty filter is in every name");
+        let mut buffer = String::from("left over");
+        assert!(some.selects_parts(&mut buffer, "gemini", "chat", "basic") && buffer == "gemini::chat::basic");
+        assert!(!some.selects_parts(&mut buffer, "gemini", "chat", "n"));
+        assert_eq!(some.names(), ["chat::basic", "llama"]);
+    }
 }

@@ -189,14 +189,13 @@ struct Prepared {
 
 /// Which trials the run runs: those its filters select, and with `--failed` only those that failed.
 struct Selection {
-    filters: Vec<String>,
-    compiled: compat::suite::TrialFilters,
+    filters: compat::suite::TrialFilters,
     failed: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Selection {
     fn selects(&self, name: &str) -> bool {
-        self.compiled.selects(name) && self.failed.as_ref().is_none_or(|f| f.contains(name))
+        self.filters.selects(name) && self.failed.as_ref().is_none_or(|f| f.contains(name))
     }
 }
 
@@ -266,7 +265,7 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     if args.live {
         check_live_inputs(&targets)?;
     }
-    let selection = Selection { filters: args.filters.clone(), compiled: compat::suite::TrialFilters::new(&args.filters), failed };
+    let selection = Selection { filters: compat::suite::TrialFilters::new(&args.filters), failed };
     check_selection(&suite, &targets, &selection)?;
     check_expectations(&suite, &targets, args.live)?;
     // The last step, all inputs checked: an ad-hoc target named no model, so ask the server which it has.
@@ -510,12 +509,12 @@ fn check_selection(suite: &Suite, targets: &[Target], selection: &Selection) -> 
         return Ok(());
     }
     let shown: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-    let mut message = format!("the filters {:?} select no trial of {}", selection.filters, shown.join(", "));
+    let mut message = format!("the filters {:?} select no trial of {}", selection.filters.names(), shown.join(", "));
     let mut candidates: Vec<&str> = names.iter().map(String::as_str).collect();
     candidates.extend(cases.iter().map(String::as_str));
     let features: Vec<&str> = cases.iter().filter_map(|c| c.split("::").next()).collect();
     candidates.extend(features);
-    if let Some(best) = selection.filters.iter().find_map(|f| compat::diagnostic::closest(f, candidates.iter().copied())) {
+    if let Some(best) = selection.filters.names().iter().find_map(|f| compat::diagnostic::closest(f, candidates.iter().copied())) {
         message.push_str(&format!(" (did you mean `{best}`?)"));
     } else if selection.failed.is_some() {
         message.push_str(" (the failing trials of the results file are on other targets, or filtered out)");
