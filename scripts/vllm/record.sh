@@ -49,7 +49,8 @@ HF_HUB_OFFLINE=1 nice -n 19 "$py" "$here/make_hf_model.py" "$work/tiny-llama" 2>
 
 port="$(free_port "$py")"
 key="$(throwaway_key "$py")"
-(cd "$work" && exec env VLLM_API_KEY="$key" VLLM_HOST_IP=127.0.0.1 VLLM_CPU_KVCACHE_SPACE=1 HF_HUB_OFFLINE=1 \
+# The key goes through the environment (exported in the subshell), not `env`'s arguments other users can read.
+(cd "$work" && export VLLM_API_KEY="$key" && exec env VLLM_HOST_IP=127.0.0.1 VLLM_CPU_KVCACHE_SPACE=1 HF_HUB_OFFLINE=1 \
   TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1 HF_HOME="$work/hf" VLLM_CACHE_ROOT="$cache/vllm/cache" \
   nice -n 19 "$py" -m vllm.entrypoints.openai.api_server --model "$work/tiny-llama" --served-model-name tiny-llama \
   --host 127.0.0.1 --port "$port" --dtype float32 --max-model-len 4096 \
