@@ -15,8 +15,9 @@ use serde_json::value::RawValue;
 use crate::case::Method;
 use crate::sse::SseEvent;
 
-/// A JSON value kept as its compact text. It serializes as the value itself (`results.json` is unchanged by
-/// it) and [`JsonText::value`] parses it again where a report must lay it out.
+/// A JSON value kept as compact text: an answer's as it came with the whitespace between its tokens left out
+/// ([`JsonText::from_wire`]), anything else as serde_json writes it. It serializes as the value itself and
+/// [`JsonText::value`] parses it again where a report must lay it out.
 #[derive(Clone)]
 pub struct JsonText(Box<RawValue>);
 
@@ -24,6 +25,40 @@ impl JsonText {
     /// The compact text of `value`.
     pub fn from_value(value: &Value) -> JsonText {
         JsonText(serde_json::value::to_raw_value(value).expect("a Value serializes"))
+    }
+
+    /// The JSON document `wire` as it came, without the whitespace outside its strings: numbers and escapes
+    /// spelled as the endpoint spelled them, and no float read and written again (an embeddings answer holds
+    /// thousands). `None` when `wire` is not a JSON document.
+    pub fn from_wire(wire: &[u8]) -> Option<JsonText> {
+        let mut text = Vec::with_capacity(wire.len());
+        let (mut i, mut run) = (0, 0);
+        while i < wire.len() {
+            match wire[i] {
+                b'"' => {
+                    i += 1;
+                    while i < wire.len() && wire[i] != b'"' {
+                        i += if wire[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+                b' ' | b'\n' | b'\r' | b'\t' => {
+                    let end = i + wire[i..].iter().take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')).count();
+                    // Only whitespace beside a bracket, comma, colon, quote or the text's ends separates nothing:
+                    // between two other tokens (`1 2`, `- 1`) it is kept, and the check below refuses the text.
+                    let apart = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b'{' | b'}' | b'[' | b']' | b',' | b':' | b'"'));
+                    if apart(i.checked_sub(1).map(|p| &wire[p])) || apart(wire.get(end)) {
+                        text.extend_from_slice(&wire[run..i]);
+                        run = end;
+                    }
+                    i = end;
+                }
+                _ => i += 1,
+            }
+        }
+        text.extend_from_slice(wire.get(run..).unwrap_or_default());
+        // Checked as JSON again (a scan, nothing converted): the text is kept only if it is a document.
+        RawValue::from_string(String::from_utf8(text).ok()?).ok().map(JsonText)
     }
 
     /// The value, parsed from the text (which was written from a value or checked when read, so it parses).
@@ -92,6 +127,14 @@ pub enum ObservedBody<J = Value> {
 }
 
 impl ObservedBody {
+    /// [`ObservedBody::into_text`] of a body that came as `wire`: its JSON kept as [`JsonText::from_wire`] spells it.
+    pub fn into_wire_text(self, wire: &[u8]) -> ObservedBody<JsonText> {
+        match self {
+            ObservedBody::Json { value } => ObservedBody::Json { value: JsonText::from_wire(wire).unwrap_or_else(|| JsonText::from_value(&value)) },
+            other => other.into_text(),
+        }
+    }
+
     /// The body as an outcome keeps it: JSON as text, everything else as it is.
     pub fn into_text(self) -> ObservedBody<JsonText> {
         match self {
@@ -150,7 +193,19 @@ impl Exchange {
         chunks: &[Value],
         reassembled: Option<Value>,
     ) -> Self {
-        Exchange { request, status, content_type, body: body.into_text(), chunks: chunks.iter().map(JsonText::from_value).collect(), reassembled }
+        Exchange::received(request, status, content_type, body.into_text(), chunks, reassembled)
+    }
+
+    /// [`Exchange::new`] of a body whose JSON is already text (see [`ObservedBody::into_wire_text`]).
+    pub fn received(
+        request: SentRequest,
+        status: u16,
+        content_type: Option<String>,
+        body: ObservedBody<JsonText>,
+        chunks: &[Value],
+        reassembled: Option<Value>,
+    ) -> Self {
+        Exchange { request, status, content_type, body, chunks: chunks.iter().map(JsonText::from_value).collect(), reassembled }
     }
 
     /// The JSON body, parsed; `None` for any other body.
@@ -259,6 +314,24 @@ mod tests {
         // Pretty-printed output (small runs' results.json) reads back the same.
         let pretty: Exchange = serde_json::from_str(&serde_json::to_string_pretty(&x).unwrap()).unwrap();
         assert_eq!(pretty, x);
+    }
+
+    /// The text kept of an answer is the answer's own, less the whitespace between its tokens.
+    #[test]
+    fn json_from_the_wire_keeps_its_spelling_and_drops_only_the_whitespace_between_tokens() {
+        let wire = b"{\n  \"a\" : [1.50, 1E5, -0.0],\r\n\t\"s\": \"two  spaces, \\\" a quote\\\\\", \"\\u00e9\": {} }\n";
+        let kept = JsonText::from_wire(wire).unwrap();
+        assert_eq!(kept.get(), r#"{"a":[1.50,1E5,-0.0],"s":"two  spaces, \" a quote\\","\u00e9":{}}"#);
+        assert_eq!(kept.value(), serde_json::from_slice::<Value>(wire).unwrap());
+        // What serde_json writes (a replayed fixture's body) is kept byte for byte.
+        let written = serde_json::to_string(&json!({"x": [0.25, -1.5e-7, "é \n"], "y": null})).unwrap();
+        assert_eq!(JsonText::from_wire(written.as_bytes()).unwrap().get(), written);
+        // Not a document: nothing.
+        for bad in [&b"{\"a\": 1"[..], b"", b"1 2", b"[- 1]", b"[1 .5]", b"{\"a\":\xff}"] {
+            assert!(JsonText::from_wire(bad).is_none(), "{bad:?}");
+        }
+        let body = ObservedBody::Json { value: json!({"a": 1.5}) };
+        assert_eq!(body.into_wire_text(b"{ \"a\": 1.50 }"), ObservedBody::Json { value: JsonText::from_wire(b"{\"a\":1.50}").unwrap() });
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(super) enum Sender<'a> {
 
 /// One request's result: the response and how its body ended, or why there is none.
 pub(super) struct Attempt {
-    pub result: Result<(Observed, BodyEnd), RunError>,
+    pub result: Result<(Observed, BodyEnd, Vec<u8>), RunError>,
     /// Requests sent (more than one when the pacer retried).
     pub attempts: u32,
     /// Live: time queued behind the pacer.
@@ -33,7 +33,7 @@ pub(super) struct Attempt {
 }
 
 impl Attempt {
-    fn once(result: Result<(Observed, BodyEnd), RunError>) -> Self {
+    fn once(result: Result<(Observed, BodyEnd, Vec<u8>), RunError>) -> Self {
         Attempt { result, attempts: 1, queued: Duration::ZERO, wire: None }
     }
 }
@@ -122,8 +122,10 @@ fn wire_request(base: &str, sent: &SentRequest, case_headers: &Headers, auth: Op
     WireRequest { method: sent.method, url: format!("{base}{}", sent.path.trim_start_matches('/')), headers, body }
 }
 
-fn observe(r: WireResponse) -> (Observed, BodyEnd) {
-    (Observed::from_bytes(r.status, r.headers, &r.body), r.ended)
+/// The response classified for the checks, how its body ended, and the body as it came (the exchange keeps
+/// its JSON as spelled there).
+fn observe(r: WireResponse) -> (Observed, BodyEnd, Vec<u8>) {
+    (Observed::from_bytes(r.status, r.headers, &r.body), r.ended, r.body)
 }
 
 /// The error of a request that got no response; `unreachable` when the pacer found the target unreachable

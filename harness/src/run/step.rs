@@ -134,7 +134,7 @@ async fn execute(
                 (timing.first_byte_ms, timing.body_ms) = (Some(head.as_secs_f64() * 1000.0), Some(body.as_secs_f64() * 1000.0));
             }
         }
-        let (observed, ended) = a.result?;
+        let (observed, ended, wire) = a.result?;
         super::inject_panic_for_tests(&target.name, loaded);
         let ev = check::evaluate(&sent, &step.expect, &observed, &ctx.schemas);
         let fault = send::classify(&observed, &ended, step.expect.status, ev.truncated, target, a.attempts);
@@ -144,8 +144,9 @@ async fn execute(
             _ => None,
         };
         let snapshot = snapshot.then(|| crate::snapshot::normalize(json, &ev.chunks, ev.reassembled.as_ref(), observed.status));
-        // The checks are done: the exchange keeps the JSON as text (bodies can be large: embeddings).
-        record.exchanges.push(Exchange::new(sent.clone(), observed.status, content_type, observed.body, &ev.chunks, ev.reassembled));
+        // The checks are done: the exchange keeps the JSON as text, as it came (bodies can be large: embeddings).
+        let body = observed.body.into_wire_text(&wire);
+        record.exchanges.push(Exchange::received(sent.clone(), observed.status, content_type, body, &ev.chunks, ev.reassembled));
         if let Some(e) = fault {
             return Err(e);
         }
