@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::size::{View, pre};
+use super::size::{View, pre, pre_of};
 use super::{VOLATILE_OPEN, anchor, esc, linkify};
 use crate::outcome::{Exchange, Finding, ObservedBody, Origin, Outcome, SnapshotStatus, Verdict};
 use crate::report::structured_diff;
@@ -331,7 +331,11 @@ fn exchange(out: &mut String, x: &Exchange, open: bool, view: &View, base: &str)
         ObservedBody::Empty => {
             let _ = writeln!(out, "<p>(empty body)</p>");
         }
-        ObservedBody::Json { value } => pre(out, &pretty_compact(value.get()), view, &format!("{base}/body/value")),
+        ObservedBody::Json { value } => {
+            // Re-indented only as far as the view shows it (an embeddings answer is hundreds of KB pretty).
+            let (text, len) = pretty_compact_capped(value.get(), view.body_limit.saturating_add(1));
+            pre_of(out, &text, len, view, &format!("{base}/body/value"));
+        }
         ObservedBody::Text { text, .. } => {
             let _ = writeln!(out, "<p>not JSON, shown as text:</p>");
             pre(out, text, view, &format!("{base}/body/text"));
@@ -382,14 +386,17 @@ fn pretty(v: &Value) -> String {
 /// [`pretty`] of the document whose compact text (as serde_json writes it: no whitespace outside strings) is
 /// `compact`, re-indented without parsing it: an answer's numbers are not read and written again (at
 /// thousands of embedding floats, that was most of the report's time). Text that is not such JSON is
-/// parsed and printed the long way.
-fn pretty_compact(compact: &str) -> String {
+/// parsed and printed the long way. It is written only while shorter than `cap` bytes (a report cuts a body
+/// there) and counted all the way: the start of the text (all of it, or at least `cap` bytes) and the whole
+/// one's length.
+fn pretty_compact_capped(compact: &str, cap: usize) -> (String, usize) {
     let b = compact.as_bytes();
-    let mut out = String::with_capacity(b.len() + b.len() / 2);
+    let mut out = Capped { text: String::with_capacity((b.len() + b.len() / 2).min(cap.saturating_add(64))), cap, len: 0 };
     let (mut depth, mut i, mut run) = (0usize, 0, 0);
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        (0..depth).for_each(|_| out.push_str("  "));
+    let long_way = || {
+        let text = pretty(&serde_json::from_str(compact).unwrap_or(Value::Null));
+        let len = text.len();
+        (text, len)
     };
     while i < b.len() {
         match b[i] {
@@ -406,42 +413,67 @@ fn pretty_compact(compact: &str) -> String {
                     i += 2; // `{}` and `[]` stay on their line
                     continue;
                 }
-                out.push_str(&compact[run..=i]);
+                out.push(&compact[run..=i]);
                 depth += 1;
-                newline(&mut out, depth);
+                out.newline(depth);
                 i += 1;
                 run = i;
             }
             b'}' | b']' => {
-                out.push_str(&compact[run..i]);
-                let Some(d) = depth.checked_sub(1) else { return pretty(&serde_json::from_str(compact).unwrap_or(Value::Null)) };
+                out.push(&compact[run..i]);
+                let Some(d) = depth.checked_sub(1) else { return long_way() };
                 depth = d;
-                newline(&mut out, depth);
+                out.newline(depth);
                 run = i;
                 i += 1;
             }
             b',' | b':' => {
-                out.push_str(&compact[run..=i]);
+                out.push(&compact[run..=i]);
                 if b[i] == b',' {
-                    newline(&mut out, depth)
+                    out.newline(depth)
                 } else {
-                    out.push(' ')
+                    out.push(" ")
                 }
                 i += 1;
                 run = i;
             }
-            b' ' | b'\n' | b'\r' | b'\t' => return pretty(&serde_json::from_str(compact).unwrap_or(Value::Null)),
+            b' ' | b'\n' | b'\r' | b'\t' => return long_way(),
             _ => i += 1,
         }
     }
-    out.push_str(compact.get(run..).unwrap_or_default());
-    out
+    out.push(compact.get(run..).unwrap_or_default());
+    (out.text, out.len)
+}
+
+/// A text written until it reaches its cap, and counted all the way.
+struct Capped {
+    text: String,
+    cap: usize,
+    len: usize,
+}
+
+impl Capped {
+    fn push(&mut self, piece: &str) {
+        self.len += piece.len();
+        if self.text.len() < self.cap {
+            self.text.push_str(piece);
+        }
+    }
+
+    fn newline(&mut self, depth: usize) {
+        self.push("\n");
+        (0..depth).for_each(|_| self.push("  "));
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{pretty, pretty_compact};
+    use super::{pretty, pretty_compact_capped};
     use serde_json::{Value, json};
+
+    fn pretty_compact(compact: &str) -> String {
+        pretty_compact_capped(compact, usize::MAX).0
+    }
 
     fn agrees(v: &Value) {
         assert_eq!(pretty_compact(&serde_json::to_string(v).unwrap()), pretty(v), "{v}");
@@ -477,6 +509,21 @@ mod tests {
             }
         }
         assert!(files > 100, "{files} fixture files");
+    }
+
+    /// Capped, the text is the same as far as it goes (at least the cap), and its length is the whole one's.
+    #[test]
+    fn a_capped_text_starts_as_the_whole_one_and_counts_it_all() {
+        let v = json!({"data": [{"embedding": (0..500).map(|i| f64::from(i) / 7.0).collect::<Vec<_>>(), "index": 0}], "s": "x".repeat(300)});
+        let compact = serde_json::to_string(&v).unwrap();
+        let whole = pretty(&v);
+        for cap in [0, 1, 10, 100, 4096, whole.len() - 1, whole.len(), whole.len() + 1, usize::MAX] {
+            let (text, len) = pretty_compact_capped(&compact, cap);
+            assert_eq!(len, whole.len(), "cap {cap}");
+            assert!(whole.starts_with(&text) && text.len() >= cap.min(whole.len()), "cap {cap}: {} bytes", text.len());
+        }
+        // Text that is not compact JSON: whole, the long way.
+        assert_eq!(pretty_compact_capped("{ \"a\": 1 }", 3), (pretty(&json!({"a": 1})), pretty(&json!({"a": 1})).len()));
     }
 
     #[test]

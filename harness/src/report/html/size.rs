@@ -58,13 +58,18 @@ impl View {
 /// Appends `text` in a `<pre>`, cut at the view's limit (on a character boundary) with its size and where
 /// the whole of it is.
 pub fn pre(out: &mut String, text: &str, view: &View, rest: &str) {
-    if text.len() <= view.body_limit {
+    pre_of(out, text, text.len(), view, rest);
+}
+
+/// [`pre`] of a text of `len` bytes of which `text` is the start: all of it, or at least the view's limit.
+pub fn pre_of(out: &mut String, text: &str, len: usize, view: &View, rest: &str) {
+    if len <= view.body_limit {
         out.push_str("<pre>");
         esc_into(out, text);
         out.push_str("</pre>\n");
         return;
     }
-    let mut cut = view.body_limit;
+    let mut cut = view.body_limit.min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
@@ -73,7 +78,7 @@ pub fn pre(out: &mut String, text: &str, view: &View, rest: &str) {
         "<pre>{}\n…</pre>\n<p class=\"cut\">cut at {} of {} bytes; the whole value is in <code>results.json</code> at <code>{}</code></p>",
         esc(&text[..cut]),
         cut,
-        text.len(),
+        len,
         esc(&view.pointer(rest))
     );
 }
