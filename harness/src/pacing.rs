@@ -232,7 +232,10 @@ impl Pacer {
             *next = slot + interval;
             slot
         };
-        tokio::time::sleep_until(slot).await;
+        // A slot already due is taken at once: the timer rounds a deadline up to its next millisecond tick.
+        if slot > Instant::now() {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     async fn push_back(&self, wait: Duration) {
@@ -423,5 +426,18 @@ mod tests {
         pacer.wait_for_slot().await;
         assert_eq!(start.elapsed().as_secs(), 12, "after a push-back from t=2");
         assert!(Pacer::unpaced().pacing().rpm == 0);
+    }
+
+    /// A slot that is already due costs nothing: a sleep until it would wait for the timer's next tick.
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_already_due_is_taken_at_once() {
+        let pacer = Pacer::new(Pacing { rpm: 60, concurrency: 4, ..Pacing::default() });
+        for due_for in [Duration::ZERO, Duration::from_micros(300)] {
+            tokio::time::advance(due_for).await;
+            let start = Instant::now();
+            pacer.wait_for_slot().await;
+            assert_eq!(start.elapsed(), Duration::ZERO, "due for {due_for:?}");
+            *pacer.next_slot.lock().await = Instant::now(); // the next slot due at once again
+        }
     }
 }
