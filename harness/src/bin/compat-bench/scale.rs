@@ -324,22 +324,39 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
             Some(Ok((program, file))) => Some((program.as_path(), file.as_path())),
             _ => None,
         };
-        let mut hurl_run = || {
+        let hurl_cmd = |reports: bool| {
             let (program, file) = timed_hurl.expect("timed only when it passes");
             let mut cmd = Command::new(program);
-            cmd.arg("--no-output").arg(file).stdout(Stdio::null()).stderr(Stdio::null());
+            cmd.arg("--no-output");
+            if reports {
+                // What compat writes on every run, written by Hurl too: an HTML, a JUnit and a JSON report.
+                let dir = tmp.join("hurl-reports");
+                cmd.arg("--report-html").arg(dir.join("html")).arg("--report-junit").arg(dir.join("junit.xml"));
+                cmd.arg("--report-json").arg(dir.join("json"));
+            }
+            cmd.arg(file).stdout(Stdio::null()).stderr(Stdio::null());
             cmd
         };
+        let (mut hurl_run, mut hurl_reporting) = (|| hurl_cmd(false), || hurl_cmd(true));
         let (mut compat_cmd, mut curl_cmd) = (|| compat_run(names), || curl(sents));
         let mut tools: Vec<&mut dyn FnMut() -> Command> = vec![&mut compat_cmd, &mut curl_cmd];
+        // Timed only when its run passes with the report flags (an older Hurl may not know one of them).
+        let reporting = timed_hurl.is_some() && hurl_cmd(true).status().is_ok_and(|s| s.success());
         if timed_hurl.is_some() {
             tools.push(&mut hurl_run);
         }
+        if reporting {
+            tools.push(&mut hurl_reporting);
+        }
         let times = interleaved(runs, &mut tools);
         let shown = |i: usize| times.get(i).cloned().flatten().map_or("failed to start".to_owned(), spread);
-        let mut line = format!("  {label}: compat run --live {} · curl {} (same requests, no asserts)", shown(0), shown(1));
+        let mut line = format!("  {label}: compat run --live (reports written) {} · curl {} (same requests, no asserts)", shown(0), shown(1));
         line += &match &hurl_file {
-            Some(Ok(_)) => format!(" · Hurl {} (same requests, 4 asserts each)", shown(2)),
+            Some(Ok(_)) => {
+                let with_reports =
+                    if reporting { shown(3) } else { "not timed (its run with --report-html, --report-junit, --report-json fails)".into() };
+                format!(" · Hurl {} (same requests, 4 asserts each, no report) · Hurl writing HTML, JUnit and JSON reports {with_reports}", shown(2))
+            }
             Some(Err(e)) => format!(" · {e}"),
             None => " · Hurl not found (put `hurl` on PATH or name it in $COMPAT_HURL)".into(),
         };
