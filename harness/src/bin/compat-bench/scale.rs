@@ -329,8 +329,11 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
             let mut cmd = Command::new(program);
             cmd.arg("--no-output");
             if reports {
-                // What compat writes on every run, written by Hurl too: an HTML, a JUnit and a JSON report.
+                // What compat writes on every run, written by Hurl too: an HTML, a JUnit and a JSON report. Hurl
+                // adds to reports it finds, where compat replaces its own: each run starts without them (removed
+                // here, before the clock starts).
                 let dir = tmp.join("hurl-reports");
+                let _ = std::fs::remove_dir_all(&dir);
                 cmd.arg("--report-html").arg(dir.join("html")).arg("--report-junit").arg(dir.join("junit.xml"));
                 cmd.arg("--report-json").arg(dir.join("json"));
             }
@@ -373,8 +376,9 @@ fn interleaved(runs: usize, tools: &mut [&mut dyn FnMut() -> Command]) -> Vec<Op
     for round in 0..=runs {
         for (make, times) in tools.iter_mut().zip(times.iter_mut()) {
             let Some(list) = times else { continue };
+            let mut command = make(); // built (and its leftovers cleared) before the clock starts
             let t = Instant::now();
-            match make().status() {
+            match command.status() {
                 Ok(_) if round > 0 => list.push(t.elapsed()),
                 Ok(_) => {}
                 Err(_) => *times = None,
