@@ -35,13 +35,7 @@ impl JsonText {
         let (mut i, mut run) = (0, 0);
         while i < wire.len() {
             match wire[i] {
-                b'"' => {
-                    i += 1;
-                    while i < wire.len() && wire[i] != b'"' {
-                        i += if wire[i] == b'\\' { 2 } else { 1 };
-                    }
-                    i += 1;
-                }
+                b'"' => i = past_string(wire, i),
                 b' ' | b'\n' | b'\r' | b'\t' => {
                     let end = i + wire[i..].iter().take_while(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')).count();
                     // Only whitespace beside a bracket, comma, colon, quote or the text's ends separates nothing:
@@ -96,6 +90,16 @@ impl<'de> Deserialize<'de> for JsonText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonText, D::Error> {
         Value::deserialize(d).map(|v| JsonText::from_value(&v))
     }
+}
+
+/// The index just past the JSON string whose opening quote is at `open` in `text` (past the text's end when the
+/// string is not closed): how the scanners of compact JSON text step over a string, escapes included.
+pub(crate) fn past_string(text: &[u8], open: usize) -> usize {
+    let mut i = open + 1;
+    while i < text.len() && text[i] != b'"' {
+        i += if text[i] == b'\\' { 2 } else { 1 };
+    }
+    i + 1
 }
 
 /// A response body, classified. The checks read it parsed (`ObservedBody<Value>`, the default); an outcome's

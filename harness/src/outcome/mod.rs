@@ -23,6 +23,7 @@ mod verdict;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use exchange::past_string;
 pub use exchange::{Exchange, FixtureInfo, JsonText, ObservedBody, Origin, SentRequest, StepRecord};
 pub use finding::Finding;
 pub use not_implemented::{NO_ROUTE_STATUSES, endpoint_of, no_route};

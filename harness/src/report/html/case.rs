@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::size::{View, pre, pre_of};
 use super::{VOLATILE_OPEN, anchor, esc, linkify};
-use crate::outcome::{Exchange, Finding, ObservedBody, Origin, Outcome, SnapshotStatus, Verdict};
+use crate::outcome::{Exchange, Finding, ObservedBody, Origin, Outcome, SnapshotStatus, Verdict, past_string};
 use crate::report::structured_diff;
 
 /// Appends the section of `o`.
@@ -400,13 +400,7 @@ fn pretty_compact_capped(compact: &str, cap: usize) -> (String, usize) {
     };
     while i < b.len() {
         match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
+            b'"' => i = past_string(b, i),
             open @ (b'{' | b'[') => {
                 let empty = if open == b'{' { b'}' } else { b']' };
                 if b.get(i + 1) == Some(&empty) {
