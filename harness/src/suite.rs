@@ -33,17 +33,23 @@ impl Suite {
     /// cases. A broken targets, features or expectations file is fatal; broken cases are kept as
     /// [`Suite::broken`], and so is a case whose feature `cases/features.yaml` does not list.
     pub fn load(root: &Path) -> Result<Suite, Diagnostic> {
-        Self::load_for(root, &[])
+        Self::load_for(root, &[], TargetScope::All)
     }
 
     /// [`Suite::load`], reading only the case files that can make a trial one of `filters` selects (a trial
     /// `<target>::<feature>::<id>`, or `load::<feature>::<id>` for a broken file, containing a filter), as
     /// `compat run NAME…` selects them; no filter reads every file. The other files are not read at all, so
     /// a run of one case starts in a few milliseconds whatever the size of the suite; their names (from
-    /// their paths) still check the overrides of `targets.yaml` and the expectations files.
-    pub fn load_for(root: &Path, filters: &[String]) -> Result<Suite, Diagnostic> {
+    /// their paths) still check the overrides of `targets.yaml` and the expectations files. Only the
+    /// expectations files of targets in `scope` are read (a run of one target does not parse the others').
+    pub fn load_for(root: &Path, filters: &[String], scope: TargetScope) -> Result<Suite, Diagnostic> {
         let loaded_targets = load_targets(root)?;
         let targets = loaded_targets.list.clone();
+        let in_scope = |t: &str| match scope {
+            TargetScope::All => true,
+            TargetScope::Named(names) => names.iter().any(|n| n == t),
+            TargetScope::LiveDefault => loaded_targets.live_default.as_deref().is_none_or(|d| d == t),
+        };
         let features = load_features(root)?;
         let (files, mut broken) = match discover(root) {
             Ok(files) => (files, Vec::new()),
@@ -56,7 +62,9 @@ impl Suite {
         let wanted = |file: &&String| {
             let Some(name) = case_name_of_path(file) else { return true };
             let (feature, id) = name.split_once("::").expect("a case name has a feature");
-            std::iter::once("load").chain(targets.iter().map(|t| t.name.as_str())).any(|t| filters.selects_parts(&mut trial, t, feature, id))
+            std::iter::once("load")
+                .chain(targets.iter().map(|t| t.name.as_str()).filter(|t| in_scope(t)))
+                .any(|t| filters.selects_parts(&mut trial, t, feature, id))
         };
         let wanted: Vec<&String> = files.iter().filter(wanted).collect();
         let mut cases = Vec::new();
@@ -80,10 +88,11 @@ impl Suite {
         }
         loaded_targets.check_override_patterns(&names)?;
         let target_names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        // A target's expectations are read when a filter can select one of its trials (all of them, unfiltered).
+        // A target's expectations are read when it is in scope and a filter can select one of its trials (all of
+        // them, unfiltered): parsing YAML is most of a one-case run's start-up (about 30 ns a byte).
         let reads_target = |t: &str| {
             let mut trial = String::new();
-            names.iter().filter_map(|n| n.split_once("::")).any(|(feature, id)| filters.selects_parts(&mut trial, t, feature, id))
+            in_scope(t) && names.iter().filter_map(|n| n.split_once("::")).any(|(feature, id)| filters.selects_parts(&mut trial, t, feature, id))
         };
         crate::case::expectations::load_into(root, &target_names, reads_target, &names, &mut cases)?;
         Ok(Suite {
@@ -106,6 +115,18 @@ impl Suite {
     pub fn target(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name == name)
     }
+}
+
+/// The targets a run can reach, as far as loading the suite needs to know: only their expectations files are
+/// read, and only case files one of their trials (or a broken file's `load::…` trial) could name.
+#[derive(Debug, Clone, Copy)]
+pub enum TargetScope<'a> {
+    /// Every configured target.
+    All,
+    /// The targets named (`--target`, an ad-hoc target, the targets of a `--failed` re-run).
+    Named(&'a [String]),
+    /// The targets file's `live_default` (every target when it names none: the run then stops on its own).
+    LiveDefault,
 }
 
 /// The checkout this crate was compiled in (the workspace root, parent of `harness/`): what the tests read the

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use compat::case::load::{load_case_file, parse_case};
 use compat::outcome::{ErrorKind, Verdict};
-use compat::suite::{Suite, default_root};
+use compat::suite::{Suite, TargetScope, default_root};
 use serde_json::{Value, json};
 
 const TARGETS: &str = "targets:\n  t:\n    base_url: https://example.invalid/v1/\n    auth: { env: NO_KEY_NEEDED }\n    models: { chat: model-a }\n";
@@ -264,20 +264,43 @@ fn a_filtered_load_reads_only_the_case_files_it_can_select() {
     let names = |s: &Suite| (s.cases.iter().map(|c| c.case.name()).collect::<Vec<_>>(), s.broken.len());
     let all = Suite::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(names(&all), (vec!["selftest::hello".to_owned()], 1), "unfiltered, the broken file is reported");
-    let one = Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    let one = Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()], TargetScope::All).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(names(&one), (vec!["selftest::hello".to_owned()], 0), "the broken file is not read");
-    let by_load_name = Suite::load_for(dir.path(), &["load::other".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    let by_load_name = Suite::load_for(dir.path(), &["load::other".to_owned()], TargetScope::All).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(names(&by_load_name), (vec![], 1), "its own filter reads it");
-    let none = Suite::load_for(dir.path(), &["nothing-matches".to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+    let none = Suite::load_for(dir.path(), &["nothing-matches".to_owned()], TargetScope::All).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(names(&none), (vec![], 0));
     // A target's expectations file is read only when a filter can select one of its trials; its name is checked always.
     write(dir.path(), "cases/expectations/t.yaml", "selftest::hello: [ { rule: status\n");
-    assert!(Suite::load_for(dir.path(), &["t::selftest".to_owned()]).err().unwrap().to_string().contains("cases/expectations/t.yaml"));
-    assert!(Suite::load_for(dir.path(), &["u::selftest".to_owned()]).is_ok(), "no trial of `t` can be selected: not read");
+    assert!(
+        Suite::load_for(dir.path(), &["t::selftest".to_owned()], TargetScope::All).err().unwrap().to_string().contains("cases/expectations/t.yaml")
+    );
+    assert!(Suite::load_for(dir.path(), &["u::selftest".to_owned()], TargetScope::All).is_ok(), "no trial of `t` can be selected: not read");
     write(dir.path(), "cases/expectations/nobody.yaml", "");
-    assert!(Suite::load_for(dir.path(), &["u::selftest".to_owned()]).err().unwrap().to_string().contains("no target `nobody`"));
+    assert!(Suite::load_for(dir.path(), &["u::selftest".to_owned()], TargetScope::All).err().unwrap().to_string().contains("no target `nobody`"));
     std::fs::remove_dir_all(dir.path().join("cases/expectations")).unwrap();
+    // A run of some targets reads only their expectations files, however its filters read: `selftest::hello`
+    // names a trial of `t` and of `u`, and the broken file of `t` is not parsed for a run of `u` alone.
+    let two = format!(
+        "live_default: u\n{TARGETS}  u:\n    base_url: https://example.invalid/v2/\n    auth: {{ env: NO_KEY_NEEDED }}\n    models: {{ chat: model-a }}\n"
+    );
+    write(dir.path(), "cases/targets.yaml", &two);
+    write(dir.path(), "cases/expectations/t.yaml", "selftest::hello: [ { rule: status\n");
+    let hello = ["selftest::hello".to_owned()];
+    let (t, u) = (["t".to_owned()], ["u".to_owned()]);
+    let refused = |scope| Suite::load_for(dir.path(), &hello, scope).err().map(|e| e.to_string());
+    assert!(refused(TargetScope::All).is_some_and(|e| e.contains("cases/expectations/t.yaml")), "every target: read");
+    assert!(refused(TargetScope::Named(&t)).is_some_and(|e| e.contains("cases/expectations/t.yaml")), "its own target: read");
+    assert_eq!(refused(TargetScope::Named(&u)), None, "another target: not read");
+    assert_eq!(refused(TargetScope::LiveDefault), None, "the live default is `u`: not read");
+    // A target in scope gets its entries merged; out of scope, the case carries none of them.
+    let entry = "selftest::hello:\n  - rule: status\n    path: \"$\"\n    severity: breaking\n    reason: r\n    link: l\n";
+    write(dir.path(), "cases/expectations/t.yaml", entry);
+    let expected = |scope| Suite::load_for(dir.path(), &hello, scope).unwrap_or_else(|e| panic!("{e}")).cases[0].case.expected.len();
+    assert_eq!((expected(TargetScope::Named(&t)), expected(TargetScope::Named(&u))), (1, 0));
+    std::fs::remove_dir_all(dir.path().join("cases/expectations")).unwrap();
+    write(dir.path(), "cases/targets.yaml", &targets);
     // An override naming a case no file has is still an error, filtered or not.
     write(dir.path(), "cases/targets.yaml", &targets.replace("other::broken", "other::missing"));
-    assert!(Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()]).err().unwrap().to_string().contains("other::missing"));
+    assert!(Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()], TargetScope::All).err().unwrap().to_string().contains("other::missing"));
 }

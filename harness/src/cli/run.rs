@@ -17,7 +17,7 @@ use compat::run::{RunContext, RunMode};
 use compat::schema::SchemaSet;
 use compat::session::{RunControl, Session, SnapshotSink};
 use compat::snapshot::SnapshotPolicy;
-use compat::suite::Suite;
+use compat::suite::{Suite, TargetScope};
 use compat::target::{GENERAL_ROLES, ROLES, TARGETS_FILE, Target};
 
 /// Arguments of `compat run`.
@@ -251,7 +251,20 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
         (Some(names), None) if args.filters.is_empty() => names.iter().cloned().collect(),
         _ => args.filters.clone(),
     };
-    let suite = super::load_suite_for(root, &load_filters)?;
+    // Only the targets this run can reach have their expectations read (those of the others are most of the
+    // YAML a one-target run would parse).
+    let named = match (&ad_hoc, &failed) {
+        (Some(name), _) => vec![name.clone()],
+        (None, _) if !args.targets.is_empty() => args.targets.clone(),
+        (None, Some(failed)) => targets_of(failed),
+        (None, None) => Vec::new(),
+    };
+    let scope = match (named.is_empty(), args.live) {
+        (false, _) => TargetScope::Named(&named),
+        (true, true) => TargetScope::LiveDefault,
+        (true, false) => TargetScope::All,
+    };
+    let suite = super::load_suite_for(root, &load_filters, scope)?;
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(2)
@@ -401,20 +414,15 @@ fn resolve_targets(
         eprintln!("target `{name}` (ad hoc): {url}, {} in flight, {paced}", p.concurrency);
         return Ok(vec![t]);
     }
-    let of_failed = || -> Vec<String> {
-        let mut names: Vec<String> = failed.into_iter().flatten().filter_map(|n| n.split("::").next()).map(str::to_owned).collect();
-        names.dedup();
-        names
-    };
-    let names: Vec<String> = match (args.targets.is_empty(), args.live, &suite.live_default) {
-        (false, _, _) => args.targets.clone(),
-        (true, _, _) if failed.is_some() => of_failed(),
-        (true, true, Some(default)) => vec![default.clone()],
-        (true, true, None) => {
+    let names: Vec<String> = match (args.targets.is_empty(), args.live, &suite.live_default, failed) {
+        (false, _, _, _) => args.targets.clone(),
+        (true, _, _, Some(failed)) => targets_of(failed),
+        (true, true, Some(default), None) => vec![default.clone()],
+        (true, true, None, None) => {
             eprintln!("error: name a target with --target, or a server with --base-url (the targets file sets no `live_default`)");
             return Err(ExitCode::from(2));
         }
-        (true, false, _) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
+        (true, false, _, None) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
     };
     let mut targets = Vec::new();
     for name in &names {
@@ -432,6 +440,13 @@ fn resolve_targets(
         targets.push(t);
     }
     Ok(targets)
+}
+
+/// The targets of a `--failed` re-run: those of the failing trials' names, in order, once each.
+fn targets_of(failed: &std::collections::BTreeSet<String>) -> Vec<String> {
+    let mut names: Vec<String> = failed.iter().filter_map(|n| n.split("::").next()).map(str::to_owned).collect();
+    names.dedup();
+    names
 }
 
 /// `--api-key-env`, `--model` and `--profile` applied to a target.
