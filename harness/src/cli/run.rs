@@ -231,10 +231,9 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
         }
     };
     check_profiles(root, args)?;
-    // The read of the schemas, and the build of the meta-schema validator, on threads of their own while the
-    // suite loads: a one-case run's start-up is mostly these three. Nothing waits for the meta-schema validator
-    // but the first schema build (a run of no case never does).
-    std::thread::spawn(compat::schema::prepare_meta_schema);
+    // The schemas are read on a thread of their own while the suite loads. (Every validator build checks its
+    // schema against the JSON Schema meta-schema, whose validator `jsonschema`'s `macros` feature generates at
+    // compile time: built at run time, it cost 1–2 ms of CPU a run and most of a schema build's.)
     let spec = args.spec.clone();
     let schemas = std::thread::spawn(move || match spec {
         None => SchemaSet::builtin(),

@@ -165,13 +165,6 @@ impl SchemaSet {
     }
 }
 
-/// Builds the JSON Schema meta-schema validator that every validator build checks its schema with (a
-/// process-wide one inside `jsonschema`, built on first use: 2 ms, more than a build itself). Called on a
-/// thread of its own while a run loads its suite, so that [`SchemaSet::prepare`] does not wait for it.
-pub fn prepare_meta_schema() {
-    let _ = jsonschema::draft202012::meta::validator();
-}
-
 fn parse_tier(text: &str, name: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("schema file {name} is not JSON: {e}"))
 }
