@@ -24,7 +24,7 @@ use compat::case::expectations;
 use compat::fixture::replay::{request_mock, response_template};
 use compat::fixture::{fixture_path, load_fixture};
 use compat::run::resolve_request;
-use compat::target::{Pacing, Target};
+use compat::target::Target;
 use wiremock::MockServer;
 
 /// Arguments of `compat-bench scale`.
@@ -54,7 +54,7 @@ pub fn run(root: &Path, args: ScaleArgs) -> ExitCode {
         Err(code) => return code,
     };
     let dir = args.keep.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("compat-bench-scale-{}", std::process::id())));
-    let generated = match generate(&suite, &dir, args.targets, args.cases, None) {
+    let generated = match generate(&suite, &dir, args.targets, args.cases) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("error: generating the suite in {}: {e}", dir.display());
@@ -115,30 +115,19 @@ pub fn run(root: &Path, args: ScaleArgs) -> ExitCode {
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    // The live runs use the project's own cases and targets, with the pacing quota lifted: a paced run waits
-    // for its quota by design, and the question here is what the harness itself costs.
-    let live_root = std::env::temp_dir().join(format!("compat-bench-live-root-{}", std::process::id()));
-    let unpaced = Pacing { rpm: 0, concurrency: 64, ..Pacing::default() }; // rpm 0: unpaced
-    let live_suite = generate(&suite, &live_root, suite.replayable_targets().len(), suite.cases.len(), Some(unpaced))
-        .map_err(|e| e.to_string())
-        .and_then(|_| compat::suite::Suite::load(&live_root).map_err(|e| e.to_string()));
-    match live_suite {
-        Ok(s) => {
-            // The files written and removed so far are flushed first: their write-back would otherwise land
-            // on the timed runs, and on compat's report files the most (Hurl writes none).
-            // SAFETY: sync takes no argument and only schedules and waits for write-back.
-            unsafe { libc::sync() };
-            live(&live_root, &s, &exe, args.live_runs.max(1))
-        }
-        Err(e) => eprintln!("warning: live measurements skipped: {e}"),
-    }
-    let _ = std::fs::remove_dir_all(&live_root);
+    // The live runs use the project itself, as a user runs it, with the pacing quota lifted on the command line
+    // (`--rpm 0 --concurrency 64`): a paced run waits for its quota by design, and the question here is what
+    // the harness itself costs. A live run writes nothing into the project (snapshots are only noted, no
+    // recording is asked for); its reports go to a temporary folder.
+    // The files written and removed so far are flushed first: their write-back would otherwise land on the
+    // timed runs. SAFETY: sync takes no argument and only schedules and waits for write-back.
+    unsafe { libc::sync() };
+    live(root, &suite, &exe, args.live_runs.max(1));
     ExitCode::SUCCESS
 }
 
 /// Writes the generated suite under `dir`; returns (cases, targets).
-/// With `pacing`, every target gets it (the live measurements lift the quota so that only the harness is timed).
-fn generate(suite: &compat::suite::Suite, dir: &Path, n_targets: usize, n_cases: usize, pacing: Option<Pacing>) -> Result<(usize, usize), String> {
+fn generate(suite: &compat::suite::Suite, dir: &Path, n_targets: usize, n_cases: usize) -> Result<(usize, usize), String> {
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("cases")).map_err(|e| io(dir, e))?;
@@ -180,7 +169,6 @@ fn generate(suite: &compat::suite::Suite, dir: &Path, n_targets: usize, n_cases:
     for (name, base) in &copies {
         let mut t = base.config.clone();
         t.fixtures = None;
-        t.pacing = pacing.unwrap_or(t.pacing);
         for o in &mut t.overrides {
             o.cases = o
                 .cases
@@ -279,8 +267,15 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     }
     let base = format!("{}/", server.uri());
     let compat_run = |names: &[String]| {
+        // Each run starts without the last one's reports, as each Hurl run does (below): replacing a file costs
+        // freeing the old one (on this machine's ext4, mounted with `discard`, ~0.3 ms a file), which only
+        // compat would otherwise pay inside the clock.
+        let _ = std::fs::remove_dir_all(tmp.join("reports"));
         let mut cmd = Command::new(exe);
-        cmd.arg("--root").arg(root).args(["run", "--live", "--target", &target.name, "--base-url", &base, "--reports"]).arg(tmp.join("reports"));
+        cmd.arg("--root")
+            .arg(root)
+            .args(["run", "--live", "--target", &target.name, "--base-url", &base, "--rpm", "0", "--concurrency", "64", "--reports"])
+            .arg(tmp.join("reports"));
         cmd.args(names);
         cmd.env(&target.config.auth.env, "compat-bench-key-not-secret").stdout(Stdio::null()).stderr(Stdio::null());
         cmd
