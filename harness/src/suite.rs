@@ -43,13 +43,21 @@ impl Suite {
     /// their paths) still check the overrides of `targets.yaml` and the expectations files. Only the
     /// expectations files of targets in `scope` are read (a run of one target does not parse the others').
     pub fn load_for(root: &Path, filters: &[String], scope: TargetScope) -> Result<Suite, Diagnostic> {
+        let filters = TrialFilters::new(filters);
         // The targets file is parsed on a thread of its own while the features file is parsed and the case files
-        // are found: YAML at about 30 ns a byte makes it most of a one-case run's start-up (0.6–1 ms).
-        let (loaded_targets, features, discovered) = std::thread::scope(|s| {
+        // are found — and, when the run names its targets, read: YAML at about 30 ns a byte makes the targets
+        // file most of a one-case run's start-up (0.6–1 ms).
+        let (loaded_targets, features, discovered, read_early) = std::thread::scope(|s| {
             let targets = s.spawn(|| load_targets(root));
             let features = load_features(root);
             let discovered = discover(root);
-            (targets.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), features, discovered)
+            let read_early = match (scope, &discovered) {
+                (TargetScope::Named(names), Ok(files)) => {
+                    Some(load_case_files(root, &wanted_files(files, names.iter().map(String::as_str), &filters)))
+                }
+                _ => None,
+            };
+            (targets.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), features, discovered, read_early)
         });
         let loaded_targets = loaded_targets?;
         let targets = loaded_targets.list.clone();
@@ -63,20 +71,14 @@ impl Suite {
             Ok(files) => (files, Vec::new()),
             Err(e) => (Vec::new(), vec![e]),
         };
-        let filters = TrialFilters::new(filters);
         // Every case file's name, read or not (a case's id and feature are its path: the loader checks it).
         let names: Vec<String> = files.iter().filter_map(|f| case_name_of_path(f)).collect();
-        let mut trial = String::new();
-        let wanted = |file: &&String| {
-            let Some(name) = case_name_of_path(file) else { return true };
-            let (feature, id) = name.split_once("::").expect("a case name has a feature");
-            std::iter::once("load")
-                .chain(targets.iter().map(|t| t.name.as_str()).filter(|t| in_scope(t)))
-                .any(|t| filters.selects_parts(&mut trial, t, feature, id))
-        };
-        let wanted: Vec<&String> = files.iter().filter(wanted).collect();
+        let read = read_early.unwrap_or_else(|| {
+            let in_scope = targets.iter().map(|t| t.name.as_str()).filter(|t| in_scope(t));
+            load_case_files(root, &wanted_files(&files, in_scope, &filters))
+        });
         let mut cases = Vec::new();
-        for loaded in load_case_files(root, &wanted) {
+        for loaded in read {
             match loaded {
                 Ok(c) => cases.push(c),
                 Err(e) => broken.push(e),
@@ -221,6 +223,20 @@ impl TrialFilters {
         write_trial_name(buffer, target, feature, id);
         self.selects(buffer)
     }
+}
+
+/// The case files of `files` one of `filters` can select: a trial of one of `targets`, or the `load::…` trial
+/// of a file that does not load.
+fn wanted_files<'f, 't>(files: &'f [String], targets: impl Iterator<Item = &'t str> + Clone, filters: &TrialFilters) -> Vec<&'f String> {
+    let mut trial = String::new();
+    files
+        .iter()
+        .filter(|file| {
+            let Some(name) = case_name_of_path(file) else { return true };
+            let (feature, id) = name.split_once("::").expect("a case name has a feature");
+            std::iter::once("load").chain(targets.clone()).any(|t| filters.selects_parts(&mut trial, t, feature, id))
+        })
+        .collect()
 }
 
 /// Loads the case files `files` (root-relative), in their order, on two threads when there are enough to
