@@ -270,14 +270,10 @@ pub fn esc(s: &str) -> String {
 pub fn esc_into(out: &mut String, s: &str) {
     let mut run = 0;
     for (i, b) in s.bytes().enumerate() {
-        let with = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            b'\0' => "\u{FFFD}",
-            _ => continue,
+        // One table lookup a byte (a report escapes megabytes of bodies; a `match` on each was a third of it).
+        let with = match ESCAPED[usize::from(b)] {
+            0 => continue,
+            k => REPLACEMENTS[usize::from(k) - 1],
         };
         out.push_str(&s[run..i]);
         out.push_str(with);
@@ -285,6 +281,20 @@ pub fn esc_into(out: &mut String, s: &str) {
     }
     out.push_str(&s[run..]);
 }
+
+/// What [`esc_into`] replaces, and with what: `ESCAPED[b]` is 0 for a byte kept as is, else 1 + its index in
+/// `REPLACEMENTS`.
+const REPLACEMENTS: [&str; 6] = ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;", "\u{FFFD}"];
+const ESCAPED: [u8; 256] = {
+    let mut table = [0; 256];
+    let bytes = [b'&', b'<', b'>', b'"', b'\'', b'\0'];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    table
+};
 
 /// A link when `text` starts with an `http(s)` URL (the URL, then any words after it as plain text); other
 /// text is escaped as is. `owner/repo#123` references become GitHub links.

@@ -455,6 +455,10 @@ impl Capped {
     }
 
     fn newline(&mut self, depth: usize) {
+        if self.text.len() >= self.cap {
+            self.len += 1 + 2 * depth; // past the cap only counted (an embedding has a line per number)
+            return;
+        }
         self.push("\n");
         (0..depth).for_each(|_| self.push("  "));
     }
