@@ -13,7 +13,8 @@
 //! suite loads and the schemas are read, then the run is refused, exit 2, before any request or report), then `compat run --live` of one case and of 20 cases against a loopback server
 //! serving their fixtures, next to `curl` sending the same requests (one process; for 20, one process with
 //! `--next`) and Hurl, when one is installed (`hurl` on `PATH`, or `$COMPAT_HURL`), running one file of the
-//! same requests with four asserts each. `curl` is the floor: a libcurl client without asserts.
+//! same requests with four asserts each. `curl` is the floor: a libcurl client without asserts. The live runs
+//! lift the pacing quota with `--rpm 0 --concurrency 64`, and each starts without the last one's reports.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
