@@ -250,8 +250,9 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
         (Some(names), None) if args.filters.is_empty() => names.iter().cloned().collect(),
         _ => args.filters.clone(),
     };
-    // Only the targets this run can reach have their expectations read (those of the others are most of the
-    // YAML a one-target run would parse).
+    // The targets the run names, known before the suite loads (the others come from the targets file: its
+    // live default, or every target with fixtures); only the targets the run reaches have their expectations
+    // read (those of the others are most of the YAML a one-target run would parse).
     let named = match (&ad_hoc, &failed) {
         (Some(name), _) => vec![name.clone()],
         (None, _) if !args.targets.is_empty() => args.targets.clone(),
@@ -270,7 +271,7 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     };
     let schemas = Arc::new(schemas.join().unwrap_or_else(|_| Err("reading the schemas panicked".to_owned())).map_err(fail)?);
     let baseline = args.baseline.as_deref().map(compat::report::write::load_results).transpose().map_err(|e| fail(format!("--baseline {e}")))?;
-    let mut targets = resolve_targets(&suite, args, ad_hoc.as_deref(), failed.as_ref())?;
+    let mut targets = resolve_targets(&suite, args, ad_hoc.as_deref(), &named, failed.is_some())?;
     for t in &mut targets {
         apply_target_flags(t, args, &models);
     }
@@ -396,15 +397,10 @@ fn ad_hoc_name(root: &Path, args: &RunArgs) -> Result<Option<String>, ExitCode> 
     Ok(Some(name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect()))
 }
 
-/// The targets of the run, with this run's pacing and timeout flags applied: the ad-hoc one, those named by
-/// `--target`, those of the failing trials (`--failed`), else every target with fixtures (replay) or the
-/// targets file's `live_default` (live).
-fn resolve_targets(
-    suite: &Suite,
-    args: &RunArgs,
-    ad_hoc: Option<&str>,
-    failed: Option<&std::collections::BTreeSet<String>>,
-) -> Result<Vec<Target>, ExitCode> {
+/// The targets of the run, with this run's pacing and timeout flags applied: the ad-hoc one, those `named`
+/// (by `--target`, else those of the failing trials of a `--failed` re-run), else every target with fixtures
+/// (replay) or the targets file's `live_default` (live).
+fn resolve_targets(suite: &Suite, args: &RunArgs, ad_hoc: Option<&str>, named: &[String], failed: bool) -> Result<Vec<Target>, ExitCode> {
     if let (Some(name), Some(url)) = (ad_hoc, &args.base_url) {
         let mut t = Target::ad_hoc(name, url, args.more.api_key_env.as_deref(), BTreeMap::new());
         args.override_target(&mut t);
@@ -413,23 +409,22 @@ fn resolve_targets(
         eprintln!("target `{name}` (ad hoc): {url}, {} in flight, {paced}", p.concurrency);
         return Ok(vec![t]);
     }
-    let names: Vec<String> = match (args.targets.is_empty(), args.live, &suite.live_default, failed) {
-        (false, _, _, _) => args.targets.clone(),
-        (true, _, _, Some(failed)) => targets_of(failed),
-        (true, true, Some(default), None) => vec![default.clone()],
-        (true, true, None, None) => {
+    let names: Vec<String> = match (named.is_empty(), args.live, &suite.live_default) {
+        (false, _, _) => named.to_vec(),
+        (true, true, Some(default)) => vec![default.clone()],
+        (true, true, None) => {
             eprintln!("error: name a target with --target, or a server with --base-url (the targets file sets no `live_default`)");
             return Err(ExitCode::from(2));
         }
-        (true, false, _, None) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
+        (true, false, _) => suite.replayable_targets().iter().map(|t| t.name.clone()).collect(),
     };
     let mut targets = Vec::new();
     for name in &names {
         let Some(t) = suite.target(name) else {
             let known: Vec<&str> = suite.targets.iter().map(|t| t.name.as_str()).collect();
             let hint = match failed {
-                Some(_) => format!(" (an ad-hoc target: re-run it with --live --base-url URL --name {name} --failed)"),
-                None => compat::diagnostic::closest(name, known.iter().copied()).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default(),
+                true => format!(" (an ad-hoc target: re-run it with --live --base-url URL --name {name} --failed)"),
+                false => compat::diagnostic::closest(name, known.iter().copied()).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default(),
             };
             eprintln!("error: no target `{name}` in {TARGETS_FILE}{hint} (known: {}); nothing was sent", known.join(", "));
             return Err(ExitCode::from(2));
