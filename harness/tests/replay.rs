@@ -298,8 +298,11 @@ fn a_filtered_load_reads_only_the_case_files_it_can_select() {
     write(dir.path(), "cases/expectations/t.yaml", entry);
     let expected = |scope| Suite::load_for(dir.path(), &hello, scope).unwrap_or_else(|e| panic!("{e}")).cases[0].case.expected.len();
     assert_eq!((expected(TargetScope::Named(&t)), expected(TargetScope::Named(&u))), (1, 0));
+    // A case file is read only for a trial of the run's targets: a filter naming `t`'s trial reads nothing for `u`.
+    let t_hello = ["t::selftest::hello".to_owned()];
+    let loaded = |scope| Suite::load_for(dir.path(), &t_hello, scope).map(|s| names(&s)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((loaded(TargetScope::Named(&t)), loaded(TargetScope::Named(&u))), ((vec!["selftest::hello".to_owned()], 0), (vec![], 0)));
     std::fs::remove_dir_all(dir.path().join("cases/expectations")).unwrap();
-    write(dir.path(), "cases/targets.yaml", &targets);
     // An override naming a case no file has is still an error, filtered or not.
     write(dir.path(), "cases/targets.yaml", &targets.replace("other::broken", "other::missing"));
     assert!(Suite::load_for(dir.path(), &["t::selftest::hello".to_owned()], TargetScope::All).err().unwrap().to_string().contains("other::missing"));

@@ -297,6 +297,9 @@ impl Origin {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
+
     /// The byte-at-a-time walk `past_string` replaced, kept as its reference.
     fn past_string_bytewise(text: &[u8], open: usize) -> usize {
         let mut i = open + 1;
@@ -328,9 +331,6 @@ mod tests {
         }
         assert!(checked > 3000, "{checked}");
     }
-
-    use super::*;
-    use serde_json::json;
 
     fn exchange(body: Value, chunks: &[Value]) -> Exchange {
         let request = SentRequest { method: Method::Post, path: "embeddings".into(), body: Some(json!({"input": "x"})), raw_body: None };
