@@ -173,10 +173,11 @@ impl Redactor {
 
 /// Whether `hay` can hold a match of [`KEY_PARAM_RE`]: each of its parameter names ends in `key` or `token`
 /// (any case) right before the `=`. Checked before the pattern, so that text without one, most of it, never
-/// compiles or runs it (compiling it was 0.9 ms of a one-case live run).
+/// compiles or runs it (compiling it was 0.9 ms of a one-case live run). The `=` are found with `memchr`: every
+/// answer is looked at, and a byte loop took 1.1 M instructions for 20 cases' answers (callgrind).
 fn may_hold_key_param(hay: &[u8]) -> bool {
     let ends_with = |head: &[u8], name: &[u8]| head.len() >= name.len() && head[head.len() - name.len()..].eq_ignore_ascii_case(name);
-    hay.iter().enumerate().any(|(i, &b)| b == b'=' && (ends_with(&hay[..i], b"key") || ends_with(&hay[..i], b"token")))
+    memchr::memchr_iter(b'=', hay).any(|i| ends_with(&hay[..i], b"key") || ends_with(&hay[..i], b"token"))
 }
 
 fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
