@@ -23,17 +23,21 @@ pub fn write_reports(reports: &Path, results: &Results, baseline: Option<&Result
     std::fs::create_dir_all(reports).map_err(|e| format!("cannot create {}: {e}", reports.display()))?;
     let changes = baseline.map(|b| compare(b, results));
     let c = changes.as_ref();
-    // Each file is written on a thread of its own as soon as it is rendered: at thousands of outcomes the
-    // renderings take their time, and for one outcome creating and renaming a file is most of the cost.
+    // Each file is written as soon as it is rendered, beside the others: at thousands of outcomes the renderings
+    // take their time, and for one outcome creating and renaming a file is most of the cost. `index.html`, the
+    // longest, is rendered on this thread, at once: on a thread of its own it waited for a core behind the
+    // others (0.1–0.9 ms of a 20-case live run on 2 cores, measured with probes).
     let written: Result<(), String> = std::thread::scope(|s| {
         let json = s.spawn(|| write_atomic(&reports.join("results.json"), json::to_string(results).as_bytes()));
-        let html = s.spawn(|| write_atomic(&reports.join("index.html"), html::render(results, c).as_bytes()));
-        let junit = s.spawn(|| write_atomic(&reports.join("junit.xml"), junit::render(results).as_bytes()));
-        let markdown = write_atomic(&reports.join("summary.md"), markdown::render(results, c).as_bytes());
-        for handle in [json, html, junit] {
+        let rest = s.spawn(|| {
+            write_atomic(&reports.join("junit.xml"), junit::render(results).as_bytes())?;
+            write_atomic(&reports.join("summary.md"), markdown::render(results, c).as_bytes())
+        });
+        let html = write_atomic(&reports.join("index.html"), html::render(results, c).as_bytes());
+        for handle in [json, rest] {
             handle.join().unwrap_or_else(|_| Err("a report renderer panicked".to_owned()))?;
         }
-        markdown
+        html
     });
     written.map(|()| changes)
 }
