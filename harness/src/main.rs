@@ -2,6 +2,7 @@
 
 mod cli;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,8 +52,19 @@ enum Command {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+fn main() {
+    let code = run(Cli::parse());
+    // Every command has written and closed what it writes: leave by `_exit`, without the C library's exit
+    // handlers (mimalloc collecting every heap, the dynamic loader's finalizers). A 20-case live run, median of
+    // alternating runs: 14.3 → 13.6 ms in a slow hour of this 2-core machine, 0.03–0.3 ms less in a fast one.
+    // Only Rust's own buffer of stdout is left to flush.
+    let _ = std::io::stdout().flush();
+    let status = (0..=u8::MAX).find(|&n| ExitCode::from(n) == code).unwrap_or(1);
+    // SAFETY: `_exit` ends the process at once; nothing after it runs and no Rust destructor is needed.
+    unsafe { libc::_exit(i32::from(status)) }
+}
+
+fn run(cli: Cli) -> ExitCode {
     if let Command::Init(args) = cli.command {
         return cli::init::run(args);
     }
