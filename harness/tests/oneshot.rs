@@ -411,3 +411,31 @@ async fn failed_reruns_only_the_failing_trials_of_the_last_results() {
         .collect();
     assert_eq!(names, ["chat::c01"]);
 }
+
+/// `--base-url` without `--target` is an ad-hoc target even at a configured target's base URL (the usual
+/// loopback ports are shared by several reference servers): the run says which configured targets share it,
+/// sends no configured key, and a name that is a configured target's is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_targets_base_url_still_runs_ad_hoc_and_names_that_target() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_completion()))
+        .mount(&server)
+        .await;
+    let url = format!("{}/v1/", server.uri());
+    let dir = slow_project(&url, 1);
+    let root = dir.path().display().to_string();
+    let out = compat_cmd(&["--root", &root, "run", "--live", "--base-url", &url, "--model", "m"]).output().unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains(&format!("{url} is also the base URL of `t` in cases/targets.yaml; this run is ad hoc")), "{t}");
+    let port = server.address().port();
+    let results = read_json(&dir.path().join("reports/results.json"));
+    assert_eq!(results["outcomes"][0]["target"], format!("127.0.0.1-{port}"));
+    assert_eq!(results["outcomes"][0]["verdict"], "pass", "{t}");
+    let named = compat_cmd(&["--root", &root, "run", "--live", "--base-url", &url, "--name", "t"]).output().unwrap();
+    let t = text(&named);
+    assert_eq!(named.status.code(), Some(2), "{t}");
+    assert!(t.contains(&format!("`t` is a configured target: run it with --target t --base-url {url}")) && t.contains("nothing was sent"), "{t}");
+}

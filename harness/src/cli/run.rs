@@ -26,11 +26,12 @@ pub struct RunArgs {
     /// Send the cases to the live endpoint instead of replaying fixtures.
     #[arg(long)]
     pub live: bool,
-    /// Targets to run (repeatable). Default: every target with fixtures (replay), `gemini` (live).
+    /// Targets to run (repeatable). Default: every target with fixtures (replay), the targets file's
+    /// `live_default` (live).
     #[arg(long = "target")]
     targets: Vec<String>,
     /// Live: the server's base URL (`http://127.0.0.1:8080/v1`). With --target, it replaces that target's;
-    /// without, the configured target of that base URL runs, or else an ad-hoc one (see --name, --api-key-env,
+    /// without, an ad-hoc target runs, even at a configured target's base URL (see --name, --api-key-env,
     /// --model).
     #[arg(long, requires = "live")]
     base_url: Option<String>,
@@ -244,7 +245,7 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     });
     // Only the case files a filter can select are read — by their trial names on the configured targets; an
     // ad-hoc target's trials bear a name the suite does not know, so its run reads them all.
-    let ad_hoc = ad_hoc_name(root, args)?;
+    let ad_hoc = ad_hoc_name(args)?;
     let load_filters: Vec<String> = match (&failed, &ad_hoc) {
         (_, Some(_)) => Vec::new(),
         (Some(names), None) if args.filters.is_empty() => names.iter().cloned().collect(),
@@ -271,6 +272,9 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     };
     let schemas = Arc::new(schemas.join().unwrap_or_else(|_| Err("reading the schemas panicked".to_owned())).map_err(fail)?);
     let baseline = args.baseline.as_deref().map(compat::report::write::load_results).transpose().map_err(|e| fail(format!("--baseline {e}")))?;
+    if let (Some(name), Some(url)) = (&ad_hoc, &args.base_url) {
+        check_ad_hoc(&suite, name, url)?;
+    }
     let mut targets = resolve_targets(&suite, args, ad_hoc.as_deref(), &named, failed.is_some())?;
     for t in &mut targets {
         apply_target_flags(t, args, &models);
@@ -365,28 +369,17 @@ fn parse_models(specs: &[String]) -> Result<BTreeMap<String, String>, String> {
     Ok(models)
 }
 
-/// The name of the ad-hoc target of this run, if it runs one: `--live --base-url` without `--target`, when
-/// `--name` is given or no configured target has that base URL.
-fn ad_hoc_name(root: &Path, args: &RunArgs) -> Result<Option<String>, ExitCode> {
+/// The name of the ad-hoc target of this run, if it runs one (`--live --base-url` without `--target`):
+/// `--name`, else the URL's host and port. Whether a configured target bears it is checked once the targets
+/// file is read ([`check_ad_hoc`]).
+fn ad_hoc_name(args: &RunArgs) -> Result<Option<String>, ExitCode> {
     let Some(url) = args.base_url.as_deref().filter(|_| args.live && args.targets.is_empty()) else { return Ok(None) };
-    let configured = compat::target::load_targets(root).map_err(|e| {
-        eprint!("{e}");
-        ExitCode::from(2)
-    })?;
-    let slash = |u: &str| if u.ends_with('/') { u.to_owned() } else { format!("{u}/") };
     if let Some(name) = &args.more.name {
         let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !valid {
             return Err(usage_error(format!("--name `{name}`: a target's name is letters, digits, `-`, `_` and `.`")));
         }
-        if configured.list.iter().any(|t| t.name == *name) {
-            return Err(usage_error(format!("--name `{name}` is a configured target: run it with --target {name} --base-url {url}")));
-        }
         return Ok(Some(name.clone()));
-    }
-    if let Some(t) = configured.list.iter().find(|t| t.config.base_url == slash(url)) {
-        eprintln!("note: {url} is the base URL of target `{}` in {}: running it (--name NAME runs an ad-hoc target instead)", t.name, TARGETS_FILE);
-        return Ok(None);
     }
     let parsed = reqwest::Url::parse(url).expect("checked before");
     let host = parsed.host_str().unwrap_or("server").trim_matches(|c| c == '[' || c == ']');
@@ -395,6 +388,26 @@ fn ad_hoc_name(root: &Path, args: &RunArgs) -> Result<Option<String>, ExitCode> 
         None => host.to_owned(),
     };
     Ok(Some(name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect()))
+}
+
+/// An ad-hoc target's name must not be a configured target's (its trials would take that target's
+/// expectations). A configured target at the same base URL is named in a note: the run stays ad hoc — several
+/// reference servers share the usual loopback ports — and `--target` runs the configured one there.
+fn check_ad_hoc(suite: &Suite, name: &str, url: &str) -> Result<(), ExitCode> {
+    if suite.target(name).is_some() {
+        return Err(usage_error(format!(
+            "`{name}` is a configured target: run it with --target {name} --base-url {url}, or name this one with --name NAME"
+        )));
+    }
+    let slash = |u: &str| if u.ends_with('/') { u.to_owned() } else { format!("{u}/") };
+    let same: Vec<String> = suite.targets.iter().filter(|t| slash(&t.config.base_url) == slash(url)).map(|t| format!("`{}`", t.name)).collect();
+    if !same.is_empty() {
+        eprintln!(
+            "note: {url} is also the base URL of {} in {TARGETS_FILE}; this run is ad hoc (`--target NAME --base-url {url}` runs a configured target there, with its models, skips and expectations)",
+            same.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The targets of the run, with this run's pacing and timeout flags applied: the ad-hoc one, those `named`
