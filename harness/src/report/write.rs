@@ -30,8 +30,9 @@ pub fn write_reports(reports: &Path, results: &Results, baseline: Option<&Result
     let written: Result<(), String> = std::thread::scope(|s| {
         let json = s.spawn(|| write_atomic(&reports.join("results.json"), json::to_string(results).as_bytes()));
         let rest = s.spawn(|| {
-            write_atomic(&reports.join("junit.xml"), junit::render(results).as_bytes())?;
-            write_atomic(&reports.join("summary.md"), markdown::render(results, c).as_bytes())
+            let junit = write_atomic(&reports.join("junit.xml"), junit::render(results).as_bytes());
+            let markdown = write_atomic(&reports.join("summary.md"), markdown::render(results, c).as_bytes());
+            junit.and(markdown)
         });
         let html = write_atomic(&reports.join("index.html"), html::render(results, c).as_bytes());
         for handle in [json, rest] {
