@@ -110,6 +110,9 @@ fn redact(value: &Value, key: &str) -> Value {
                 let kept = match k.as_str() {
                     "id" if is_model => v.clone(),
                     "message" if key == "error" && v.is_string() => json!("[message]"),
+                    // llama.cpp's `timings` (durations, rates, counts) are measured anew on every answer; their
+                    // keys are kept, so a change of shape still shows.
+                    _ if key == "timings" && v.is_number() => json!("[measured]"),
                     _ => redact_field(k, v),
                 };
                 (k.clone(), kept)
@@ -268,6 +271,13 @@ mod tests {
         let v: Value = serde_json::from_str(&normalize(Some(&models), &[], None, 200)).unwrap();
         assert_eq!(v["body"]["data"][0]["id"], "models/gemini-2.5-flash");
         assert_eq!(v["body"]["error"], json!({"message": "[message]", "code": 4}));
+        // llama.cpp's timings: numbers redacted, keys kept; a number of the same name elsewhere is kept.
+        let timed = json!({"timings": {"prompt_n": 74, "prompt_ms": 1.393, "predicted_per_second": 8241.7}, "n": 2});
+        let v: Value = serde_json::from_str(&normalize(Some(&timed), &[], None, 200)).unwrap();
+        assert_eq!(
+            v["body"],
+            json!({"timings": {"prompt_n": "[measured]", "prompt_ms": "[measured]", "predicted_per_second": "[measured]"}, "n": 2})
+        );
     }
 
     #[test]
