@@ -398,6 +398,11 @@ async fn failed_reruns_only_the_failing_trials_of_the_last_results() {
     let root = dir.path().display().to_string();
     let first = compat_cmd(&["--root", &root, "run", "--live", "--target", "t"]).env("COMPAT_ONESHOT_KEY", "k").output().unwrap();
     assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    // A target named with --target is a typo when unknown, not an ad-hoc target of the results.
+    let typo = compat_cmd(&["--root", &root, "run", "--live", "--target", "tt", "--failed"]).env("COMPAT_ONESHOT_KEY", "k").output().unwrap();
+    let t = text(&typo);
+    assert_eq!(typo.status.code(), Some(2), "{t}");
+    assert!(t.contains("no target `tt`") && t.contains("did you mean `t`?") && !t.contains("ad-hoc"), "{t}");
     let again = compat_cmd(&["--root", &root, "run", "--live", "--failed"]).env("COMPAT_ONESHOT_KEY", "k").output().unwrap();
     let t = text(&again);
     assert_eq!(again.status.code(), Some(1), "{t}");

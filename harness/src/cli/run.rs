@@ -275,7 +275,9 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     if let (Some(name), Some(url)) = (&ad_hoc, &args.base_url) {
         check_ad_hoc(&suite, name, url)?;
     }
-    let mut targets = resolve_targets(&suite, args, ad_hoc.as_deref(), &named, failed.is_some())?;
+    // An unknown name read from the failing trials is an ad-hoc target's; one given with --target is a typo.
+    let from_failed = failed.is_some() && args.targets.is_empty();
+    let mut targets = resolve_targets(&suite, args, ad_hoc.as_deref(), &named, from_failed)?;
     for t in &mut targets {
         apply_target_flags(t, args, &models);
     }
@@ -411,9 +413,9 @@ fn check_ad_hoc(suite: &Suite, name: &str, url: &str) -> Result<(), ExitCode> {
 }
 
 /// The targets of the run, with this run's pacing and timeout flags applied: the ad-hoc one, those `named`
-/// (by `--target`, else those of the failing trials of a `--failed` re-run), else every target with fixtures
-/// (replay) or the targets file's `live_default` (live).
-fn resolve_targets(suite: &Suite, args: &RunArgs, ad_hoc: Option<&str>, named: &[String], failed: bool) -> Result<Vec<Target>, ExitCode> {
+/// (by `--target`, else those of the failing trials of a `--failed` re-run: `from_failed`), else every target
+/// with fixtures (replay) or the targets file's `live_default` (live).
+fn resolve_targets(suite: &Suite, args: &RunArgs, ad_hoc: Option<&str>, named: &[String], from_failed: bool) -> Result<Vec<Target>, ExitCode> {
     if let (Some(name), Some(url)) = (ad_hoc, &args.base_url) {
         let mut t = Target::ad_hoc(name, url, args.more.api_key_env.as_deref(), BTreeMap::new());
         args.override_target(&mut t);
@@ -435,7 +437,7 @@ fn resolve_targets(suite: &Suite, args: &RunArgs, ad_hoc: Option<&str>, named: &
     for name in &names {
         let Some(t) = suite.target(name) else {
             let known: Vec<&str> = suite.targets.iter().map(|t| t.name.as_str()).collect();
-            let hint = match failed {
+            let hint = match from_failed {
                 true => format!(" (an ad-hoc target: re-run it with --live --base-url URL --name {name} --failed)"),
                 false => compat::diagnostic::closest(name, known.iter().copied()).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default(),
             };
