@@ -444,3 +444,42 @@ async fn a_configured_targets_base_url_still_runs_ad_hoc_and_names_that_target()
     assert_eq!(named.status.code(), Some(2), "{t}");
     assert!(t.contains(&format!("`t` is a configured target: run it with --target t --base-url {url}")) && t.contains("nothing was sent"), "{t}");
 }
+
+/// On a terminal the progress is one line, rewritten in place (`\r` and erase-line, no newline) a few times a
+/// second, and erased before the run ends, so the summary starts on a clean line.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_on_a_terminal_is_one_line_rewritten_in_place_then_erased() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let server = MockServer::start().await;
+    let slow = ResponseTemplate::new(200).set_body_json(ok_completion()).set_delay(Duration::from_millis(600));
+    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(slow).mount(&server).await;
+    let dir = slow_project(&format!("{}/v1/", server.uri()), 3);
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors we then own; the other arguments may be null.
+    let opened = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(opened, 0, "a pseudo-terminal");
+    // SAFETY: both descriptors were just opened and are owned here alone.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut child = compat_cmd(&["--root", &dir.path().display().to_string(), "run", "--live", "--target", "t"])
+        .env("COMPAT_ONESHOT_KEY", "a-key-long-enough")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(slave))
+        .spawn()
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        // Until the child's side closes (EIO on Linux).
+        let (mut file, mut seen, mut buf) = (std::fs::File::from(master), Vec::new(), [0u8; 4096]);
+        while let Ok(n @ 1..) = file.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert_eq!(status.code(), Some(0));
+    let tty = reader.join().unwrap();
+    let updates = tty.matches("\r\x1b[2K").count();
+    assert!(tty.contains("/3 done") && updates >= 3, "progress shown and rewritten: {tty:?}");
+    assert!(!tty.contains('\n'), "never a new line for progress: {tty:?}");
+    assert!(tty.ends_with("\r\x1b[2K"), "the line erased at the end: {tty:?}");
+}
