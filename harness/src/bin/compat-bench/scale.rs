@@ -267,6 +267,16 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
         }
     }
     let base = format!("{}/", server.uri());
+    // Every tool runs from a copy made here, alike: how a file came into the page cache counts — the same
+    // compat bytes took 844 page faults a one-case run as the linker had written them and 732 as a copy
+    // (0.3 ms here), while Hurl ran from its installed file.
+    let installed = |program: &Path, name: &str| match program_path(program) {
+        Some(found) if std::fs::copy(&found, tmp.join(name)).is_ok() => tmp.join(name),
+        _ => program.to_owned(),
+    };
+    let exe = &installed(exe, "compat-under-test");
+    let curl_program = installed(Path::new("curl"), "curl-under-test");
+    let hurl = hurl_program().map(|program| installed(&program, "hurl-under-test"));
     let compat_run = |names: &[String]| {
         // Each run starts without the last one's reports, as each Hurl run does (below): replacing a file costs
         // freeing the old one (on this machine's ext4, mounted with `discard`, ~0.3 ms a file), which only
@@ -282,7 +292,7 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
         cmd
     };
     let curl = |sents: &[Picked]| {
-        let mut cmd = Command::new("curl");
+        let mut cmd = Command::new(&curl_program);
         cmd.arg("-s");
         for (i, (_, s, _)) in sents.iter().enumerate() {
             if i > 0 {
@@ -299,7 +309,6 @@ fn live(root: &Path, suite: &compat::suite::Suite, exe: &Path, runs: usize) {
     };
     let one: Vec<String> = picked.iter().take(1).map(|p| p.0.clone()).collect();
     let all: Vec<String> = picked.iter().map(|p| p.0.clone()).collect();
-    let hurl = hurl_program();
     println!(
         "\nlive against a loopback server; {runs} rounds (after one to warm the page cache), each tool once per round in turn, a fresh process each time; median (min):"
     );
@@ -402,6 +411,14 @@ fn compat_binary() -> PathBuf {
 fn hurl_program() -> Option<PathBuf> {
     let program = std::env::var_os("COMPAT_HURL").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("hurl"));
     Command::new(&program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().ok().filter(|s| s.success()).map(|_| program)
+}
+
+/// `program` as a file: itself when it names one, else the first match on `PATH`.
+fn program_path(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_owned());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
 /// The file in the measurements' folder holding the request body of the i-th picked case.
