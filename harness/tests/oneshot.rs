@@ -463,7 +463,7 @@ async fn progress_on_a_terminal_is_one_line_rewritten_in_place_then_erased() {
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut child = compat_cmd(&["--root", &dir.path().display().to_string(), "run", "--live", "--target", "t"])
         .env("COMPAT_ONESHOT_KEY", "a-key-long-enough")
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::from(slave))
         .spawn()
         .unwrap();
