@@ -73,10 +73,11 @@ pub fn pre_of(out: &mut String, text: &str, len: usize, view: &View, rest: &str)
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
+    out.push_str("<pre>");
+    esc_into(out, &text[..cut]);
     let _ = writeln!(
         out,
-        "<pre>{}\n…</pre>\n<p class=\"cut\">cut at {} of {} bytes; the whole value is in <code>results.json</code> at <code>{}</code></p>",
-        esc(&text[..cut]),
+        "\n…</pre>\n<p class=\"cut\">cut at {} of {} bytes; the whole value is in <code>results.json</code> at <code>{}</code></p>",
         cut,
         len,
         esc(&view.pointer(rest))
