@@ -399,18 +399,27 @@ fn pretty_compact_capped(compact: &str, cap: usize) -> (String, usize) {
         (text, len)
     };
     while i < b.len() {
-        // Past the cap the rest is only counted: a run of scalars and commas (an embedding's numbers) is
-        // counted in one go — its bytes, and a line break and indentation per comma — found with memchr
-        // instead of stepping through it a byte at a time (most of a large answer lies past the cap).
-        if run == i && out.text.len() >= out.cap {
+        // A run of scalars and commas (an embedding's numbers) is taken in one go, its commas found with memchr
+        // rather than stepping through every digit: written a line per comma while under the cap, and past it
+        // only counted — its bytes, and a line break and indentation per comma (most of a large answer lies
+        // past the cap).
+        if run == i {
             let rest = &b[i..];
             let end =
                 [memchr::memchr3(b'"', b'{', b'[', rest), memchr::memchr3(b'}', b']', b':', rest)].into_iter().flatten().min().unwrap_or(rest.len());
             let scalars = &rest[..end];
             if end > 0 && memchr::memchr3(b' ', b'\n', b'\r', scalars).is_none() && memchr::memchr(b'\t', scalars).is_none() {
-                out.len += end + memchr::memchr_iter(b',', scalars).count() * (1 + 2 * depth);
+                if out.text.len() >= out.cap {
+                    out.len += end + memchr::memchr_iter(b',', scalars).count() * (1 + 2 * depth);
+                    run = i + end;
+                } else {
+                    for comma in memchr::memchr_iter(b',', scalars).map(|k| i + k) {
+                        out.push(&compact[run..=comma]);
+                        out.newline(depth);
+                        run = comma + 1;
+                    }
+                }
                 i += end;
-                run = i;
                 continue;
             }
         }
