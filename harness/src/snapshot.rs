@@ -272,11 +272,11 @@ mod tests {
         assert_eq!(v["body"]["data"][0]["id"], "models/gemini-2.5-flash");
         assert_eq!(v["body"]["error"], json!({"message": "[message]", "code": 4}));
         // llama.cpp's timings: numbers redacted, keys kept; a number of the same name elsewhere is kept.
-        let timed = json!({"timings": {"prompt_n": 74, "prompt_ms": 1.393, "predicted_per_second": 8241.7}, "n": 2});
+        let timed = json!({"timings": {"prompt_n": 74, "prompt_ms": 1.393, "predicted_per_second": 8241.7}, "prompt_n": 2});
         let v: Value = serde_json::from_str(&normalize(Some(&timed), &[], None, 200)).unwrap();
         assert_eq!(
             v["body"],
-            json!({"timings": {"prompt_n": "[measured]", "prompt_ms": "[measured]", "predicted_per_second": "[measured]"}, "n": 2})
+            json!({"timings": {"prompt_n": "[measured]", "prompt_ms": "[measured]", "predicted_per_second": "[measured]"}, "prompt_n": 2})
         );
     }
 

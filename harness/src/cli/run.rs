@@ -401,8 +401,9 @@ fn check_ad_hoc(suite: &Suite, name: &str, url: &str) -> Result<(), ExitCode> {
             "`{name}` is a configured target: run it with --target {name} --base-url {url}, or name this one with --name NAME"
         )));
     }
-    let slash = |u: &str| if u.ends_with('/') { u.to_owned() } else { format!("{u}/") };
-    let same: Vec<String> = suite.targets.iter().filter(|t| slash(&t.config.base_url) == slash(url)).map(|t| format!("`{}`", t.name)).collect();
+    // A configured base URL ends with `/` once loaded (`target::targets_of`); the one given may not.
+    let folder = if url.ends_with('/') { url.to_owned() } else { format!("{url}/") };
+    let same: Vec<String> = suite.targets.iter().filter(|t| t.config.base_url == folder).map(|t| format!("`{}`", t.name)).collect();
     if !same.is_empty() {
         eprintln!(
             "note: {url} is also the base URL of {} in {TARGETS_FILE}; this run is ad hoc (`--target NAME --base-url {url}` runs a configured target there, with its models, skips and expectations)",
