@@ -18,6 +18,9 @@ use crate::target::Timeouts;
 /// Bodies beyond this are cut and reported as an error (a response this large is not a chat answer).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// The most a body's buffer is sized for up front from its declared `content-length`.
+const RESERVE_UP_TO: usize = 4 * 1024 * 1024;
+
 /// Longest time spent reading one body after its head arrived (a long stream of a slow model stays well
 /// under it).
 pub const MAX_BODY_TIME: Duration = Duration::from_secs(600);
@@ -225,7 +228,10 @@ pub async fn send_within(
     let status = response.status().as_u16();
     let headers =
         response.headers().iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let mut body = Vec::new();
+    // Sized from the declared length, up to [`RESERVE_UP_TO`]: grown by doubling, an embeddings answer (a few
+    // hundred kilobytes) is copied again at each step into memory touched for the first time. A larger or
+    // false declaration reserves no more; the body grows as it comes.
+    let mut body = Vec::with_capacity(response.content_length().map_or(0, |n| n.min(RESERVE_UP_TO as u64) as usize));
     let deadline = Instant::now() + body_time;
     let ended = loop {
         let left = deadline.saturating_duration_since(Instant::now());

@@ -72,6 +72,21 @@ fn results_json_reads_back_equal_and_counts_agree() {
     assert_eq!(names, sorted, "outcomes are sorted by name");
 }
 
+/// `results.json` is streamed to its file: byte for byte what serde_json renders of the document (pretty,
+/// or compact past `PRETTY_UP_TO` outcomes), with a final newline.
+#[test]
+fn results_json_is_streamed_as_serde_json_renders_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = zoo_results();
+    let mut large = small.clone();
+    large.outcomes = small.outcomes.iter().cycle().take(json::PRETTY_UP_TO + 1).cloned().collect();
+    for (r, rendered) in [(&small, serde_json::to_string_pretty(&small)), (&large, serde_json::to_string(&large))] {
+        write_reports(dir.path(), r, None).unwrap();
+        let written = std::fs::read_to_string(dir.path().join("results.json")).unwrap();
+        assert_eq!(written, rendered.unwrap() + "\n");
+    }
+}
+
 /// The reports are rendered from the run's document rather than from `results.json` read back: that holds
 /// only because every outcome of a real suite reads back equal, compact or pretty, and renders alike.
 #[test]

@@ -166,12 +166,25 @@ pub fn build(mut run: RunInfo, mut outcomes: Vec<Outcome>) -> Results {
 /// size: every number of an embedding vector would otherwise get a line of its own).
 pub const PRETTY_UP_TO: usize = 1000;
 
-/// The document as written to `results.json`: JSON with a final newline, pretty up to [`PRETTY_UP_TO`] outcomes.
+/// Writes the document as `results.json` holds it: JSON with a final newline, pretty up to [`PRETTY_UP_TO`]
+/// outcomes. Streamed: a document of embedding answers is megabytes, never held whole in memory.
+pub fn write_to(results: &Results, mut out: impl std::io::Write) -> std::io::Result<()> {
+    if results.outcomes.len() <= PRETTY_UP_TO {
+        serde_json::to_writer_pretty(&mut out, results)?;
+    } else {
+        serde_json::to_writer(&mut out, results)?;
+    }
+    out.write_all(b"\n")
+}
+
+/// The document as [`write_to`] writes it, as text (a document that cannot be serialized gives an `error`
+/// object saying why).
 pub fn to_string(results: &Results) -> String {
-    let text = if results.outcomes.len() <= PRETTY_UP_TO { serde_json::to_string_pretty(results) } else { serde_json::to_string(results) };
-    let mut s = text.unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
+    let mut text = Vec::new();
+    match write_to(results, &mut text) {
+        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        Err(e) => format!("{{\"error\": {}}}\n", serde_json::Value::String(e.to_string())),
+    }
 }
 
 /// Reads a results document, checking its format tag and version first so an old or foreign file gets a
