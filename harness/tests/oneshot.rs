@@ -271,6 +271,28 @@ fn bad_input_exits_2_at_once_with_nothing_sent() {
     assert_eq!(std::fs::read_to_string(reports.path().join("results.json")).unwrap(), "kept", "reports left as they were");
 }
 
+/// The schemas are read beside the suite's loading: a `--spec` that cannot be read or is not JSON is an error
+/// of the run's input (exit 2, nothing sent, the reports left as they were), said once.
+#[test]
+fn a_spec_that_cannot_be_read_exits_2() {
+    let root = root_arg();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), "kept").unwrap();
+    let not_json = dir.path().join("openapi.yaml");
+    std::fs::write(&not_json, "openapi: 3.1.0\n").unwrap();
+    let missing = dir.path().join("missing.json");
+    for (spec, expected) in [(&missing, "cannot read"), (&not_json, "is not JSON")] {
+        let out = compat_cmd(&["--root", &root, "run", "--reports", &dir.path().display().to_string(), "--spec", &spec.display().to_string()])
+            .output()
+            .unwrap();
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{t}");
+        assert_eq!(t.matches(expected).count(), 1, "{t}");
+        assert!(t.contains(&spec.display().to_string()), "{t}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("results.json")).unwrap(), "kept");
+}
+
 #[test]
 fn an_expectations_entry_still_marked_todo_stops_the_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -252,6 +252,26 @@ fn replay_servers_are_reused_only_when_no_case_holds_them() {
     });
 }
 
+/// `Suite::load_beside` loads what `load_for` loads and gives back the work it ran beside the targets file,
+/// also when the targets file is broken (then its error is the load's).
+#[test]
+fn load_beside_gives_the_suite_and_the_work_run_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cases/targets.yaml", TARGETS);
+    write(dir.path(), "cases/selftest/hello.yaml", CASE);
+    let names = |s: &Suite| s.cases.iter().map(|c| c.case.name()).chain(s.targets.iter().map(|t| t.name.clone())).collect::<Vec<_>>();
+    let (suite, beside) = Suite::load_beside(dir.path(), &[], TargetScope::All, || "read beside");
+    assert_eq!(beside, "read beside");
+    let plain = Suite::load_for(dir.path(), &[], TargetScope::All).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(names(&suite.unwrap_or_else(|e| panic!("{e}"))), names(&plain));
+    assert_eq!(names(&plain), ["selftest::hello", "t"]);
+    write(dir.path(), "cases/targets.yaml", "targets:\n  t: [\n");
+    let (broken, beside) = Suite::load_beside(dir.path(), &[], TargetScope::All, || 7);
+    assert_eq!(beside, 7);
+    let error = broken.err().expect("a broken targets file fails the load").to_string();
+    assert!(error.contains("cases/targets.yaml:"), "{error}");
+}
+
 /// `compat run NAME…` reads only the case files a filter can select: an unrelated broken file neither fails
 /// nor slows the run, its name still satisfies an override naming it, and a filter naming it reads it.
 #[test]

@@ -232,17 +232,21 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
         }
     };
     check_profiles(root, args)?;
-    // The schemas are read on a thread of their own while the suite loads. (Every validator build checks its
-    // schema against the JSON Schema meta-schema, whose validator `jsonschema`'s `macros` feature generates at
-    // compile time: built at run time, it cost 1–2 ms of CPU a run and most of a schema build's.)
+    // The schemas are read while the suite loads, on the thread that parses the targets file once it has (see
+    // `Suite::load_beside`). (Every validator build checks its schema against the JSON Schema meta-schema, whose
+    // validator `jsonschema`'s `macros` feature generates at compile time: built at run time, it cost 1–2 ms of
+    // CPU a run and most of a schema build's.)
     let spec = args.spec.clone();
-    let schemas = std::thread::spawn(move || match spec {
-        None => SchemaSet::builtin(),
-        Some(path) => std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
-            .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
-    });
+    let read_schemas = move || {
+        let read = std::panic::AssertUnwindSafe(move || match spec {
+            None => SchemaSet::builtin(),
+            Some(path) => std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
+                .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
+        });
+        std::panic::catch_unwind(read).unwrap_or_else(|_| Err("reading the schemas panicked".to_owned()))
+    };
     // Only the case files a filter can select are read — by their trial names on the configured targets; an
     // ad-hoc target's trials bear a name the suite does not know, so its run reads them all.
     let ad_hoc = ad_hoc_name(args)?;
@@ -265,12 +269,13 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
         (true, true) => TargetScope::LiveDefault,
         (true, false) => TargetScope::All,
     };
-    let suite = super::load_suite_for(root, &load_filters, scope)?;
+    let (suite, schemas) = Suite::load_beside(root, &load_filters, scope, read_schemas);
+    let suite = suite.map_err(super::load_failed)?;
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(2)
     };
-    let schemas = Arc::new(schemas.join().unwrap_or_else(|_| Err("reading the schemas panicked".to_owned())).map_err(fail)?);
+    let schemas = Arc::new(schemas.map_err(fail)?);
     let baseline = args.baseline.as_deref().map(compat::report::write::load_results).transpose().map_err(|e| fail(format!("--baseline {e}")))?;
     if let (Some(name), Some(url)) = (&ad_hoc, &args.base_url) {
         check_ad_hoc(&suite, name, url)?;
