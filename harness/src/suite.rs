@@ -2,6 +2,8 @@
 //! test target so both see the same cases, names and targets.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use crate::case::LoadedCase;
 use crate::case::features::{FEATURES_FILE, Features, load_features};
@@ -48,21 +50,24 @@ impl Suite {
 
     /// [`Suite::load_for`], and `beside` run on the thread that parses the targets file, once it has: the
     /// caller's own start-up work (the CLI reads its schemas there) without one more thread for the two cores
-    /// a run may have — a thread started while both are busy waits for one (0.2–0.6 ms, measured), even after
-    /// the other is free.
+    /// a run may have — a thread started while both are busy waits for one (0.2–0.9 ms, measured), even after
+    /// the other is free. That thread then helps load the case files.
     pub fn load_beside<R: Send>(
         root: &Path,
         filters: &[String],
         scope: TargetScope,
         beside: impl FnOnce() -> R + Send,
     ) -> (Result<Suite, Diagnostic>, R) {
+        let case_files = &CaseFiles::default();
         std::thread::scope(|s| {
             let (sent, targets) = std::sync::mpsc::sync_channel(1);
             let helper = s.spawn(move || {
                 let _ = sent.send(std::panic::catch_unwind(|| load_targets(root)));
-                beside()
+                let beside = beside();
+                case_files.help(root);
+                beside
             });
-            let suite = Self::load_with(root, filters, scope, || match targets.recv() {
+            let suite = Self::load_with(root, filters, scope, case_files, || match targets.recv() {
                 Ok(Ok(loaded)) => loaded,
                 Ok(Err(panic)) => std::panic::resume_unwind(panic),
                 Err(_) => unreachable!("the thread sends the targets file before anything else"),
@@ -76,6 +81,7 @@ impl Suite {
         root: &Path,
         filters: &[String],
         scope: TargetScope,
+        case_files: &CaseFiles,
         targets: impl FnOnce() -> Result<crate::target::Targets, Diagnostic>,
     ) -> Result<Suite, Diagnostic> {
         let filters = TrialFilters::new(filters);
@@ -87,7 +93,7 @@ impl Suite {
             let discovered = discover(root);
             let read_early = match (scope, &discovered) {
                 (TargetScope::Named(names), Ok(files)) => {
-                    Some(load_case_files(root, &wanted_files(files, names.iter().map(String::as_str), &filters)))
+                    Some(case_files.load(root, &wanted_files(files, names.iter().map(String::as_str), &filters)))
                 }
                 _ => None,
             };
@@ -109,7 +115,7 @@ impl Suite {
         let names: Vec<String> = files.iter().filter_map(|f| case_name_of_path(f)).collect();
         let read = read_early.unwrap_or_else(|| {
             let in_scope = targets.iter().map(|t| t.name.as_str()).filter(|t| in_scope(t));
-            load_case_files(root, &wanted_files(&files, in_scope, &filters))
+            case_files.load(root, &wanted_files(&files, in_scope, &filters))
         });
         let mut cases = Vec::new();
         for loaded in read {
@@ -273,20 +279,61 @@ fn wanted_files<'f, 't>(files: &'f [String], targets: impl Iterator<Item = &'t s
         .collect()
 }
 
-/// Loads the case files `files` (root-relative), in their order, on two threads when there are enough to
-/// share: parsing the YAML is most of a run's start-up.
-fn load_case_files(root: &Path, files: &[&String]) -> Vec<Result<LoadedCase, Diagnostic>> {
-    let load = |part: &[&String]| part.iter().map(|f| load_case_file(root, f)).collect::<Vec<_>>();
-    if files.len() < 4 {
-        return load(files);
+/// A case file as loaded: its case, or why it does not load.
+type Loaded = Result<LoadedCase, Diagnostic>;
+
+/// The case files a load reads, shared by the loading thread and the targets file's thread, which helps once its
+/// own work is done: each takes the next file as soon as it is free. (A thread of their own, started while both
+/// cores were busy, waited 0.5–0.9 ms for one in a 20-case run, probes — longer than half the files take.)
+#[derive(Default)]
+struct CaseFiles {
+    /// The files, once the loading thread knows them; a helper that comes earlier has nothing to help with.
+    files: OnceLock<Vec<String>>,
+    /// The next file to take.
+    next: AtomicUsize,
+    /// Each file's result, in order.
+    loaded: OnceLock<Vec<Mutex<Option<Loaded>>>>,
+    /// Files taken and finished (or abandoned by a panic), and the condition the loading thread waits on.
+    finished: Mutex<usize>,
+    all_finished: Condvar,
+}
+
+impl CaseFiles {
+    /// Loads `files` (root-relative), with the help of the other thread if it comes; results in order. Called once.
+    fn load(&self, root: &Path, files: &[&String]) -> Vec<Loaded> {
+        let _ = self.loaded.set(files.iter().map(|_| Mutex::new(None)).collect());
+        assert!(self.files.set(files.iter().map(|f| (*f).clone()).collect()).is_ok(), "a suite load reads its case files once");
+        self.help(root);
+        let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        while *finished < files.len() {
+            finished = self.all_finished.wait(finished).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(finished);
+        let loaded = self.loaded.get().expect("set above");
+        let take = |l: &Mutex<Option<_>>| l.lock().unwrap_or_else(|e| e.into_inner()).take();
+        loaded.iter().map(|l| take(l).expect("a file taken is loaded unless its thread panicked")).collect()
     }
-    let (first, second) = files.split_at(files.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| load(second));
-        let mut loaded = load(first);
-        loaded.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        loaded
-    })
+
+    /// Takes files until none is left (nothing when the list is not known yet).
+    fn help(&self, root: &Path) {
+        let (Some(files), Some(loaded)) = (self.files.get(), self.loaded.get()) else { return };
+        while let Some(i) = Some(self.next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < files.len()) {
+            // Counted as finished even if loading it panics, so that the loading thread never waits forever.
+            let _counted = Finished(self);
+            let case = load_case_file(root, &files[i]);
+            *loaded[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(case);
+        }
+    }
+}
+
+/// Counts one file of a [`CaseFiles`] as finished when dropped.
+struct Finished<'a>(&'a CaseFiles);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        *self.0.finished.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.all_finished.notify_all();
+    }
 }
 
 /// `<feature>::<id>` of a case file, read from its path (`cases/<feature>/<id>.yaml`): what its case is named
@@ -328,7 +375,49 @@ pub fn coverage_table(suite: &Suite, outcomes: &[Outcome]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::TrialFilters;
+    use super::{CaseFiles, TrialFilters};
+    use crate::case::load::load_case_file;
+
+    /// Case files loaded by two threads taking turns give what one thread gives, in the same order, broken
+    /// files included; a helper that comes before the list is known, or after it is done, does nothing.
+    #[test]
+    fn case_files_shared_by_two_threads_load_as_one_thread_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for i in 0..24 {
+            let rel = format!("cases/f/c{i:02}.yaml");
+            let text = if i % 5 == 3 {
+                format!("id: c{i:02}\nfeature: f\nno_such_key: 1\n")
+            } else {
+                format!("id: c{i:02}\nfeature: f\ntitle: t\ndoc: d\nrequest: {{ path: chat/completions, body: {{ n: {i} }} }}\n")
+            };
+            std::fs::create_dir_all(dir.path().join("cases/f")).unwrap();
+            std::fs::write(dir.path().join(&rel), text).unwrap();
+            files.push(rel);
+        }
+        let refs: Vec<&String> = files.iter().collect();
+        let show = |r: &Result<crate::case::LoadedCase, crate::diagnostic::Diagnostic>| match r {
+            Ok(c) => format!("{} {} {}", c.file, c.line, c.case.name()),
+            Err(e) => e.to_string(),
+        };
+        let alone: Vec<String> = refs.iter().map(|f| show(&load_case_file(dir.path(), f))).collect();
+        assert_eq!(alone.iter().filter(|s| s.contains("no_such_key")).count(), 5);
+        for _ in 0..20 {
+            let shared = CaseFiles::default();
+            shared.help(dir.path()); // nothing to help with yet
+            let loaded = std::thread::scope(|s| {
+                s.spawn(|| {
+                    while shared.files.get().is_none() {
+                        std::hint::spin_loop();
+                    }
+                    shared.help(dir.path());
+                });
+                shared.load(dir.path(), &refs)
+            });
+            shared.help(dir.path()); // nothing left
+            assert_eq!(loaded.iter().map(show).collect::<Vec<_>>(), alone);
+        }
+    }
 
     #[test]
     fn trial_filters_select_by_substring_as_compat_run_names_them() {
