@@ -64,14 +64,18 @@ impl Suite {
             let helper = s.spawn(move || {
                 let _ = sent.send(std::panic::catch_unwind(|| load_targets(root)));
                 let beside = beside();
-                case_files.help(root);
+                case_files.help_once_known(root);
                 beside
             });
-            let suite = Self::load_with(root, filters, scope, case_files, || match targets.recv() {
-                Ok(Ok(loaded)) => loaded,
-                Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                Err(_) => unreachable!("the thread sends the targets file before anything else"),
-            });
+            let suite = {
+                // However the loading ends (an error before the case files, a panic), the helper stops waiting.
+                let _closing = Closing(case_files);
+                Self::load_with(root, filters, scope, case_files, || match targets.recv() {
+                    Ok(Ok(loaded)) => loaded,
+                    Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                    Err(_) => unreachable!("the thread sends the targets file before anything else"),
+                })
+            };
             (suite, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         })
     }
@@ -287,34 +291,53 @@ type Loaded = Result<LoadedCase, Diagnostic>;
 /// cores were busy, waited 0.5–0.9 ms for one in a 20-case run, probes — longer than half the files take.)
 #[derive(Default)]
 struct CaseFiles {
-    /// The files, once the loading thread knows them; a helper that comes earlier has nothing to help with.
+    /// The files, once the loading thread knows them.
     files: OnceLock<Vec<String>>,
     /// The next file to take.
     next: AtomicUsize,
     /// Each file's result, in order.
     loaded: OnceLock<Vec<Mutex<Option<Loaded>>>>,
-    /// Files taken and finished (or abandoned by a panic), and the condition the loading thread waits on.
-    finished: Mutex<usize>,
-    all_finished: Condvar,
+    /// Whether the list is known (or will never be), and how many files are finished; `changed` signals both.
+    progress: Mutex<Progress>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Progress {
+    /// The list is known, or the load ended without one.
+    settled: bool,
+    /// Files taken and finished, or abandoned by a panic.
+    finished: usize,
 }
 
 impl CaseFiles {
-    /// Loads `files` (root-relative), with the help of the other thread if it comes; results in order. Called once.
+    /// Loads `files` (root-relative), with the help of the other thread; results in order. Called once a load.
     fn load(&self, root: &Path, files: &[&String]) -> Vec<Loaded> {
         let _ = self.loaded.set(files.iter().map(|_| Mutex::new(None)).collect());
         assert!(self.files.set(files.iter().map(|f| (*f).clone()).collect()).is_ok(), "a suite load reads its case files once");
+        self.settle();
         self.help(root);
-        let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
-        while *finished < files.len() {
-            finished = self.all_finished.wait(finished).unwrap_or_else(|e| e.into_inner());
+        let mut progress = self.progress();
+        while progress.finished < files.len() {
+            progress = self.changed.wait(progress).unwrap_or_else(|e| e.into_inner());
         }
-        drop(finished);
+        drop(progress);
         let loaded = self.loaded.get().expect("set above");
         let take = |l: &Mutex<Option<_>>| l.lock().unwrap_or_else(|e| e.into_inner()).take();
         loaded.iter().map(|l| take(l).expect("a file taken is loaded unless its thread panicked")).collect()
     }
 
-    /// Takes files until none is left (nothing when the list is not known yet).
+    /// Waits until the list is known (or the load ended without one), then takes files until none is left.
+    fn help_once_known(&self, root: &Path) {
+        let mut progress = self.progress();
+        while !progress.settled {
+            progress = self.changed.wait(progress).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(progress);
+        self.help(root);
+    }
+
+    /// Takes files until none is left (none when the list is not known).
     fn help(&self, root: &Path) {
         let (Some(files), Some(loaded)) = (self.files.get(), self.loaded.get()) else { return };
         while let Some(i) = Some(self.next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < files.len()) {
@@ -324,6 +347,16 @@ impl CaseFiles {
             *loaded[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(case);
         }
     }
+
+    /// Says the list is known, or will never be.
+    fn settle(&self) {
+        self.progress().settled = true;
+        self.changed.notify_all();
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Counts one file of a [`CaseFiles`] as finished when dropped.
@@ -331,8 +364,17 @@ struct Finished<'a>(&'a CaseFiles);
 
 impl Drop for Finished<'_> {
     fn drop(&mut self) {
-        *self.0.finished.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.all_finished.notify_all();
+        self.0.progress().finished += 1;
+        self.0.changed.notify_all();
+    }
+}
+
+/// Settles a [`CaseFiles`] when dropped: the load is over, with its list or without.
+struct Closing<'a>(&'a CaseFiles);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.settle();
     }
 }
 
@@ -379,7 +421,8 @@ mod tests {
     use crate::case::load::load_case_file;
 
     /// Case files loaded by two threads taking turns give what one thread gives, in the same order, broken
-    /// files included; a helper that comes before the list is known, or after it is done, does nothing.
+    /// files included; a helper that comes after the list is done does nothing, and one waiting for a list that
+    /// never comes is let go.
     #[test]
     fn case_files_shared_by_two_threads_load_as_one_thread_does() {
         let dir = tempfile::tempdir().unwrap();
@@ -406,17 +449,18 @@ mod tests {
             let shared = CaseFiles::default();
             shared.help(dir.path()); // nothing to help with yet
             let loaded = std::thread::scope(|s| {
-                s.spawn(|| {
-                    while shared.files.get().is_none() {
-                        std::hint::spin_loop();
-                    }
-                    shared.help(dir.path());
-                });
+                s.spawn(|| shared.help_once_known(dir.path()));
                 shared.load(dir.path(), &refs)
             });
             shared.help(dir.path()); // nothing left
             assert_eq!(loaded.iter().map(show).collect::<Vec<_>>(), alone);
         }
+        // A load that ends without a list (a broken targets file) lets a waiting helper go.
+        let never = CaseFiles::default();
+        std::thread::scope(|s| {
+            s.spawn(|| never.help_once_known(dir.path()));
+            never.settle();
+        });
     }
 
     #[test]
