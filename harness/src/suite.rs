@@ -302,6 +302,7 @@ struct CaseFiles {
     changed: Condvar,
 }
 
+/// What the threads of a [`CaseFiles`] wait on.
 #[derive(Default)]
 struct Progress {
     /// The list is known, or the load ended without one.

@@ -237,16 +237,15 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<Prepared, ExitCode> {
     // validator `jsonschema`'s `macros` feature generates at compile time: built at run time, it cost 1–2 ms of
     // CPU a run and most of a schema build's.)
     let spec = args.spec.clone();
-    let read_schemas = move || {
-        let read = std::panic::AssertUnwindSafe(move || match spec {
-            None => SchemaSet::builtin(),
-            Some(path) => std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
-                .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
-        });
-        std::panic::catch_unwind(read).unwrap_or_else(|_| Err("reading the schemas panicked".to_owned()))
-    };
+    let read_schemas = std::panic::AssertUnwindSafe(move || match spec {
+        None => SchemaSet::builtin(),
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not JSON: {e}", path.display())))
+            .and_then(|doc| SchemaSet::with_openapi(&doc, &path.display().to_string())),
+    });
+    // A panic there is a harness bug, said as an error like the others rather than as the run's panic.
+    let read_schemas = move || std::panic::catch_unwind(read_schemas).unwrap_or_else(|_| Err("reading the schemas panicked".to_owned()));
     // Only the case files a filter can select are read — by their trial names on the configured targets; an
     // ad-hoc target's trials bear a name the suite does not know, so its run reads them all.
     let ad_hoc = ad_hoc_name(args)?;
