@@ -1,16 +1,16 @@
 //! Running one case against one target: its steps' requests → answers → checks → one [`Outcome`]. Prints
 //! nothing.
 //!
-//! Every request of every case goes through one step executor ([`step`]): send (a fixture replayed by
+//! Every request of every case goes through one step executor (`step.rs`): send (a fixture replayed by
 //! wiremock on loopback, or the target's base URL through its [`Pacer`]) → classify the answer (faults of the
 //! run itself — transport errors, 5xx after retries, HTML pages, cut streams, unmatched replays — become an
-//! `error` with their cause, see [`send::classify`]) → check it → keep the exchange. A case written as
+//! `error` with their cause, see `send.rs`) → check it → keep the exchange. A case written as
 //! `request` + `expect` is one unnamed step; `steps` are sent in order, values captured from one answer into the
-//! next request, polls bounded. One judge ([`tally`]) turns the findings of every run into the outcome's state.
+//! next request, polls bounded. One judge (`tally.rs`) turns the findings of every run into the outcome's state.
 //!
 //! In live mode the checks judge the response as it came; then everything in the outcome that came from the
 //! endpoint — bodies, chunks, findings, error text, snapshot — is passed through a [`Redactor`] holding the key
-//! ([`redact`]), so no report, snapshot or recorded fixture can carry it even when the endpoint echoes it, and
+//! (`redact.rs`), so no report, snapshot or recorded fixture can carry it even when the endpoint echoes it, and
 //! no redaction can change a verdict.
 //!
 //! `repeat: k` runs the case k times: the outcome reports pass^k (runs that passed on their own, of k) and its
