@@ -10,19 +10,21 @@
 //! - `pass`: no findings; `skipped`: the target skips the case.
 //!
 //! `cargo test` and `compat run` fail on `diverges`, `fixed`, `error`, and on a changed or missing snapshot.
-
 //!
 //! The outcome model stands on its own: [`Finding`] (in `finding`), the [`Exchange`] with its [`ObservedBody`]
 //! and the fixture's [`Origin`] (in `exchange`), and the [`Verdict`] table (in `verdict`) live here, so the
 //! reports and recording read outcomes without importing the checks, fixtures or transport.
 
+mod decide;
 mod exchange;
 mod finding;
 mod not_implemented;
 mod verdict;
+mod wire;
 
 use serde::{Deserialize, Serialize};
 
+pub use decide::{Decision, decide, decide_undeclared, explains};
 pub(crate) use exchange::past_string;
 pub use exchange::{Exchange, FixtureInfo, JsonText, ObservedBody, Origin, SentRequest, StepRecord};
 pub use finding::Finding;
@@ -513,232 +515,4 @@ impl Outcome {
     pub fn snapshot_note(&self) -> bool {
         self.snapshot.as_ref().is_some_and(|s| !s.gating && s.status == SnapshotStatus::Changed)
     }
-}
-
-/// results.json's form of an outcome: the state's parts as flat, optional fields (`verdict`, `severity`,
-/// `findings`, `known`, `extensions`, `error`, `skip_reason`), as version 1 of the format has them.
-#[derive(Serialize)]
-struct OutcomeOut<'a> {
-    target: &'a str,
-    feature: &'a str,
-    id: &'a str,
-    title: &'a str,
-    doc: &'a str,
-    file: &'a str,
-    line: u64,
-    #[serde(skip_serializing_if = "is_openai")]
-    profile: &'a str,
-    mode: Mode,
-    verdict: Verdict,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    severity: Option<Severity>,
-    findings: &'a [Finding],
-    known: &'a [KnownStatus],
-    extensions: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a RunError>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    skip_reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    exchange: Option<&'a Exchange>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    steps: &'a [StepRecord],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fixture: Option<&'a FixtureInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    snapshot: Option<&'a SnapshotCheck>,
-    timing: &'a Timing,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    repeats: Option<&'a Repeats>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    clients: &'a [ClientRun],
-}
-
-fn is_openai(profile: &&str) -> bool {
-    *profile == crate::case::OPENAI_PROFILE
-}
-
-impl Serialize for Outcome {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        OutcomeOut {
-            target: &self.target,
-            feature: &self.feature,
-            id: &self.id,
-            title: &self.title,
-            doc: &self.doc,
-            file: &self.file,
-            line: self.line,
-            profile: &self.profile,
-            mode: self.mode,
-            verdict: self.verdict(),
-            severity: self.severity(),
-            findings: self.findings(),
-            known: self.known(),
-            extensions: self.extensions(),
-            error: self.error(),
-            skip_reason: self.skip_reason(),
-            exchange: self.exchange.as_ref(),
-            steps: &self.steps,
-            fixture: self.fixture.as_ref(),
-            snapshot: self.snapshot.as_ref(),
-            timing: &self.timing,
-            repeats: self.repeats.as_ref(),
-            clients: &self.clients,
-        }
-        .serialize(serializer)
-    }
-}
-
-/// [`OutcomeOut`] read back; a combination no run produces (an `error` verdict without its error, a `skipped`
-/// one without a reason) is refused.
-#[derive(Deserialize)]
-struct OutcomeIn {
-    target: String,
-    feature: String,
-    id: String,
-    title: String,
-    doc: String,
-    file: String,
-    line: u64,
-    #[serde(default = "openai_profile")]
-    profile: String,
-    mode: Mode,
-    verdict: Verdict,
-    #[serde(default)]
-    severity: Option<Severity>,
-    #[serde(default)]
-    findings: Vec<Finding>,
-    #[serde(default)]
-    known: Vec<KnownStatus>,
-    #[serde(default)]
-    extensions: Vec<String>,
-    #[serde(default)]
-    error: Option<RunError>,
-    #[serde(default)]
-    skip_reason: Option<String>,
-    #[serde(default)]
-    exchange: Option<Exchange>,
-    #[serde(default)]
-    steps: Vec<StepRecord>,
-    #[serde(default)]
-    fixture: Option<FixtureInfo>,
-    #[serde(default)]
-    snapshot: Option<SnapshotCheck>,
-    timing: Timing,
-    #[serde(default)]
-    repeats: Option<Repeats>,
-    #[serde(default)]
-    clients: Vec<ClientRun>,
-}
-
-fn openai_profile() -> String {
-    crate::case::OPENAI_PROFILE.to_owned()
-}
-
-impl<'de> Deserialize<'de> for Outcome {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let o = OutcomeIn::deserialize(deserializer)?;
-        let state = match (o.verdict, o.error, o.skip_reason) {
-            (Verdict::Skipped, _, Some(reason)) => State::Skipped { reason },
-            (Verdict::Skipped, _, None) => return Err(D::Error::custom("a `skipped` outcome needs its `skip_reason`")),
-            (Verdict::Error, Some(error), _) => State::Broken(error),
-            (Verdict::Error, None, _) => return Err(D::Error::custom("an `error` outcome needs its `error`")),
-            (judged, _, _) => State::Judged(Judgement {
-                verdict: Judged::from_verdict(judged).expect("error and skipped are matched above"),
-                severity: o.severity,
-                findings: o.findings,
-                known: o.known,
-                extensions: o.extensions,
-            }),
-        };
-        Ok(Outcome {
-            target: o.target,
-            feature: o.feature,
-            id: o.id,
-            title: o.title,
-            doc: o.doc,
-            file: o.file,
-            line: o.line,
-            profile: o.profile,
-            mode: o.mode,
-            state,
-            exchange: o.exchange,
-            steps: o.steps,
-            fixture: o.fixture,
-            snapshot: o.snapshot,
-            timing: o.timing,
-            repeats: o.repeats,
-            clients: o.clients,
-        })
-    }
-}
-
-/// What [`decide`] makes of a run's findings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    /// The verdict.
-    pub verdict: Judged,
-    /// Worst severity among the findings that decided it (`diverges`: unexplained, `known`: explained).
-    pub severity: Option<Severity>,
-    /// Each declared known divergence and how many findings it explains.
-    pub known: Vec<KnownStatus>,
-}
-
-/// Matches `findings` against the known divergences declared for `target` (findings get `known` set when
-/// explained) and decides the verdict. `due(index, divergence)` says which known divergences were due on the
-/// answers judged (their `when`; for `repeat: k`, due in any run): one not due and not observed does not make
-/// the case `fixed`.
-pub fn decide(case: &Case, target: &str, findings: &mut [Finding], due: impl Fn(usize, &KnownDivergence) -> bool) -> Decision {
-    let known: Vec<KnownStatus> = case
-        .known_for(target)
-        .map(|(index, file, k)| KnownStatus {
-            index,
-            line: k.referenced.line(),
-            file: file.map(str::to_owned),
-            divergence: k.value.clone(),
-            observed: 0,
-            due: due(index, &k.value),
-            runs_observed: None,
-            nights_observed: None,
-        })
-        .collect();
-    decide_against(known, findings)
-}
-
-/// [`decide`] where nothing is declared known (recorded traffic, which has no case): any finding diverges.
-pub fn decide_undeclared(findings: &mut [Finding]) -> Decision {
-    decide_against(Vec::new(), findings)
-}
-
-fn decide_against(mut known: Vec<KnownStatus>, findings: &mut [Finding]) -> Decision {
-    for f in findings.iter_mut() {
-        if let Some(k) = known.iter_mut().find(|k| explains(&k.divergence, f)) {
-            f.known = Some(k.index);
-            k.observed += 1;
-        }
-    }
-    let worst = |explained: bool| findings.iter().filter(|f| f.known.is_some() == explained).map(|f| f.severity).max();
-    if let Some(s) = worst(false) {
-        return Decision { verdict: Judged::Diverges, severity: Some(s), known };
-    }
-    let verdict = if known.iter().any(|k| k.observed == 0 && k.due) {
-        Judged::Fixed
-    } else if findings.is_empty() {
-        Judged::Pass
-    } else {
-        Judged::Known
-    };
-    let severity = if verdict == Judged::Known { worst(true) } else { None };
-    Decision { verdict, severity, known }
-}
-
-/// Whether a declared divergence explains a finding: its rule (exact, or a prefix at a `.` boundary), its path
-/// pattern, its severity and (when it names one) its step all agree with the finding's.
-pub fn explains(k: &KnownDivergence, f: &Finding) -> bool {
-    let rule_ok = k.rule.as_deref().is_none_or(|r| f.rule == r || f.rule.starts_with(&format!("{r}.")));
-    let path_ok = k.path.as_ref().is_none_or(|p| p.matches(&f.path));
-    let severity_ok = k.severity.is_none_or(|s| s == f.severity);
-    let step_ok = k.step.is_none() || k.step == f.step;
-    rule_ok && path_ok && severity_ok && step_ok
 }
