@@ -14,8 +14,9 @@ mod violation;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::case::ObjectKind;
 pub use violation::Violation;
@@ -51,9 +52,73 @@ struct Compiled {
     /// Built on first use for the builtin tiers (a run of one case needs one or two of some thirty: building
     /// them all was most of `compat run`'s start-up), at once for an official document (to report its errors).
     validator: OnceLock<jsonschema::Validator>,
-    root: Arc<Value>,
+    /// The document `pointer` is read in: given at once (an official document, shared by every object), or
+    /// made on first use from the entries of a builtin tier the object reaches ([`TierText::document_for`]).
+    root: OnceLock<Arc<Value>>,
+    /// The builtin tier `root` is made from; `None` when it was given.
+    tier: Option<Arc<TierText>>,
     /// Pointer of the object's schema inside `root` (`/$defs/chat.completion`).
     pointer: String,
+}
+
+/// A builtin tier as start-up reads it: the top level parsed, each `$defs` entry kept as its JSON text and
+/// parsed only when an object that reaches it is first compiled. A run of one case needs a handful of the
+/// entries; parsing all 34 KB of both files took 0.25–0.4 ms of every run's start-up, before its first request.
+struct TierText {
+    /// The file's `$schema`.
+    dialect: Option<Value>,
+    /// Its `$defs`, unparsed (the files are compiled in, so the text lives as long as the program).
+    defs: HashMap<String, &'static RawValue>,
+}
+
+/// A tier file's top level, as [`TierText`] reads it.
+#[derive(Deserialize)]
+struct TierFile<'a> {
+    #[serde(rename = "$schema", default)]
+    dialect: Option<Value>,
+    #[serde(rename = "x-spec-version", default)]
+    spec_version: Option<String>,
+    #[serde(rename = "$defs", borrow)]
+    defs: HashMap<String, &'a RawValue>,
+}
+
+impl TierText {
+    /// Reads a builtin tier file (`name` for the error), and its `x-spec-version`.
+    fn read(text: &'static str, name: &str) -> Result<(Arc<TierText>, Option<String>), String> {
+        let file: TierFile<'static> = serde_json::from_str(text).map_err(|e| format!("schema file {name} is not a tier file: {e}"))?;
+        Ok((Arc::new(TierText { dialect: file.dialect, defs: file.defs }), file.spec_version))
+    }
+
+    /// The document an object's schema at `pointer` (`/$defs/<name>`) is compiled from: `$schema` and the
+    /// `$defs` entries it reaches through local `$ref`s, transitively, each parsed once. Every pointer the
+    /// object can reach reads in it as in the whole file.
+    fn document_for(&self, pointer: &str) -> Value {
+        let mut defs = serde_json::Map::new();
+        let mut todo: Vec<String> = def_name(pointer).into_iter().collect();
+        let mut refs = Vec::new();
+        while let Some(name) = todo.pop() {
+            if defs.contains_key(&name) {
+                continue;
+            }
+            let Some(raw) = self.defs.get(&name) else { continue }; // a dangling `$ref`: the build says so
+            let def: Value = serde_json::from_str(raw.get()).expect("an entry of a tier file read as JSON parses");
+            local_refs(&def, &mut refs);
+            todo.extend(refs.drain(..).filter_map(|r| def_name(&r)));
+            defs.insert(name, def);
+        }
+        let mut doc = serde_json::Map::new();
+        if let Some(dialect) = &self.dialect {
+            doc.insert("$schema".into(), dialect.clone());
+        }
+        doc.insert("$defs".into(), Value::Object(defs));
+        Value::Object(doc)
+    }
+}
+
+/// The `$defs` entry a local pointer starts in (`/$defs/a/properties/b` → `a`), unescaped.
+fn def_name(pointer: &str) -> Option<String> {
+    let rest = pointer.strip_prefix("/$defs/")?;
+    Some(rest.split('/').next().unwrap_or(rest).replace("~1", "/").replace("~0", "~"))
 }
 
 /// Where the spec tier came from.
@@ -78,19 +143,19 @@ impl SchemaSet {
     /// The project's own schemas (both tiers), each compiled when first used; every one compiles (a test
     /// compiles them all).
     pub fn builtin() -> Result<Self, String> {
-        let client = parse_tier(CLIENT_SCHEMAS, "client.json")?;
-        let spec = parse_tier(SPEC_SCHEMAS, "spec.json")?;
-        let spec_version = spec.get("x-spec-version").and_then(Value::as_str).unwrap_or("unknown").to_owned();
-        Ok(SchemaSet { client: defs(client)?, spec: defs(spec)?, spec_source: SpecSource::Builtin, spec_version })
+        let (client, _) = TierText::read(CLIENT_SCHEMAS, "client.json")?;
+        let (spec, version) = TierText::read(SPEC_SCHEMAS, "spec.json")?;
+        let spec_version = version.unwrap_or_else(|| "unknown".to_owned());
+        Ok(SchemaSet { client: defs(&client)?, spec: defs(&spec)?, spec_source: SpecSource::Builtin, spec_version })
     }
 
     /// Compiles the client tier from the project and the spec tier from an official OpenAPI document,
     /// normalized first (see [`official::normalize`]).
     pub fn with_openapi(document: &Value, path: &str) -> Result<Self, String> {
-        let client = parse_tier(CLIENT_SCHEMAS, "client.json")?;
+        let (client, _) = TierText::read(CLIENT_SCHEMAS, "client.json")?;
         let version = document.pointer("/info/version").and_then(Value::as_str).unwrap_or("unknown");
         Ok(SchemaSet {
-            client: defs(client)?,
+            client: defs(&client)?,
             spec: official::compile(document)?,
             spec_source: SpecSource::OpenApi(path.to_owned()),
             spec_version: format!("openai-openapi {version} (from {path})"),
@@ -137,7 +202,7 @@ impl SchemaSet {
         }
         let mut out = Vec::new();
         for error in compiled.validator().iter_errors(instance) {
-            violation::flatten(&error, &compiled.root, &compiled.pointer, tier, kind, &mut out);
+            violation::flatten(&error, compiled.root(), &compiled.pointer, tier, kind, &mut out);
         }
         out
     }
@@ -158,43 +223,53 @@ impl SchemaSet {
     /// Paths of fields in `instance` that the spec tier does not define for `kind`.
     pub fn extensions(&self, kind: ObjectKind, instance: &Value) -> Vec<String> {
         let compiled = &self.spec[&kind];
-        let schema = compiled.root.pointer(&compiled.pointer).unwrap_or(&Value::Null);
+        let root = compiled.root();
+        let schema = root.pointer(&compiled.pointer).unwrap_or(&Value::Null);
         let mut out = Vec::new();
-        extensions::collect(&compiled.root, schema, instance, "$", &mut out);
+        extensions::collect(root, schema, instance, "$", &mut out);
         out
     }
 }
 
-fn parse_tier(text: &str, name: &str) -> Result<Value, String> {
-    serde_json::from_str(text).map_err(|e| format!("schema file {name} is not JSON: {e}"))
-}
-
-/// Every object of [`ObjectKind::ALL`] from a tier document whose `$defs` hold them by name, each compiled
+/// Every object of [`ObjectKind::ALL`] from a builtin tier whose `$defs` hold them by name, each compiled
 /// on first use.
-fn defs(doc: Value) -> Result<HashMap<ObjectKind, Compiled>, String> {
-    let root = Arc::new(doc);
-    ObjectKind::ALL.iter().map(|&kind| Compiled::lazy(&root, &format!("/$defs/{}", kind.name())).map(|c| (kind, c))).collect()
+fn defs(tier: &Arc<TierText>) -> Result<HashMap<ObjectKind, Compiled>, String> {
+    ObjectKind::ALL
+        .iter()
+        .map(|&kind| {
+            let pointer = format!("/$defs/{}", kind.name());
+            if !tier.defs.contains_key(kind.name()) {
+                return Err(format!("no schema at {pointer}"));
+            }
+            Ok((kind, Compiled { validator: OnceLock::new(), root: OnceLock::new(), tier: Some(Arc::clone(tier)), pointer }))
+        })
+        .collect()
 }
 
 /// Compiles the subschema at `pointer` of `root` now, resolving local `$ref`s against `root`.
 fn compile_at(root: &Arc<Value>, pointer: &str) -> Result<Compiled, String> {
-    let compiled = Compiled::lazy(root, pointer)?;
+    let compiled = Compiled::in_document(root, pointer)?;
     let _ = compiled.validator.set(build(root, pointer)?);
     Ok(compiled)
 }
 
 impl Compiled {
-    /// The subschema at `pointer` of `root`, to compile when first used.
-    fn lazy(root: &Arc<Value>, pointer: &str) -> Result<Compiled, String> {
+    /// The subschema at `pointer` of a given document `root`, not compiled yet.
+    fn in_document(root: &Arc<Value>, pointer: &str) -> Result<Compiled, String> {
         if root.pointer(pointer).is_none() {
             return Err(format!("no schema at {pointer}"));
         }
-        Ok(Compiled { validator: OnceLock::new(), root: Arc::clone(root), pointer: pointer.to_owned() })
+        Ok(Compiled { validator: OnceLock::new(), root: OnceLock::from(Arc::clone(root)), tier: None, pointer: pointer.to_owned() })
+    }
+
+    /// The document the object's pointer reads in (made from its tier on first use).
+    fn root(&self) -> &Value {
+        self.root.get_or_init(|| Arc::new(self.tier.as_ref().expect("a Compiled without its root has its tier").document_for(&self.pointer)))
     }
 
     fn validator(&self) -> &jsonschema::Validator {
         // Only the builtin tiers are lazy, and the `every_builtin_schema_compiles` test builds each of them.
-        self.validator.get_or_init(|| build(&self.root, &self.pointer).expect("the builtin schemas compile (tested)"))
+        self.validator.get_or_init(|| build(self.root(), &self.pointer).expect("the builtin schemas compile (tested)"))
     }
 }
 
@@ -260,16 +335,47 @@ mod tests {
     #[test]
     fn every_builtin_schema_compiles() {
         for (name, text) in [("client.json", CLIENT_SCHEMAS), ("spec.json", SPEC_SCHEMAS)] {
-            let root = Arc::new(parse_tier(text, name).unwrap());
-            for kind in ObjectKind::ALL {
-                let pointer = format!("/$defs/{}", kind.name());
-                build(&root, &pointer).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (tier, _) = TierText::read(text, name).unwrap();
+            for (kind, compiled) in defs(&tier).unwrap() {
+                build(compiled.root(), &compiled.pointer).unwrap_or_else(|e| panic!("{name} {}: {e}", kind.name()));
             }
         }
         // And a broken one says where.
         let broken = Arc::new(json!({"$defs": {"x": {"type": "no-such-type"}}}));
         assert!(build(&broken, "/$defs/x").unwrap_err().starts_with("schema at /$defs/x does not compile"));
-        assert_eq!(Compiled::lazy(&broken, "/$defs/y").err().unwrap(), "no schema at /$defs/y");
+        assert_eq!(Compiled::in_document(&broken, "/$defs/y").err().unwrap(), "no schema at /$defs/y");
+        let (no_chat, _) = TierText::read(r#"{"$defs": {"model": {}}}"#, "t").unwrap();
+        assert_eq!(defs(&no_chat).err().unwrap(), "no schema at /$defs/chat.completion");
+        assert!(TierText::read("[1]", "t.json").err().unwrap().starts_with("schema file t.json is not a tier file"));
+    }
+
+    #[test]
+    fn an_object_compiles_from_the_entries_it_reaches_as_from_the_whole_file() {
+        for (name, text) in [("client.json", CLIENT_SCHEMAS), ("spec.json", SPEC_SCHEMAS)] {
+            let whole: Value = serde_json::from_str(text).unwrap();
+            let (tier, version) = TierText::read(text, name).unwrap();
+            assert_eq!(version.as_deref(), whole.get("x-spec-version").and_then(Value::as_str), "{name}");
+            for (kind, compiled) in defs(&tier).unwrap() {
+                let part = compiled.root();
+                // What the validator is built from is the same document, and every entry in the part is the file's.
+                assert_eq!(reachable(part, &compiled.pointer), reachable(&whole, &compiled.pointer), "{name} {}", kind.name());
+                assert_eq!(part.get("$schema"), whole.get("$schema"));
+                for (entry, value) in part["$defs"].as_object().unwrap() {
+                    assert_eq!(Some(value), whole["$defs"].get(entry), "{name} {}: {entry}", kind.name());
+                }
+                assert!(part["$defs"].as_object().unwrap().len() <= whole["$defs"].as_object().unwrap().len());
+            }
+        }
+        // Entries reached through a deeper pointer, transitively, and nothing else.
+        let text: &'static str = r##"{"$defs": {"a": {"properties": {"b": {"$ref": "#/$defs/b"}}}, "b": {"properties": {"c": {"$ref": "#/$defs/c/properties/d"}}}, "c": {"properties": {"d": {"type": "string"}}}, "d/e": {}, "unrelated": {}}}"##;
+        let (tier, _) = TierText::read(text, "t").unwrap();
+        let doc = tier.document_for("/$defs/a");
+        let names: Vec<&String> = doc["$defs"].as_object().unwrap().keys().collect();
+        assert_eq!(names.len(), 3, "{doc}");
+        assert!(doc.pointer("/$defs/c/properties/d").is_some() && doc.pointer("/$defs/unrelated").is_none());
+        assert_eq!(def_name("/$defs/d~1e/x"), Some("d/e".to_owned()));
+        assert_eq!(tier.document_for("/$defs/d~1e")["$defs"].as_object().unwrap().len(), 1);
+        assert_eq!(def_name("/components/x"), None);
     }
 
     #[test]
