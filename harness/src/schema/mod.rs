@@ -52,13 +52,18 @@ struct Compiled {
     /// Built on first use for the builtin tiers (a run of one case needs one or two of some thirty: building
     /// them all was most of `compat run`'s start-up), at once for an official document (to report its errors).
     validator: OnceLock<jsonschema::Validator>,
-    /// The document `pointer` is read in: given at once (an official document, shared by every object), or
-    /// made on first use from the entries of a builtin tier the object reaches ([`TierText::document_for`]).
-    root: OnceLock<Arc<Value>>,
-    /// The builtin tier `root` is made from; `None` when it was given.
-    tier: Option<Arc<TierText>>,
-    /// Pointer of the object's schema inside `root` (`/$defs/chat.completion`).
+    /// The document `pointer` is read in.
+    root: Root,
+    /// Pointer of the object's schema inside its document (`/$defs/chat.completion`).
     pointer: String,
+}
+
+/// Where a [`Compiled`] object's document comes from.
+enum Root {
+    /// Given at once: an official document, shared by every object.
+    Given(Arc<Value>),
+    /// Made on first use from the entries of a builtin tier the object reaches ([`TierText::document_for`]).
+    Tier(Arc<TierText>, OnceLock<Value>),
 }
 
 /// A builtin tier as start-up reads it: the top level parsed, each `$defs` entry kept as its JSON text and
@@ -241,7 +246,7 @@ fn defs(tier: &Arc<TierText>) -> Result<HashMap<ObjectKind, Compiled>, String> {
             if !tier.defs.contains_key(kind.name()) {
                 return Err(format!("no schema at {pointer}"));
             }
-            Ok((kind, Compiled { validator: OnceLock::new(), root: OnceLock::new(), tier: Some(Arc::clone(tier)), pointer }))
+            Ok((kind, Compiled { validator: OnceLock::new(), root: Root::Tier(Arc::clone(tier), OnceLock::new()), pointer }))
         })
         .collect()
 }
@@ -259,12 +264,15 @@ impl Compiled {
         if root.pointer(pointer).is_none() {
             return Err(format!("no schema at {pointer}"));
         }
-        Ok(Compiled { validator: OnceLock::new(), root: OnceLock::from(Arc::clone(root)), tier: None, pointer: pointer.to_owned() })
+        Ok(Compiled { validator: OnceLock::new(), root: Root::Given(Arc::clone(root)), pointer: pointer.to_owned() })
     }
 
     /// The document the object's pointer reads in (made from its tier on first use).
     fn root(&self) -> &Value {
-        self.root.get_or_init(|| Arc::new(self.tier.as_ref().expect("a Compiled without its root has its tier").document_for(&self.pointer)))
+        match &self.root {
+            Root::Given(document) => document,
+            Root::Tier(tier, made) => made.get_or_init(|| tier.document_for(&self.pointer)),
+        }
     }
 
     fn validator(&self) -> &jsonschema::Validator {
